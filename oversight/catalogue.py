@@ -1,0 +1,286 @@
+"""The source catalogue: which publishers' files to read, how to read them, and how their
+columns map onto the canonical tables. It is YAML written by people, so it is validated strictly
+and every error names the source and the key.
+
+A catalogue file looks like::
+
+    raw_dir: ../data/raw            # relative to this file; OVERSIGHT_RAW_DIR overrides it
+    layouts_file: layouts.yaml      # shared column layouts (optional)
+    sources:
+      - id: northmoor-spend
+        publisher: Northmoor City Council
+        kind: spend
+        folder: northmoor/spend
+        files: ["*.csv"]
+        layout: salford-spend
+        values: {placeholders: [Various]}
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from oversight import settings
+from oversight.schema import COLUMNS, REQUIRED, Kind
+
+# Bump when a change to the readers or the loader should make every file be read again.
+PARSER_VERSION = "1"
+
+DEFAULT_PLACEHOLDERS = ("", "X", "TBC", "TBA", "-", "--", "N/A", "NA", "#N/A", "None", "Null",
+                        "nil", "Not applicable", "Not known", "Unknown", "?")
+DEFAULT_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%d/%m/%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%A, %B %d, %Y",
+    "%d/%m/%y",
+)
+DEFAULT_TRUE = ("yes", "y", "true", "t", "1")
+DEFAULT_FALSE = ("no", "n", "false", "f", "0")
+
+
+class CatalogueError(ValueError):
+    """The catalogue cannot be used; the message lists every problem found."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReadOptions(_Strict):
+    """How to read a source's files, for what cannot be detected."""
+
+    format: Literal["csv", "xlsx", "zip"] | None = Field(
+        None, description="File format; by default taken from the file extension")
+    encoding: str | None = Field(None, description="Text encoding; detected when absent")
+    delimiter: str | None = Field(None, description="CSV delimiter; sniffed when absent")
+    header_row: int | None = Field(
+        None, ge=1, description="1-based row of the header; detected when absent")
+    sheets: tuple[str, ...] = Field(("*",), description="XLSX sheet names to read (globs)")
+    members: tuple[str, ...] = Field(("*.csv", "*.xlsx"), description="Zip members to read")
+
+
+class ValueRules(_Strict):
+    """How published text becomes values."""
+
+    date_formats: tuple[str, ...] = Field(DEFAULT_DATE_FORMATS, min_length=1)
+    excel_serial_dates: bool = True
+    placeholders: tuple[str, ...] = Field((), description="Added to the default placeholders")
+    true_values: tuple[str, ...] = Field((), description="Added to the default yes spellings")
+    false_values: tuple[str, ...] = Field((), description="Added to the default no spellings")
+
+    @property
+    def all_placeholders(self) -> list[str]:
+        return sorted({p.strip().lower() for p in (*DEFAULT_PLACEHOLDERS, *self.placeholders)})
+
+    @property
+    def all_true(self) -> list[str]:
+        return sorted({v.strip().lower() for v in (*DEFAULT_TRUE, *self.true_values)})
+
+    @property
+    def all_false(self) -> list[str]:
+        return sorted({v.strip().lower() for v in (*DEFAULT_FALSE, *self.false_values)})
+
+
+ColumnMap = dict[str, tuple[str, ...]]
+
+
+def _as_spellings(value: Any) -> Any:
+    """Allow `column: "Header"` as shorthand for `column: ["Header"]`."""
+    if isinstance(value, dict):
+        return {k: (v,) if isinstance(v, str) else v for k, v in value.items()}
+    return value
+
+
+class Layout(_Strict):
+    """A column layout shared by publishers that use the same template or software."""
+
+    kind: Kind
+    columns: ColumnMap
+
+    _spellings = field_validator("columns", mode="before")(_as_spellings)
+
+
+class Source(_Strict):
+    """One publisher's dataset."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    publisher: str = Field(min_length=1)
+    kind: Kind
+    folder: str
+    files: tuple[str, ...] = Field(min_length=1, description="Globs under the folder")
+    layout: str | None = None
+    columns: ColumnMap = Field(default_factory=dict)
+    read: ReadOptions = ReadOptions()
+    values: ValueRules = ValueRules()
+
+    _spellings = field_validator("columns", mode="before")(_as_spellings)
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _one_glob(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+
+class Catalogue(_Strict):
+    """A validated catalogue: the sources with their layouts resolved."""
+
+    path: Path
+    raw_dir: Path
+    sources: tuple[Source, ...]
+    columns: dict[str, ColumnMap]
+
+    def source(self, source_id: str) -> Source:
+        for s in self.sources:
+            if s.id == source_id:
+                return s
+        raise KeyError(f"no source {source_id!r} in {self.path}")
+
+    def source_columns(self, source_id: str) -> ColumnMap:
+        """Canonical column -> accepted header spellings, layout and overrides merged."""
+        return self.columns[source_id]
+
+    def config_hash(self, source_id: str) -> str:
+        """Fingerprint of everything that decides how this source's files are read."""
+        src = self.source(source_id)
+        payload = {
+            "parser": PARSER_VERSION,
+            "source": src.model_dump(mode="json", exclude={"publisher"}),
+            "publisher": src.publisher,
+            "columns": self.columns[source_id],
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _describe(errors: ValidationError, model: type[BaseModel], where: str) -> list[str]:
+    """Turn pydantic errors into one readable line each, naming the source and key."""
+    lines = []
+    for err in errors.errors():
+        loc = [str(p) for p in err["loc"]]
+        key = ".".join(loc)
+        if err["type"] == "extra_forbidden":
+            parent: Any = model
+            for part in loc[:-1]:
+                field = parent.model_fields.get(part) if hasattr(parent, "model_fields") else None
+                parent = field.annotation if field else None
+            known = list(parent.model_fields) if hasattr(parent, "model_fields") else []
+            lines.append(f"{where}: unknown key {key!r}{_suggest(loc[-1], known)}")
+        elif err["type"] == "missing":
+            lines.append(f"{where}: missing required key {key!r}")
+        else:
+            lines.append(f"{where}: key {key!r}: {err['msg']} (got {err.get('input')!r})")
+    return lines
+
+
+def _check_columns(where: str, kind: str, columns: ColumnMap) -> list[str]:
+    canonical = [c.name for c in COLUMNS[kind]]
+    problems = [
+        f"{where}: unknown canonical column {name!r} for kind {kind}{_suggest(name, canonical)}"
+        for name in columns
+        if name not in canonical
+    ]
+    problems += [
+        f"{where}: column {name!r} lists no header spellings"
+        for name, spellings in columns.items()
+        if not [s for s in spellings if str(s).strip()]
+    ]
+    return problems
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CatalogueError(f"catalogue file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"{path} is not valid YAML: {exc}") from exc
+
+
+def load_catalogue(path: Path | str | None = None) -> Catalogue:
+    """Read and validate a catalogue file (default: `settings.catalogue_path()`).
+
+    Raises CatalogueError listing every problem, each naming its source and key.
+    """
+    path = Path(path) if path else settings.catalogue_path()
+    doc = _read_yaml(path)
+    if not isinstance(doc, dict):
+        raise CatalogueError(f"{path}: expected a mapping with a 'sources' list")
+    problems: list[str] = []
+    allowed = {"raw_dir", "layouts_file", "layouts", "sources"}
+    problems += [f"{path}: unknown top-level key {k!r}{_suggest(k, sorted(allowed))}"
+                 for k in doc if k not in allowed]
+
+    layouts_doc: dict[str, Any] = {}
+    if doc.get("layouts_file"):
+        included = _read_yaml(path.parent / doc["layouts_file"]) or {}
+        layouts_doc.update(included.get("layouts", included))
+    layouts_doc.update(doc.get("layouts") or {})
+    layouts: dict[str, Layout] = {}
+    for name, body in layouts_doc.items():
+        try:
+            layouts[name] = Layout.model_validate(body)
+        except ValidationError as exc:
+            problems += _describe(exc, Layout, f"layout {name!r}")
+            continue
+        problems += _check_columns(f"layout {name!r}", layouts[name].kind, layouts[name].columns)
+
+    sources: list[Source] = []
+    columns: dict[str, ColumnMap] = {}
+    raw_sources = doc.get("sources")
+    if not isinstance(raw_sources, list) or not raw_sources:
+        problems.append(f"{path}: 'sources' must be a non-empty list")
+        raw_sources = []
+    for i, body in enumerate(raw_sources):
+        name = body.get("id") if isinstance(body, dict) else None
+        where = f"source {name!r}" if name else f"sources[{i}]"
+        try:
+            src = Source.model_validate(body)
+        except ValidationError as exc:
+            problems += _describe(exc, Source, where)
+            continue
+        merged: ColumnMap = {}
+        if src.layout:
+            layout = layouts.get(src.layout)
+            if layout is None:
+                problems.append(f"{where}: unknown layout {src.layout!r}"
+                                f"{_suggest(src.layout, sorted(layouts))}")
+                continue
+            if layout.kind != src.kind:
+                problems.append(f"{where}: layout {src.layout!r} is for kind {layout.kind}, "
+                                f"but the source is {src.kind}")
+            merged.update(layout.columns)
+        merged.update(src.columns)
+        problems += _check_columns(where, src.kind, src.columns)
+        missing = [c for c in REQUIRED[src.kind] if c not in merged]
+        if missing:
+            problems.append(f"{where}: no mapping for required column(s) {', '.join(missing)}")
+        if src.id in columns:
+            problems.append(f"{where}: duplicate source id")
+        sources.append(src)
+        columns[src.id] = merged
+
+    if problems:
+        raise CatalogueError("invalid catalogue " + str(path) + ":\n  " + "\n  ".join(problems))
+    raw_dir = settings.raw_dir_override() or (path.parent / doc.get("raw_dir", ".")).resolve()
+    return Catalogue(path=path, raw_dir=raw_dir, sources=tuple(sources), columns=columns)

@@ -1,0 +1,250 @@
+"""Turn a published file's bytes into records (lists of cell text), whatever its format.
+
+CSV text is decoded (UTF-8 with or without BOM, cp1252 and friends detected with
+charset-normalizer), its dialect sniffed with CleverCSV, and parsed with the standard `csv`
+module so that every record keeps the line it started on and its raw text. XLSX workbooks are
+read with openpyxl, one part per sheet; zip archives yield one part per member.
+
+Problems that make a whole file unreadable raise `FileError` with a message meant for a person.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import fnmatch
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import PurePosixPath
+
+import charset_normalizer
+import clevercsv
+
+from oversight.catalogue import ReadOptions
+
+csv.field_size_limit(64 * 1024 * 1024)
+
+SNIFF_CHARS = 16_000
+DELIMITERS = [",", ";", "\t", "|"]
+MAX_MEMBER_BYTES = 2 * 1024**3
+MAX_COMPRESSION_RATIO = 200
+# What a UTF-8 byte-order mark looks like once it has been decoded twice (Salford's files).
+BOM_ARTEFACTS = ("\ufeff", "ï»¿", "Ã¯Â»Â¿")
+
+
+class FileError(Exception):
+    """The file (or one part of it) cannot be read at all; the message says why."""
+
+
+@dataclass
+class Part:
+    """One table inside a file: the file itself, an XLSX sheet or a zip member."""
+
+    name: str
+    records: list[list[str]]
+    row_numbers: list[int]
+    encoding: str | None = None
+    delimiter: str | None = None
+    _lines: list[str] | None = field(default=None, repr=False)
+    _ends: list[int] | None = field(default=None, repr=False)
+
+    def raw_text(self, i: int) -> str:
+        """The record as published: its original line(s) for CSV, its cells re-joined for XLSX."""
+        if self._lines is not None and self._ends is not None:
+            start = self.row_numbers[i] - 1
+            return "".join(self._lines[start : self._ends[i]]).rstrip("\r\n")
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow(self.records[i])
+        return out.getvalue()
+
+
+def detect_format(name: str, options: ReadOptions) -> str:
+    if options.format:
+        return options.format
+    suffix = PurePosixPath(name.lower()).suffix
+    if suffix in (".csv", ".txt", ".tsv"):
+        return "csv"
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix == ".zip":
+        return "zip"
+    raise FileError(f"unsupported file type {suffix or '(none)'!r}: expected .csv, .xlsx or .zip "
+                    "(or set read.format in the catalogue)")
+
+
+def read_parts(name: str, data: bytes, options: ReadOptions) -> Iterator[Part]:
+    """Yield each table in the file. `name` is used for the format and in messages."""
+    fmt = detect_format(name, options)
+    if not data:
+        raise FileError("file is empty (0 bytes)")
+    if fmt == "csv":
+        yield read_csv(data, options)
+    elif fmt == "xlsx":
+        yield from read_xlsx(data, options)
+    else:
+        yield from read_zip(data, options)
+
+
+def _looks_like(data: bytes) -> str | None:
+    signatures = {b"PK\x03\x04": "a zip archive or XLSX workbook", b"%PDF": "a PDF document",
+                  b"\xd0\xcf\x11\xe0": "an old Excel (.xls) or other OLE file",
+                  b"\x1f\x8b": "a gzip archive", b"<!DOCTYPE html": "an HTML page",
+                  b"<html": "an HTML page"}
+    head = data[:64].lstrip()
+    for magic, what in signatures.items():
+        if head[: len(magic)].lower() == magic.lower():
+            return what
+    return None
+
+
+def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """Decode text bytes; returns (text, encoding used). Strips BOMs, even double-encoded ones."""
+    if encoding:
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise FileError(f"cannot decode as {encoding} (from the catalogue): {exc}") from exc
+        used = encoding
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text, used = data.decode("utf-16"), "utf-16"
+    else:
+        try:
+            text, used = data.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError:
+            best = charset_normalizer.from_bytes(
+                data, cp_isolation=["cp1252", "latin_1", "iso8859_15"]
+            ).best()
+            used = best.encoding if best else "cp1252"
+            text = data.decode(used, errors="replace")
+    changed = True
+    while changed:
+        changed = False
+        for artefact in BOM_ARTEFACTS:
+            if text.startswith(artefact):
+                text, changed = text[len(artefact) :], True
+    return text, used
+
+
+def _check_text(text: str, data: bytes) -> None:
+    sample = text[:20_000]
+    if "\x00" in sample:
+        what = _looks_like(data) or "binary data"
+        raise FileError(f"not a text file: it contains NUL bytes (looks like {what})")
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t")
+    if sample and controls / len(sample) > 0.01:
+        what = _looks_like(data) or "binary data"
+        raise FileError(f"not a text file: {controls} control characters in the first "
+                        f"{len(sample)} characters (looks like {what})")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter CleverCSV finds most consistent in the first lines (comma if unsure)."""
+    sample = text[:SNIFF_CHARS]
+    cut = sample.rfind("\n")
+    if cut > 0 and len(text) > SNIFF_CHARS:
+        sample = sample[:cut]
+    try:
+        dialect = clevercsv.Sniffer().sniff(sample, delimiters=DELIMITERS)
+    except Exception:  # CleverCSV raises several types when it cannot decide
+        dialect = None
+    return dialect.delimiter if dialect and dialect.delimiter in DELIMITERS else ","
+
+
+def read_csv(data: bytes, options: ReadOptions) -> Part:
+    """Parse CSV bytes into a Part whose records remember their starting line."""
+    looks = _looks_like(data)
+    if looks and looks != "an HTML page":
+        raise FileError(f"not a CSV file: it looks like {looks}")
+    text, encoding = decode(data, options.encoding)
+    _check_text(text, data)
+    if looks == "an HTML page":
+        raise FileError("not a CSV file: it is an HTML page (an error page saved as data?)")
+    delimiter = options.delimiter or sniff_delimiter(text)
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+    records: list[list[str]] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    previous = 0
+    try:
+        for record in reader:
+            records.append(record)
+            starts.append(previous + 1)
+            ends.append(reader.line_num)
+            previous = reader.line_num
+    except csv.Error as exc:
+        raise FileError(f"CSV cannot be parsed after line {previous}: {exc}") from exc
+    return Part("", records, starts, encoding, delimiter, lines, ends)
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def read_xlsx(data: bytes, options: ReadOptions, prefix: str = "") -> Iterator[Part]:
+    """One Part per selected sheet; cells become text, dates ISO text."""
+    import openpyxl  # slow to import; only needed for workbooks
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        looks = _looks_like(data)
+        hint = f" (it looks like {looks})" if looks and "zip" not in looks else ""
+        raise FileError(f"not a readable XLSX workbook{hint}: {exc}") from exc
+    try:
+        names = [n for n in book.sheetnames if any(fnmatch.fnmatch(n, g) for g in options.sheets)]
+        if not names:
+            raise FileError(f"no sheet matches {list(options.sheets)}; sheets: {book.sheetnames}")
+        for sheet in names:
+            records = [[_cell_text(v) for v in row]
+                       for row in book[sheet].iter_rows(values_only=True)]
+            yield Part(prefix + sheet, records, list(range(1, len(records) + 1)))
+    finally:
+        book.close()
+
+
+def read_zip(data: bytes, options: ReadOptions) -> Iterator[Part]:
+    """One Part per selected member (or per sheet of a workbook member).
+
+    Members are read in memory, never extracted, and refused when they would expand beyond
+    MAX_MEMBER_BYTES or by more than MAX_COMPRESSION_RATIO.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise FileError(f"not a readable zip archive: {exc}") from exc
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()
+                   and any(fnmatch.fnmatch(PurePosixPath(m.filename).name, g)
+                           for g in options.members)]
+        if not members:
+            raise FileError(f"no member matches {list(options.members)}; members: "
+                            f"{[m.filename for m in archive.infolist()]}")
+        for member in members:
+            ratio = member.file_size / max(member.compress_size, 1)
+            if member.file_size > MAX_MEMBER_BYTES or ratio > MAX_COMPRESSION_RATIO:
+                raise FileError(f"zip member {member.filename!r} would expand to "
+                                f"{member.file_size:,} bytes ({ratio:.0f}x): refused")
+            try:
+                content = archive.read(member)
+            except (zipfile.BadZipFile, EOFError, OSError) as exc:
+                raise FileError(f"zip member {member.filename!r} is damaged: {exc}") from exc
+            if detect_format(member.filename, ReadOptions()) == "xlsx":
+                yield from read_xlsx(content, options, prefix=member.filename + "#")
+            else:
+                part = read_csv(content, options)
+                part.name = member.filename
+                yield part

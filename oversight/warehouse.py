@@ -1,0 +1,136 @@
+"""The DuckDB warehouse: opening it safely and creating its tables.
+
+DuckDB lets one process write a database file at a time. A writer that finds the file locked
+waits (up to `settings.lock_timeout_seconds()`) and then fails with a message naming the process
+that holds it. Changes are made in transactions, so a run killed half-way leaves the tables as
+the last commit left them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from oversight import settings
+from oversight.schema import COLUMNS, DERIVED_COLUMNS, LINEAGE_COLUMNS, TABLES, Column
+
+log = logging.getLogger(__name__)
+
+SQL_TYPES = {
+    "text": "varchar", "date": "date", "money": "decimal(18, 2)", "number": "double",
+    "flag": "boolean", "company_number": "varchar", "charity_number": "varchar",
+}
+
+RAW_FILES_DDL = """
+create table if not exists raw.files (
+    source_id varchar not null,
+    file_path varchar not null,
+    sha256 varchar,
+    config_hash varchar,
+    size_bytes bigint,
+    format varchar,
+    encoding varchar,
+    delimiter varchar,
+    parts integer,
+    header_rows varchar,
+    rows_read bigint not null default 0,
+    rows_loaded bigint not null default 0,
+    rows_quarantined bigint not null default 0,
+    blank_rows bigint not null default 0,
+    status varchar not null,
+    error varchar,
+    warnings varchar,
+    unmapped_columns varchar,
+    ingested_at timestamp
+)"""
+
+QUARANTINE_DDL = """
+create table if not exists raw.quarantine (
+    source_id varchar not null,
+    file_path varchar not null,
+    file_sha256 varchar not null,
+    part varchar,
+    row_number integer,
+    raw_text varchar,
+    reason varchar not null
+)"""
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse's write lock."""
+
+
+def _column_ddl(column: Column) -> str:
+    sql_type = "integer" if column.name == "row_number" else SQL_TYPES[column.type]
+    return f"    {column.name} {sql_type}"
+
+
+def staging_ddl(kind: str) -> str:
+    columns = (*COLUMNS[kind], *DERIVED_COLUMNS, *LINEAGE_COLUMNS)
+    body = ",\n".join(_column_ddl(c) for c in columns)
+    return f"create table if not exists {TABLES[kind]} (\n{body}\n)"
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the schemas and tables this layer owns, if they are not there yet."""
+    for schema in ("raw", "staging"):
+        con.execute(f"create schema if not exists {schema}")
+    con.execute(RAW_FILES_DDL)
+    con.execute(QUARANTINE_DDL)
+    for kind in TABLES:
+        con.execute(staging_ddl(kind))
+
+
+def load_macros(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(resources.files("oversight.sql").joinpath("macros.sql").read_text("utf-8"))
+
+
+def connect(path: Path | str | None = None, *, read_only: bool = False,
+            timeout: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse. Writers wait for a lock held by another process, then give up with
+    a WarehouseBusy error that says who holds it."""
+    path = Path(path) if path else settings.warehouse_path()
+    timeout = settings.lock_timeout_seconds() if timeout is None else timeout
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run `make run` first")
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"the warehouse {path} is being written by another process and was not "
+                    f"released within {timeout:.0f}s. Wait for that run to finish (or stop it), "
+                    f"then try again. DuckDB said: {exc}"
+                ) from exc
+            log.warning("warehouse %s is locked by another process; waiting", path)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    load_macros(con)
+    return con
+
+
+@contextmanager
+def open_warehouse(path: Path | str | None = None, *, read_only: bool = False,
+                   timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """`with open_warehouse() as con:` a connection with the schema in place, closed after."""
+    con = connect(path, read_only=read_only, timeout=timeout)
+    try:
+        if not read_only:
+            ensure_schema(con)
+        yield con
+    finally:
+        con.close()

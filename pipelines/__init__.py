@@ -1,0 +1,1 @@
+"""Dagster wiring: the one Definitions object, resources, partitions, jobs and the CLI."""
