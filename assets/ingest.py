@@ -1,8 +1,6 @@
 """Ingest layer: published files -> `raw.files`, `raw.quarantine`, `staging.contracts`,
 `staging.spend`. One partition per catalogue source; a run over many sources is one run."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from oversight.load import SourceSummary, ingest_source
@@ -15,38 +13,55 @@ STAGING_CONTRACTS = dg.AssetKey(["staging", "contracts"])
 STAGING_SPEND = dg.AssetKey(["staging", "spend"])
 ROWS_ACCOUNTED_FOR = "rows_accounted_for"
 
-_DUCKDB_TYPES = {"text": "varchar", "date": "date", "money": "decimal(18,2)", "number": "double",
-                 "flag": "boolean", "company_number": "varchar", "charity_number": "varchar"}
+_DUCKDB_TYPES = {
+    "text": "varchar",
+    "date": "date",
+    "money": "decimal(18,2)",
+    "number": "double",
+    "flag": "boolean",
+    "company_number": "varchar",
+    "charity_number": "varchar",
+}
 
 
 def _table_schema(kind: str) -> dg.TableSchema:
-    return dg.TableSchema(columns=[
-        dg.TableColumn(c.name, _DUCKDB_TYPES[c.type], description=c.description)
-        for c in (*COLUMNS[kind], *DERIVED_COLUMNS, *LINEAGE_COLUMNS)
-    ])
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(c.name, _DUCKDB_TYPES[c.type], description=c.description)
+            for c in (*COLUMNS[kind], *DERIVED_COLUMNS, *LINEAGE_COLUMNS)
+        ]
+    )
 
 
 SPECS = [
     dg.AssetSpec(
-        RAW_FILES, group_name="raw", kinds={"duckdb"},
+        RAW_FILES,
+        group_name="raw",
+        kinds={"duckdb"},
         description="Every published file seen, one row per file: its source, path, SHA-256, "
         "how it was read (format, encoding, delimiter, header row), rows read / loaded / "
         "quarantined, and status (`loaded`, `failed` with the error, or `removed`).",
     ),
     dg.AssetSpec(
-        RAW_QUARANTINE, group_name="raw", kinds={"duckdb"},
+        RAW_QUARANTINE,
+        group_name="raw",
+        kinds={"duckdb"},
         description="Rows that could not be loaded, with the raw text as published and the "
         "reason (a required value empty or unreadable, a row with the wrong number of values).",
     ),
     dg.AssetSpec(
-        STAGING_CONTRACTS, group_name="staging", kinds={"duckdb"},
+        STAGING_CONTRACTS,
+        group_name="staging",
+        kinds={"duckdb"},
         description="Contract register entries from every publisher, in canonical columns "
         "(reference, title, supplier and its registration number, values, start, end, expiry "
         "and review dates, owner), each with its lineage (source, file, hash, row).",
         metadata={"dagster/column_schema": _table_schema("contract_register")},
     ),
     dg.AssetSpec(
-        STAGING_SPEND, group_name="staging", kinds={"duckdb"},
+        STAGING_SPEND,
+        group_name="staging",
+        kinds={"duckdb"},
         description="Payment lines from every publisher's spend files, in canonical columns "
         "(buyer, date, supplier, amount, expense type and area), each with its lineage.",
         metadata={"dagster/column_schema": _table_schema("spend")},
@@ -55,10 +70,15 @@ SPECS = [
 
 
 def _summary_markdown(summaries: list[SourceSummary]) -> str:
-    lines = ["| source | files | parsed | unchanged | failed | rows read | loaded | quarantined |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {s.source_id} | {s.files} | {s.parsed} | {s.unchanged} | {s.failed} | "
-              f"{s.rows_read:,} | {s.rows_loaded:,} | {s.rows_quarantined:,} |" for s in summaries]
+    lines = [
+        "| source | files | parsed | unchanged | failed | rows read | loaded | quarantined |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {s.source_id} | {s.files} | {s.parsed} | {s.unchanged} | {s.failed} | "
+        f"{s.rows_read:,} | {s.rows_loaded:,} | {s.rows_quarantined:,} |"
+        for s in summaries
+    ]
     errors = [e for s in summaries for e in s.errors]
     if errors:
         lines += ["", "**Files that could not be read**", ""]
@@ -76,13 +96,15 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool="warehouse",
     )
-    def ingest_sources(context: dg.AssetExecutionContext, warehouse: Warehouse,
-                       catalogue: SourceCatalogue):
+    def ingest_sources(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, catalogue: SourceCatalogue
+    ):
         """Read each selected source's new or changed files into the warehouse."""
         cat = catalogue.load()
         summaries = []
         with warehouse.connect() as con:
             for key in context.partition_keys:
+
                 def progress(done: int, total: int, message: str, key: str = key) -> None:
                     context.log.info(f"[{key}] file {done}/{total}: {message}")
 
@@ -100,15 +122,20 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
                 metadata["files failed"] = sum(s.failed for s in summaries)
             yield dg.MaterializeResult(asset_key=key, metadata=metadata)
 
-    @dg.asset_check(asset=RAW_FILES, name=ROWS_ACCOUNTED_FOR, blocking=True,
-                    description="For every file, rows read = rows loaded + rows quarantined, "
-                    "and the rows actually in staging and quarantine match those counts.")
+    @dg.asset_check(
+        asset=RAW_FILES,
+        name=ROWS_ACCOUNTED_FOR,
+        blocking=True,
+        description="For every file, rows read = rows loaded + rows quarantined, "
+        "and the rows actually in staging and quarantine match those counts.",
+    )
     def rows_accounted_for(warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.connect(read_only=False) as con:
             bad = con.execute(ACCOUNTING_SQL).fetchall()
             files = con.execute("select count(*) from raw.files").fetchall()[0][0]
         examples = "\n".join(
-            f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} | {r[6]} |" for r in bad[:10])
+            f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} | {r[6]} |" for r in bad[:10]
+        )
         return dg.AssetCheckResult(
             passed=not bad,
             severity=dg.AssetCheckSeverity.ERROR,
@@ -117,7 +144,10 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
                 "files not accounted for": len(bad),
                 "examples": dg.MetadataValue.md(
                     "| source | file | read | loaded | quarantined | in staging | in quarantine |"
-                    "\n|---|---|---:|---:|---:|---:|---:|\n" + examples if bad else "none"),
+                    "\n|---|---|---:|---:|---:|---:|---:|\n" + examples
+                    if bad
+                    else "none"
+                ),
             },
         )
 

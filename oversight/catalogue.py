@@ -33,8 +33,24 @@ from oversight.schema import COLUMNS, REQUIRED, Kind
 # Bump when a change to the readers or the loader should make every file be read again.
 PARSER_VERSION = "1"
 
-DEFAULT_PLACEHOLDERS = ("", "X", "TBC", "TBA", "-", "--", "N/A", "NA", "#N/A", "None", "Null",
-                        "nil", "Not applicable", "Not known", "Unknown", "?")
+DEFAULT_PLACEHOLDERS = (
+    "",
+    "X",
+    "TBC",
+    "TBA",
+    "-",
+    "--",
+    "N/A",
+    "NA",
+    "#N/A",
+    "None",
+    "Null",
+    "nil",
+    "Not applicable",
+    "Not known",
+    "Unknown",
+    "?",
+)
 DEFAULT_DATE_FORMATS = (
     "%Y-%m-%d",
     "%Y-%m-%d %H:%M:%S",
@@ -67,11 +83,13 @@ class ReadOptions(_Strict):
     """How to read a source's files, for what cannot be detected."""
 
     format: Literal["csv", "xlsx", "zip"] | None = Field(
-        None, description="File format; by default taken from the file extension")
+        None, description="File format; by default taken from the file extension"
+    )
     encoding: str | None = Field(None, description="Text encoding; detected when absent")
     delimiter: str | None = Field(None, description="CSV delimiter; sniffed when absent")
     header_row: int | None = Field(
-        None, ge=1, description="1-based row of the header; detected when absent")
+        None, ge=1, description="1-based row of the header; detected when absent"
+    )
     sheets: tuple[str, ...] = Field(("*",), description="XLSX sheet names to read (globs)")
     members: tuple[str, ...] = Field(("*.csv", "*.xlsx"), description="Zip members to read")
 
@@ -228,8 +246,11 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
         raise CatalogueError(f"{path}: expected a mapping with a 'sources' list")
     problems: list[str] = []
     allowed = {"raw_dir", "layouts_file", "layouts", "sources"}
-    problems += [f"{path}: unknown top-level key {k!r}{_suggest(k, sorted(allowed))}"
-                 for k in doc if k not in allowed]
+    problems += [
+        f"{path}: unknown top-level key {k!r}{_suggest(k, sorted(allowed))}"
+        for k in doc
+        if k not in allowed
+    ]
 
     layouts_doc: dict[str, Any] = {}
     if doc.get("layouts_file"):
@@ -263,12 +284,15 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
         if src.layout:
             layout = layouts.get(src.layout)
             if layout is None:
-                problems.append(f"{where}: unknown layout {src.layout!r}"
-                                f"{_suggest(src.layout, sorted(layouts))}")
+                problems.append(
+                    f"{where}: unknown layout {src.layout!r}{_suggest(src.layout, sorted(layouts))}"
+                )
                 continue
             if layout.kind != src.kind:
-                problems.append(f"{where}: layout {src.layout!r} is for kind {layout.kind}, "
-                                f"but the source is {src.kind}")
+                problems.append(
+                    f"{where}: layout {src.layout!r} is for kind {layout.kind}, "
+                    f"but the source is {src.kind}"
+                )
             merged.update(layout.columns)
         merged.update(src.columns)
         problems += _check_columns(where, src.kind, src.columns)

@@ -83,8 +83,10 @@ def typing_sql(source: Source, mapped: set[str], headers: dict[str, str]) -> str
             "date": f"parse_date({ref}, {formats}, {serials})",
             "money": f"parse_money({ref})",
             "number": f"parse_number({ref})",
-            "flag": (f"case when lower({ref}) in {_sql_list(rules.all_true)} then true "
-                     f"when lower({ref}) in {_sql_list(rules.all_false)} then false end"),
+            "flag": (
+                f"case when lower({ref}) in {_sql_list(rules.all_true)} then true "
+                f"when lower({ref}) in {_sql_list(rules.all_false)} then false end"
+            ),
             "company_number": f"company_number({ref})",
             "charity_number": f"charity_number({ref})",
         }[kind]
@@ -112,7 +114,8 @@ def typing_sql(source: Source, mapped: set[str], headers: dict[str, str]) -> str
         selects.append(
             "case when company_number(c.supplier_company_number) is null "
             "and charity_in_registration(c.supplier_company_number) is null "
-            "then c.supplier_company_number end as supplier_other_id")
+            "then c.supplier_company_number end as supplier_other_id"
+        )
     else:
         selects.append("null as supplier_other_id")
     issue_sql = f"nullif(concat_ws('; ', {', '.join(issues)}), '')" if issues else "null"
@@ -144,8 +147,7 @@ def parse_file(catalogue: Catalogue, source: Source, name: str, data: bytes) -> 
     fmt = detect_format(name, source.read)
     parts = []
     for part in read_parts(name, data, source.read):
-        parts.append((part, map_part(part, columns, REQUIRED[source.kind],
-                                     source.read.header_row)))
+        parts.append((part, map_part(part, columns, REQUIRED[source.kind], source.read.header_row)))
     if not parts:
         raise FileError("no tables found in the file")
     if all(m.rows_read == 0 for _, m in parts):
@@ -172,29 +174,40 @@ def _batch(parsed: ParsedFile) -> tuple[pa.Table, set[str], dict[str, str]]:
         data["_row"] += m.row_numbers
         for c in mapped:
             data[c] += m.columns.get(c, [""] * n)
-    schema = pa.schema([("_p", pa.int32()), ("_i", pa.int64()), ("_part", pa.string()),
-                        ("_row", pa.int32())] + [(c, pa.string()) for c in sorted(mapped)])
+    schema = pa.schema(
+        [("_p", pa.int32()), ("_i", pa.int64()), ("_part", pa.string()), ("_row", pa.int32())]
+        + [(c, pa.string()) for c in sorted(mapped)]
+    )
     return pa.table(data, schema=schema), mapped, headers
 
 
-def _delete_file_rows(con: duckdb.DuckDBPyConnection, kind: str, source_id: str,
-                      rel: str) -> None:
-    con.execute(f"delete from {TABLES[kind]} where source_id = ? and file_path = ?",
-                [source_id, rel])
-    con.execute("delete from raw.quarantine where source_id = ? and file_path = ?",
-                [source_id, rel])
+def _delete_file_rows(con: duckdb.DuckDBPyConnection, kind: str, source_id: str, rel: str) -> None:
+    con.execute(
+        f"delete from {TABLES[kind]} where source_id = ? and file_path = ?", [source_id, rel]
+    )
+    con.execute(
+        "delete from raw.quarantine where source_id = ? and file_path = ?", [source_id, rel]
+    )
     con.execute("delete from raw.files where source_id = ? and file_path = ?", [source_id, rel])
 
 
 def _record_file(con: duckdb.DuckDBPyConnection, **row: object) -> None:
     row.setdefault("ingested_at", datetime.now(UTC).replace(tzinfo=None))
     names = ", ".join(row)
-    con.execute(f"insert into raw.files ({names}) values ({', '.join('?' * len(row))})",
-                list(row.values()))
+    con.execute(
+        f"insert into raw.files ({names}) values ({', '.join('?' * len(row))})", list(row.values())
+    )
 
 
-def load_file(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, source: Source, rel: str,
-              sha: str, data: bytes, parsed: ParsedFile) -> tuple[int, int, int]:
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    catalogue: Catalogue,
+    source: Source,
+    rel: str,
+    sha: str,
+    data: bytes,
+    parsed: ParsedFile,
+) -> tuple[int, int, int]:
     """Replace this file's rows with the parsed ones, atomically. Returns (read, loaded, quar.)."""
     table, mapped, headers = _batch(parsed)
     rows_read = sum(m.rows_read for m in parsed.mapped)
@@ -212,14 +225,15 @@ def load_file(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, source: Sour
             "where _reason is null order by _p, _i",
             [source.id, rel, sha],
         )
-        bad = con.execute("select _p, _i, _reason from typed where _reason is not null "
-                          "order by _p, _i").fetchall()
+        bad = con.execute(
+            "select _p, _i, _reason from typed where _reason is not null order by _p, _i"
+        ).fetchall()
         quarantine = []
         for p, i, reason in bad:
             part, m = parsed.parts[p]
             k = m.record_index[i]
             quarantine.append((m.part, m.row_numbers[i], part.raw_text(k), reason))
-        for (part, m) in parsed.parts:
+        for _, m in parsed.parts:
             quarantine += [(m.part, r.row_number, r.raw_text, r.reason) for r in m.rejects]
         if quarantine:
             con.executemany(
@@ -231,15 +245,26 @@ def load_file(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, source: Sour
         warnings = [f"{m.part}: {w}" if m.part else w for m in parsed.mapped for w in m.warnings]
         unmapped = sorted({c for m in parsed.mapped for c in m.unmapped})
         _record_file(
-            con, source_id=source.id, file_path=rel, sha256=sha,
-            config_hash=catalogue.config_hash(source.id), size_bytes=len(data),
-            format=parsed.format, encoding=parsed.encoding, delimiter=parsed.delimiter,
+            con,
+            source_id=source.id,
+            file_path=rel,
+            sha256=sha,
+            config_hash=catalogue.config_hash(source.id),
+            size_bytes=len(data),
+            format=parsed.format,
+            encoding=parsed.encoding,
+            delimiter=parsed.delimiter,
             parts=len(parsed.parts),
-            header_rows=", ".join(f"{m.part}:{m.header_row}" if m.part else str(m.header_row)
-                                  for m in parsed.mapped),
-            rows_read=rows_read, rows_loaded=loaded, rows_quarantined=len(quarantine),
-            blank_rows=sum(m.blank_rows for m in parsed.mapped), status="loaded",
-            warnings="\n".join(warnings) or None, unmapped_columns=", ".join(unmapped) or None,
+            header_rows=", ".join(
+                f"{m.part}:{m.header_row}" if m.part else str(m.header_row) for m in parsed.mapped
+            ),
+            rows_read=rows_read,
+            rows_loaded=loaded,
+            rows_quarantined=len(quarantine),
+            blank_rows=sum(m.blank_rows for m in parsed.mapped),
+            status="loaded",
+            warnings="\n".join(warnings) or None,
+            unmapped_columns=", ".join(unmapped) or None,
         )
         con.commit()
     except BaseException:
@@ -248,23 +273,41 @@ def load_file(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, source: Sour
     return rows_read, loaded, len(quarantine)
 
 
-def record_failure(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, source: Source,
-                   rel: str, sha: str, size: int, error: str) -> None:
+def record_failure(
+    con: duckdb.DuckDBPyConnection,
+    catalogue: Catalogue,
+    source: Source,
+    rel: str,
+    sha: str,
+    size: int,
+    error: str,
+) -> None:
     """The file cannot be read: it keeps no rows, and raw.files says why."""
     con.begin()
     try:
         _delete_file_rows(con, source.kind, source.id, rel)
-        _record_file(con, source_id=source.id, file_path=rel, sha256=sha,
-                     config_hash=catalogue.config_hash(source.id), size_bytes=size,
-                     status="failed", error=error)
+        _record_file(
+            con,
+            source_id=source.id,
+            file_path=rel,
+            sha256=sha,
+            config_hash=catalogue.config_hash(source.id),
+            size_bytes=size,
+            status="failed",
+            error=error,
+        )
         con.commit()
     except BaseException:
         con.rollback()
         raise
 
 
-def ingest_source(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, source_id: str,
-                  progress: Progress | None = None) -> SourceSummary:
+def ingest_source(
+    con: duckdb.DuckDBPyConnection,
+    catalogue: Catalogue,
+    source_id: str,
+    progress: Progress | None = None,
+) -> SourceSummary:
     """Bring the warehouse up to date with the source's files on disk."""
     source = catalogue.source(source_id)
     summary = SourceSummary(source.id, source.kind)
@@ -279,15 +322,23 @@ def ingest_source(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, source_i
     files = discover_files(catalogue, source)
     summary.files = len(files)
     if not files:
-        log.warning("source %s: no files match %s under %s", source.id, list(source.files),
-                    catalogue.raw_dir / source.folder)
+        log.warning(
+            "source %s: no files match %s under %s",
+            source.id,
+            list(source.files),
+            catalogue.raw_dir / source.folder,
+        )
     for n, path in enumerate(files, start=1):
         rel = path.relative_to(catalogue.raw_dir).as_posix()
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         previous = known.get(rel)
-        if previous and previous[0] == sha and previous[1] == config_hash \
-                and previous[2] != "removed":
+        if (
+            previous
+            and previous[0] == sha
+            and previous[1] == config_hash
+            and previous[2] != "removed"
+        ):
             summary.unchanged += 1
             if progress:
                 progress(n, len(files), f"{rel}: unchanged, skipped")
@@ -318,8 +369,13 @@ def ingest_source(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, source_i
         if rel not in on_disk and status != "removed":
             con.begin()
             _delete_file_rows(con, source.kind, source.id, rel)
-            _record_file(con, source_id=source.id, file_path=rel, status="removed",
-                         error="file no longer present; its rows were removed")
+            _record_file(
+                con,
+                source_id=source.id,
+                file_path=rel,
+                status="removed",
+                error="file no longer present; its rows were removed",
+            )
             con.commit()
             summary.removed += 1
     totals = con.execute(

@@ -49,8 +49,11 @@ class MappedPart:
 
 
 def _lookup(columns: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    return {fold(spelling): canonical for canonical, spellings in columns.items()
-            for spelling in spellings}
+    return {
+        fold(spelling): canonical
+        for canonical, spellings in columns.items()
+        for spelling in spellings
+    }
 
 
 def _matches(record: list[str], lookup: dict[str, str]) -> set[str]:
@@ -58,8 +61,11 @@ def _matches(record: list[str], lookup: dict[str, str]) -> set[str]:
 
 
 def _describe_expected(columns: dict[str, tuple[str, ...]], required: tuple[str, ...]) -> str:
-    lines = [f"    {name}{' (required)' if name in required else ''}: "
-             + " | ".join(repr(s) for s in spellings) for name, spellings in columns.items()]
+    lines = [
+        f"    {name}{' (required)' if name in required else ''}: "
+        + " | ".join(repr(s) for s in spellings)
+        for name, spellings in columns.items()
+    ]
     return "\n".join(lines)
 
 
@@ -67,13 +73,19 @@ def _delimiter_hint(record: list[str], lookup: dict[str, str], delimiter: str | 
     for cell in record:
         for other in (";", "\t", "|", ","):
             if other != delimiter and other in cell and _matches(cell.split(other), lookup):
-                return (f"\n  The header looks {other!r}-delimited, but the file was read with "
-                        f"{delimiter!r}: set read.delimiter in the catalogue.")
+                return (
+                    f"\n  The header looks {other!r}-delimited, but the file was read with "
+                    f"{delimiter!r}: set read.delimiter in the catalogue."
+                )
     return ""
 
 
-def find_header(part: Part, columns: dict[str, tuple[str, ...]], required: tuple[str, ...],
-                header_row: int | None = None) -> int:
+def find_header(
+    part: Part,
+    columns: dict[str, tuple[str, ...]],
+    required: tuple[str, ...],
+    header_row: int | None = None,
+) -> int:
     """Index (into part.records) of the header: the first record, among the first rows, that
     names every required column and the most canonical columns."""
     lookup = _lookup(columns)
@@ -107,8 +119,12 @@ def find_header(part: Part, columns: dict[str, tuple[str, ...]], required: tuple
     )
 
 
-def map_part(part: Part, columns: dict[str, tuple[str, ...]], required: tuple[str, ...],
-             header_row: int | None = None) -> MappedPart:
+def map_part(
+    part: Part,
+    columns: dict[str, tuple[str, ...]],
+    required: tuple[str, ...],
+    header_row: int | None = None,
+) -> MappedPart:
     """Locate the header, then collect each data row's mapped values as text."""
     h = find_header(part, columns, required, header_row)
     header = part.records[h]
@@ -123,17 +139,27 @@ def map_part(part: Part, columns: dict[str, tuple[str, ...]], required: tuple[st
             if cell.strip():
                 unmapped.append(cell.strip())
         elif canonical in positions:
-            warnings.append(f"columns {positions[canonical] + 1} and {j + 1} are both "
-                            f"{cell.strip()!r}; {canonical} is read from column "
-                            f"{positions[canonical] + 1}")
+            first = positions[canonical]
+            warnings.append(
+                f"columns {first + 1} ({header[first].strip()!r}) and {j + 1} "
+                f"({cell.strip()!r}) both map to {canonical}; using column {first + 1}"
+            )
         else:
             positions[canonical] = j
             published[canonical] = cell.strip()
     width = max(j for j, c in enumerate(header) if c.strip()) + 1
     folded_header = [fold(c) for c in header[:width]]
 
-    out = MappedPart(part.name, part.row_numbers[h], {c: [] for c in positions}, published,
-                     [], [], unmapped=unmapped, warnings=warnings)
+    out = MappedPart(
+        part.name,
+        part.row_numbers[h],
+        {c: [] for c in positions},
+        published,
+        [],
+        [],
+        unmapped=unmapped,
+        warnings=warnings,
+    )
     for i in range(h + 1, len(part.records)):
         record = part.records[i]
         if not any(c.strip() for c in record):
@@ -144,8 +170,10 @@ def map_part(part: Part, columns: dict[str, tuple[str, ...]], required: tuple[st
         if filled > width:
             reason = f"row has values in {filled} columns but the header has {width}"
         elif len(record) < width:
-            reason = (f"row has {len(record)} values but the header has {width} columns "
-                      "(a broken quote or a truncated file?)")
+            reason = (
+                f"row has {len(record)} values but the header has {width} columns "
+                "(a broken quote or a truncated file?)"
+            )
         elif [fold(c) for c in record[:width]] == folded_header:
             reason = "repeated header row"
         if reason:

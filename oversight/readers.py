@@ -71,8 +71,10 @@ def detect_format(name: str, options: ReadOptions) -> str:
         return "xlsx"
     if suffix == ".zip":
         return "zip"
-    raise FileError(f"unsupported file type {suffix or '(none)'!r}: expected .csv, .xlsx or .zip "
-                    "(or set read.format in the catalogue)")
+    raise FileError(
+        f"unsupported file type {suffix or '(none)'!r}: expected .csv, .xlsx or .zip "
+        "(or set read.format in the catalogue)"
+    )
 
 
 def read_parts(name: str, data: bytes, options: ReadOptions) -> Iterator[Part]:
@@ -89,10 +91,14 @@ def read_parts(name: str, data: bytes, options: ReadOptions) -> Iterator[Part]:
 
 
 def _looks_like(data: bytes) -> str | None:
-    signatures = {b"PK\x03\x04": "a zip archive or XLSX workbook", b"%PDF": "a PDF document",
-                  b"\xd0\xcf\x11\xe0": "an old Excel (.xls) or other OLE file",
-                  b"\x1f\x8b": "a gzip archive", b"<!DOCTYPE html": "an HTML page",
-                  b"<html": "an HTML page"}
+    signatures = {
+        b"PK\x03\x04": "a zip archive or XLSX workbook",
+        b"%PDF": "a PDF document",
+        b"\xd0\xcf\x11\xe0": "an old Excel (.xls) or other OLE file",
+        b"\x1f\x8b": "a gzip archive",
+        b"<!DOCTYPE html": "an HTML page",
+        b"<html": "an HTML page",
+    }
     head = data[:64].lstrip()
     for magic, what in signatures.items():
         if head[: len(magic)].lower() == magic.lower():
@@ -136,8 +142,10 @@ def _check_text(text: str, data: bytes) -> None:
     controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t")
     if sample and controls / len(sample) > 0.01:
         what = _looks_like(data) or "binary data"
-        raise FileError(f"not a text file: {controls} control characters in the first "
-                        f"{len(sample)} characters (looks like {what})")
+        raise FileError(
+            f"not a text file: {controls} control characters in the first "
+            f"{len(sample)} characters (looks like {what})"
+        )
 
 
 def sniff_delimiter(text: str) -> str:
@@ -209,8 +217,9 @@ def read_xlsx(data: bytes, options: ReadOptions, prefix: str = "") -> Iterator[P
         if not names:
             raise FileError(f"no sheet matches {list(options.sheets)}; sheets: {book.sheetnames}")
         for sheet in names:
-            records = [[_cell_text(v) for v in row]
-                       for row in book[sheet].iter_rows(values_only=True)]
+            records = [
+                [_cell_text(v) for v in row] for row in book[sheet].iter_rows(values_only=True)
+            ]
             yield Part(prefix + sheet, records, list(range(1, len(records) + 1)))
     finally:
         book.close()
@@ -227,17 +236,24 @@ def read_zip(data: bytes, options: ReadOptions) -> Iterator[Part]:
     except zipfile.BadZipFile as exc:
         raise FileError(f"not a readable zip archive: {exc}") from exc
     with archive:
-        members = [m for m in archive.infolist() if not m.is_dir()
-                   and any(fnmatch.fnmatch(PurePosixPath(m.filename).name, g)
-                           for g in options.members)]
+        members = [
+            m
+            for m in archive.infolist()
+            if not m.is_dir()
+            and any(fnmatch.fnmatch(PurePosixPath(m.filename).name, g) for g in options.members)
+        ]
         if not members:
-            raise FileError(f"no member matches {list(options.members)}; members: "
-                            f"{[m.filename for m in archive.infolist()]}")
+            raise FileError(
+                f"no member matches {list(options.members)}; members: "
+                f"{[m.filename for m in archive.infolist()]}"
+            )
         for member in members:
             ratio = member.file_size / max(member.compress_size, 1)
             if member.file_size > MAX_MEMBER_BYTES or ratio > MAX_COMPRESSION_RATIO:
-                raise FileError(f"zip member {member.filename!r} would expand to "
-                                f"{member.file_size:,} bytes ({ratio:.0f}x): refused")
+                raise FileError(
+                    f"zip member {member.filename!r} would expand to "
+                    f"{member.file_size:,} bytes ({ratio:.0f}x): refused"
+                )
             try:
                 content = archive.read(member)
             except (zipfile.BadZipFile, EOFError, OSError) as exc:

@@ -36,7 +36,9 @@ CONTRACT_COLUMNS: tuple[Column, ...] = (
     Column("buyer_name", "text", "Contracting authority; the source's publisher when not a column"),
     Column("department", "text", "Department, directorate or service responsible"),
     Column("procedure", "text", "Procurement process used (ITT, RFQ, call-off...)"),
-    Column("advertised", "flag", "Whether the opportunity was advertised (OJEU/FTS/Contracts Finder)"),
+    Column(
+        "advertised", "flag", "Whether the opportunity was advertised (OJEU/FTS/Contracts Finder)"
+    ),
     Column("supplier_name", "text", "Supplier as published"),
     Column("supplier_postcode", "text", "Supplier postcode"),
     Column("supplier_company_number", "company_number", "Supplier registration number"),
@@ -96,10 +98,17 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 # Staging table per kind, and the columns the loader derives beyond the canonical ones.
 TABLES: dict[str, str] = {"contract_register": "staging.contracts", "spend": "staging.spend"}
 DERIVED_COLUMNS: tuple[Column, ...] = (
-    Column("supplier_other_id", "text", "A published registration number that is neither a "
-           "company nor a charity number (e.g. a mutuals register number), kept as published"),
-    Column("parse_issues", "text", "Values that could not be read and were left empty, "
-           "with the text as published"),
+    Column(
+        "supplier_other_id",
+        "text",
+        "A published registration number that is neither a "
+        "company nor a charity number (e.g. a mutuals register number), kept as published",
+    ),
+    Column(
+        "parse_issues",
+        "text",
+        "Values that could not be read and were left empty, with the text as published",
+    ),
 )
 LINEAGE_COLUMNS: tuple[Column, ...] = (
     Column("source_id", "text", "Catalogue source the row came from"),

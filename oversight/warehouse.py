@@ -23,8 +23,13 @@ from oversight.schema import COLUMNS, DERIVED_COLUMNS, LINEAGE_COLUMNS, TABLES, 
 log = logging.getLogger(__name__)
 
 SQL_TYPES = {
-    "text": "varchar", "date": "date", "money": "decimal(18, 2)", "number": "double",
-    "flag": "boolean", "company_number": "varchar", "charity_number": "varchar",
+    "text": "varchar",
+    "date": "date",
+    "money": "decimal(18, 2)",
+    "number": "double",
+    "flag": "boolean",
+    "company_number": "varchar",
+    "charity_number": "varchar",
 }
 
 RAW_FILES_DDL = """
@@ -91,8 +96,9 @@ def load_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(resources.files("oversight.sql").joinpath("macros.sql").read_text("utf-8"))
 
 
-def connect(path: Path | str | None = None, *, read_only: bool = False,
-            timeout: float | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path | str | None = None, *, read_only: bool = False, timeout: float | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse. Writers wait for a lock held by another process, then give up with
     a WarehouseBusy error that says who holds it."""
     path = Path(path) if path else settings.warehouse_path()
@@ -124,8 +130,9 @@ def connect(path: Path | str | None = None, *, read_only: bool = False,
 
 
 @contextmanager
-def open_warehouse(path: Path | str | None = None, *, read_only: bool = False,
-                   timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_warehouse(
+    path: Path | str | None = None, *, read_only: bool = False, timeout: float | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """`with open_warehouse() as con:` a connection with the schema in place, closed after."""
     con = connect(path, read_only=read_only, timeout=timeout)
     try:

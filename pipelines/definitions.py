@@ -17,8 +17,11 @@ def source_partitions(catalogue: Catalogue) -> dg.StaticPartitionsDefinition:
     return dg.StaticPartitionsDefinition([s.id for s in catalogue.sources])
 
 
-def build_defs(catalogue_path: str | None = None, warehouse_path: str | None = None,
-               lock_timeout: float | None = None) -> dg.Definitions:
+def build_defs(
+    catalogue_path: str | None = None,
+    warehouse_path: str | None = None,
+    lock_timeout: float | None = None,
+) -> dg.Definitions:
     """Definitions for a catalogue and warehouse (defaults: the environment, see settings)."""
     catalogue_path = str(catalogue_path or settings.catalogue_path())
     catalogue = load_catalogue(catalogue_path)
@@ -26,13 +29,20 @@ def build_defs(catalogue_path: str | None = None, warehouse_path: str | None = N
     return dg.Definitions(
         assets=[ingest[0]],
         asset_checks=[ingest[1]],
-        jobs=[dg.define_asset_job(INGEST_JOB, selection=dg.AssetSelection.groups("raw", "staging"),
-                                  description="Read new or changed published files")],
+        jobs=[
+            dg.define_asset_job(
+                INGEST_JOB,
+                selection=dg.AssetSelection.groups("raw", "staging"),
+                description="Read new or changed published files",
+            )
+        ],
         resources={
             "warehouse": Warehouse(
                 path=str(warehouse_path or settings.warehouse_path()),
-                lock_timeout=settings.lock_timeout_seconds() if lock_timeout is None
-                else lock_timeout),
+                lock_timeout=settings.lock_timeout_seconds()
+                if lock_timeout is None
+                else lock_timeout,
+            ),
             "catalogue": SourceCatalogue(path=catalogue_path),
         },
         # DuckDB allows one writing process: run steps in the run's own process.

@@ -34,6 +34,7 @@ def materialise_all(defs: dg.Definitions, instance: dg.DagsterInstance) -> bool:
     job = defs.resolve_job_def(INGEST_JOB)
     keys = job.partitions_def.get_partition_keys()
     result = job.execute_in_process(
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         instance=instance,
         tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
         raise_on_error=False,
@@ -46,9 +47,11 @@ def print_summary(warehouse: str) -> None:
         rows = con.execute(SUMMARY_SQL).fetchall()
         failures = con.execute(
             "select source_id, file_path, error from raw.files where status = 'failed' "
-            "order by 1, 2").fetchall()
-    header = f"{'source':<28}{'files':>7}{'failed':>8}{'rows read':>12}{'loaded':>12}" \
-             f"{'quarantined':>13}"
+            "order by 1, 2"
+        ).fetchall()
+    header = (
+        f"{'source':<28}{'files':>7}{'failed':>8}{'rows read':>12}{'loaded':>12}{'quarantined':>13}"
+    )
     print("\n" + header + "\n" + "-" * len(header))
     for source, files, failed, read, loaded, quarantined in rows:
         print(f"{source:<28}{files:>7}{failed:>8}{read:>12,}{loaded:>12,}{quarantined:>13,}")
@@ -69,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     warehouse = str(settings.warehouse_path())
-    instance = (dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME")
-                else dg.DagsterInstance.ephemeral())
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
+    )
     try:
         ok = materialise_all(defs, instance)
         print_summary(warehouse)
@@ -78,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 3
     if not ok:
-        print("\nThe run failed: see the log above (or the run in the Dagster UI).",
-              file=sys.stderr)
+        print(
+            "\nThe run failed: see the log above (or the run in the Dagster UI).", file=sys.stderr
+        )
         return 1
     return 0
 

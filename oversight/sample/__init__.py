@@ -1,0 +1,1 @@
+"""Deterministic generator of the embedded sample in `data/raw/` (see `generator.py`)."""
