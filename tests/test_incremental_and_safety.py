@@ -1,0 +1,179 @@
+"""Re-runs never duplicate, changed files replace their own rows, a killed run leaves the
+previous tables intact, and a second writer waits or fails with a clear message."""
+
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+
+from oversight.catalogue import load_catalogue
+from oversight.load import ingest_source
+from oversight.warehouse import WarehouseBusy, open_warehouse
+from tests.conftest import PROJECT, write_catalogue
+from tests.test_messy_files import SPEND_HEADER
+
+TABLES = ["raw.files", "raw.quarantine", "staging.spend", "staging.contracts"]
+
+
+def snapshot(warehouse) -> dict[str, list]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {t: sorted(con.execute(f"select * from {t}").fetchall(), key=repr) for t in TABLES}
+    finally:
+        con.close()
+
+
+def month(n: int, *suppliers: str) -> str:
+    lines = [f"X,2021-0{n}-04,{n}{i},1,0,{i + 1},{s},A,B" for i, s in enumerate(suppliers)]
+    return "\n".join([SPEND_HEADER, *lines, "X,bad date,9,1,0,1,Q Ltd,A,B"]) + "\n"
+
+
+def test_second_run_changes_nothing_and_skips_every_file(one_source):
+    src = one_source()
+    src.file("1.csv", month(1, "A Ltd", "B Ltd"))
+    src.file("2.csv", month(2, "C Ltd"))
+    src.ingest()
+    before = snapshot(src.warehouse)
+    again = src.ingest()
+    assert (again.parsed, again.unchanged) == (0, 2)
+    assert snapshot(src.warehouse) == before
+    assert len(before["staging.spend"]) == 3 and len(before["raw.quarantine"]) == 2
+
+
+def test_changed_file_replaces_only_its_own_rows(one_source):
+    src = one_source()
+    src.file("1.csv", month(1, "A Ltd", "B Ltd"))
+    src.file("2.csv", month(2, "C Ltd"))
+    src.ingest()
+    src.file("1.csv", month(1, "Z Ltd"))
+    summary = src.ingest()
+    assert (summary.parsed, summary.unchanged) == (1, 1)
+    assert src.rows("select file_path, supplier_name from staging.spend order by 1, 2") == [
+        ("pub/1.csv", "Z Ltd"),
+        ("pub/2.csv", "C Ltd"),
+    ]
+    assert src.rows("select file_path, count(*) from raw.quarantine group by 1 order by 1") == [
+        ("pub/1.csv", 1),
+        ("pub/2.csv", 1),
+    ]
+
+
+def test_removed_file_takes_its_rows_with_it(one_source):
+    src = one_source()
+    src.file("1.csv", month(1, "A Ltd"))
+    path = src.file("2.csv", month(2, "C Ltd"))
+    src.ingest()
+    path.unlink()
+    assert src.ingest().removed == 1
+    assert src.rows("select supplier_name from staging.spend") == [("A Ltd",)]
+    assert src.file_row("2.csv")["status"] == "removed"
+
+
+def test_catalogue_change_makes_files_be_read_again(one_source):
+    src = one_source()
+    src.file("1.csv", month(1, "A Ltd"))
+    src.ingest()
+    src.source["values"] = {"placeholders": ["A Ltd"]}
+    assert src.ingest().parsed == 1
+    assert src.rows("select reason from raw.quarantine order by 1") == [
+        ("payment_date ('Date of Payment'): bad date is not a date",),
+        ("supplier_name ('Vendor Name') is empty",),
+    ]
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+import oversight.load as load
+from oversight.catalogue import load_catalogue
+from oversight.warehouse import open_warehouse
+
+real = load._record_file
+def die(con, **row):
+    real(con, **row)
+    os.kill(os.getpid(), signal.SIGKILL)  # killed inside the transaction, before commit
+load._record_file = die
+catalogue = load_catalogue(sys.argv[1])
+with open_warehouse(sys.argv[2]) as con:
+    load.ingest_source(con, catalogue, "pub")
+"""
+
+
+def test_run_killed_mid_file_leaves_previous_tables_intact(one_source):
+    src = one_source()
+    src.file("1.csv", month(1, "A Ltd", "B Ltd"))
+    src.ingest()
+    before = snapshot(src.warehouse)
+    src.file("1.csv", month(1, "Changed Ltd"))
+    src.file("2.csv", month(2, "New Ltd"))
+    catalogue = write_catalogue(src.root, [src.source])
+    result = subprocess.run(
+        [sys.executable, "-c", KILL_SCRIPT, str(catalogue), str(src.warehouse)],
+        cwd=PROJECT,
+        capture_output=True,
+    )
+    assert result.returncode == -9, result.stderr.decode()
+    assert snapshot(src.warehouse) == before
+    summary = src.ingest()  # the next run picks up where the killed one stopped
+    assert summary.parsed == 2
+    assert src.rows("select supplier_name from staging.spend order by 1") == [
+        ("Changed Ltd",),
+        ("New Ltd",),
+    ]
+
+
+HOLD_SCRIPT = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold_lock(warehouse, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_SCRIPT, str(warehouse), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_second_writer_fails_with_a_clear_message(warehouse):
+    open_warehouse(warehouse).__enter__().close()
+    holder = hold_lock(warehouse, 30)
+    try:
+        with pytest.raises(WarehouseBusy) as info, open_warehouse(warehouse, timeout=1):
+            pass
+        message = str(info.value)
+        assert "is being written by another process" in message
+        assert f"PID {holder.pid}" in message
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_second_writer_waits_for_the_first(warehouse):
+    open_warehouse(warehouse).__enter__().close()
+    holder = hold_lock(warehouse, 1.5)
+    started = time.monotonic()
+    with open_warehouse(warehouse, timeout=30) as con:
+        assert con.execute("select count(*) from raw.files").fetchall() == [(0,)]
+    assert time.monotonic() - started >= 1.0
+    holder.wait()
+
+
+def test_sample_ingest_is_repeatable(tmp_path):
+    """`make run` twice gives identical tables (on the embedded sample)."""
+    catalogue = load_catalogue(PROJECT / "catalogue" / "sources.yaml")
+    warehouse = tmp_path / "w.duckdb"
+    for _ in range(2):
+        with open_warehouse(warehouse) as con:
+            for source in catalogue.sources:
+                ingest_source(con, catalogue, source.id)
+        if _ == 0:
+            first = snapshot(warehouse)
+    assert snapshot(warehouse) == first
+    assert len(first["staging.spend"]) > 10_000
