@@ -7,7 +7,10 @@ from decimal import Decimal
 
 import openpyxl
 
-SPEND_HEADER = "Authority Name,Date of Payment,DocumentNo,Gross,VAT,Net,Vendor Name,Service Area,GL Description"
+SPEND_HEADER = (
+    "Authority Name,Date of Payment,DocumentNo,Gross,VAT,Net,Vendor Name,Service Area,"
+    "GL Description"
+)
 
 
 def test_cp1252_with_crlf(one_source):
