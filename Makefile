@@ -14,23 +14,24 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-$(DAGSTER_HOME):
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
 
 ## make run: materialise every asset on data/raw/ and print a summary
-run: install $(DAGSTER_HOME)
+run: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pipelines.run
 
 ## make test: lint, check the Dagster definitions, run the tests
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/dg check defs
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	$(BIN)/pytest
 
 ## make ui: the Dagster UI on http://127.0.0.1:3000
-ui: install $(DAGSTER_HOME)
-	$(BIN)/dg dev --host 127.0.0.1 --port 3000
+ui: install $(DAGSTER_HOME)/dagster.yaml
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev --host 127.0.0.1 --port 3000
 
 ## make sample: regenerate the embedded sample in data/raw/
 sample: install
