@@ -5,6 +5,7 @@ import dagster as dg
 
 from oversight.load import SourceSummary, ingest_source
 from oversight.schema import COLUMNS, DERIVED_COLUMNS, LINEAGE_COLUMNS
+from oversight.warehouse import SQL_TYPES
 from pipelines.resources import SourceCatalogue, Warehouse
 
 RAW_FILES = dg.AssetKey(["raw", "files"])
@@ -13,21 +14,11 @@ STAGING_CONTRACTS = dg.AssetKey(["staging", "contracts"])
 STAGING_SPEND = dg.AssetKey(["staging", "spend"])
 ROWS_ACCOUNTED_FOR = "rows_accounted_for"
 
-_DUCKDB_TYPES = {
-    "text": "varchar",
-    "date": "date",
-    "money": "decimal(18,2)",
-    "number": "double",
-    "flag": "boolean",
-    "company_number": "varchar",
-    "charity_number": "varchar",
-}
-
 
 def _table_schema(kind: str) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(c.name, _DUCKDB_TYPES[c.type], description=c.description)
+            dg.TableColumn(c.name, SQL_TYPES[c.type], description=c.description)
             for c in (*COLUMNS[kind], *DERIVED_COLUMNS, *LINEAGE_COLUMNS)
         ]
     )
