@@ -1,10 +1,10 @@
-"""Ingest layer: published files -> `raw.files`, `raw.quarantine`, `staging.contracts`,
-`staging.spend`. One partition per catalogue source; a run over many sources is one run."""
+"""Ingest layer: published files -> `raw.files`, `raw.quarantine`, `raw.releases`, and the
+`staging` tables. One partition per catalogue source; a run over many sources is one run."""
 
 import dagster as dg
 
 from oversight.load import SourceSummary, ingest_source
-from oversight.schema import COLUMNS, DERIVED_COLUMNS, LINEAGE_COLUMNS
+from oversight.schema import TABLE_COLUMNS
 from oversight.warehouse import SQL_TYPES
 from pipelines.resources import SourceCatalogue, Warehouse
 
@@ -12,14 +12,26 @@ RAW_FILES = dg.AssetKey(["raw", "files"])
 RAW_QUARANTINE = dg.AssetKey(["raw", "quarantine"])
 STAGING_CONTRACTS = dg.AssetKey(["staging", "contracts"])
 STAGING_SPEND = dg.AssetKey(["staging", "spend"])
+RAW_RELEASES = dg.AssetKey(["raw", "releases"])
+STAGING_EVENTS = dg.AssetKey(["staging", "contract_events"])
+STAGING_SUPPLIERS = dg.AssetKey(["staging", "contract_suppliers"])
+INGEST_KEYS = (
+    RAW_FILES,
+    RAW_QUARANTINE,
+    RAW_RELEASES,
+    STAGING_CONTRACTS,
+    STAGING_SPEND,
+    STAGING_EVENTS,
+    STAGING_SUPPLIERS,
+)
 ROWS_ACCOUNTED_FOR = "rows_accounted_for"
 
 
-def _table_schema(kind: str) -> dg.TableSchema:
+def _table_schema(table: str) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[
             dg.TableColumn(c.name, SQL_TYPES[c.type], description=c.description)
-            for c in (*COLUMNS[kind], *DERIVED_COLUMNS, *LINEAGE_COLUMNS)
+            for c in TABLE_COLUMNS[table]
         ]
     )
 
@@ -47,7 +59,7 @@ SPECS = [
         description="Contract register entries from every publisher, in canonical columns "
         "(reference, title, supplier and its registration number, values, start, end, expiry "
         "and review dates, owner), each with its lineage (source, file, hash, row).",
-        metadata={"dagster/column_schema": _table_schema("contract_register")},
+        metadata={"dagster/column_schema": _table_schema("staging.contracts")},
     ),
     dg.AssetSpec(
         STAGING_SPEND,
@@ -55,7 +67,32 @@ SPECS = [
         kinds={"duckdb"},
         description="Payment lines from every publisher's spend files, in canonical columns "
         "(buyer, date, supplier, amount, expense type and area), each with its lineage.",
-        metadata={"dagster/column_schema": _table_schema("spend")},
+        metadata={"dagster/column_schema": _table_schema("staging.spend")},
+    ),
+    dg.AssetSpec(
+        RAW_RELEASES,
+        group_name="raw",
+        kinds={"duckdb"},
+        description="Every OCDS release read from Contracts Finder / Find a Tender files, as "
+        "published (JSON), with its ocid, id, date and tags, and its lineage.",
+        metadata={"dagster/column_schema": _table_schema("raw.releases")},
+    ),
+    dg.AssetSpec(
+        STAGING_EVENTS,
+        group_name="staging",
+        kinds={"duckdb"},
+        description="What happened to each notice contract, dated: award, contract signed, "
+        "change (value and end date before and after, and whether a change notice was "
+        "published), extension, termination, KPI defined, performance rating.",
+        metadata={"dagster/column_schema": _table_schema("staging.contract_events")},
+    ),
+    dg.AssetSpec(
+        STAGING_SUPPLIERS,
+        group_name="staging",
+        kinds={"duckdb"},
+        description="Every supplier on every notice award (frameworks have many), with its "
+        "identifier scheme, company or charity number, SME and VCSE flags.",
+        metadata={"dagster/column_schema": _table_schema("staging.contract_suppliers")},
     ),
 ]
 
@@ -102,10 +139,10 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
                 summaries.append(ingest_source(con, cat, key, progress))
             counts = {
                 key: con.execute(f"select count(*) from {'.'.join(key.path)}").fetchall()[0][0]
-                for key in (RAW_FILES, RAW_QUARANTINE, STAGING_CONTRACTS, STAGING_SPEND)
+                for key in INGEST_KEYS
             }
         table = dg.MetadataValue.md(_summary_markdown(summaries))
-        for key in (RAW_FILES, RAW_QUARANTINE, STAGING_CONTRACTS, STAGING_SPEND):
+        for key in INGEST_KEYS:
             metadata = {"dagster/row_count": counts[key]}
             if key in (RAW_FILES, RAW_QUARANTINE):
                 metadata["ingest summary"] = table
@@ -147,9 +184,12 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
 
 ACCOUNTING_SQL = """
 with staged as (
-    select source_id, file_path, count(*) as n from staging.contracts group by all
+    select source_id, file_path, count(*) as n from staging.contracts
+    where record_type = 'register' group by all
     union all
     select source_id, file_path, count(*) from staging.spend group by all
+    union all
+    select source_id, file_path, count(*) from raw.releases group by all
 ), quarantined as (
     select source_id, file_path, count(*) as n from raw.quarantine group by all
 )

@@ -30,8 +30,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from oversight import settings
 from oversight.schema import COLUMNS, REQUIRED, Kind
 
-# Bump when a change to the readers or the loader should make every file be read again.
-PARSER_VERSION = "1"
+# The code that turns files into rows: when any of it changes, every file is read again.
+PARSER_MODULES = (
+    "readers.py",
+    "mapping.py",
+    "tabular.py",
+    "ocds.py",
+    "notices.py",
+    "schema.py",
+    "sql/macros.sql",
+)
+
+
+def _parser_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in PARSER_MODULES:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+PARSER_VERSION = _parser_fingerprint()
 
 DEFAULT_PLACEHOLDERS = (
     "",
@@ -82,7 +100,7 @@ class _Strict(BaseModel):
 class ReadOptions(_Strict):
     """How to read a source's files, for what cannot be detected."""
 
-    format: Literal["csv", "xlsx", "zip"] | None = Field(
+    format: Literal["csv", "xlsx", "zip", "json", "jsonl"] | None = Field(
         None, description="File format; by default taken from the file extension"
     )
     encoding: str | None = Field(None, description="Text encoding; detected when absent")
@@ -296,6 +314,8 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
             merged.update(layout.columns)
         merged.update(src.columns)
         problems += _check_columns(where, src.kind, src.columns)
+        if src.kind == "ocds" and merged:
+            problems.append(f"{where}: kind ocds takes no layout or columns (OCDS is a standard)")
         missing = [c for c in REQUIRED[src.kind] if c not in merged]
         if missing:
             problems.append(f"{where}: no mapping for required column(s) {', '.join(missing)}")

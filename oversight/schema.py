@@ -18,8 +18,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["contract_register", "spend"]
-ColumnType = Literal["text", "date", "money", "number", "flag", "company_number", "charity_number"]
+Kind = Literal["contract_register", "spend", "ocds"]
+ColumnType = Literal[
+    "text",
+    "date",
+    "money",
+    "number",
+    "flag",
+    "company_number",
+    "charity_number",
+    "integer",
+    "timestamp",
+]
 
 
 @dataclass(frozen=True)
@@ -87,16 +97,22 @@ SPEND_COLUMNS: tuple[Column, ...] = (
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "contract_register": CONTRACT_COLUMNS,
     "spend": SPEND_COLUMNS,
+    "ocds": (),  # OCDS has a standard shape: no column mapping (see oversight/ocds.py)
 }
 
 # A row missing any of these (empty, placeholder or unparseable) goes to quarantine.
 REQUIRED: dict[str, tuple[str, ...]] = {
     "contract_register": ("title",),
     "spend": ("payment_date", "amount", "supplier_name"),
+    "ocds": (),
 }
 
 # Staging table per kind, and the columns the loader derives beyond the canonical ones.
-TABLES: dict[str, str] = {"contract_register": "staging.contracts", "spend": "staging.spend"}
+TABLES: dict[str, str] = {
+    "contract_register": "staging.contracts",
+    "spend": "staging.spend",
+    "ocds": "raw.releases",
+}
 DERIVED_COLUMNS: tuple[Column, ...] = (
     Column(
         "supplier_other_id",
@@ -110,13 +126,102 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
         "Values that could not be read and were left empty, with the text as published",
     ),
 )
+# Columns of staging.contracts that say what kind of record a row is and, for notices, which
+# OCDS award it is. Register rows get record_type 'register' and a contract_id from their lineage.
+CONTRACT_RECORD_COLUMNS: tuple[Column, ...] = (
+    Column(
+        "contract_id",
+        "text",
+        "Stable id: '<source>:<file>#<row>' for a register entry, '<ocid>/<award id>' for a notice",
+    ),
+    Column(
+        "record_type",
+        "text",
+        "'register' (a council's register entry) or 'notice' "
+        "(an OCDS award compiled from Contracts Finder / Find a Tender releases)",
+    ),
+    Column("ocid", "text", "OCDS contracting process id (notices)"),
+    Column("award_id", "text", "OCDS award id (notices)"),
+    Column("currency", "text", "Currency of the values (notices; registers are in GBP)"),
+    Column("max_end_date", "date", "Latest date the contract could run to, with all extensions"),
+    Column("category_scheme", "text", "Scheme of category_code (CPV for notices)"),
+    Column("supplier_count", "number", "Number of suppliers on the award (notices)"),
+)
 LINEAGE_COLUMNS: tuple[Column, ...] = (
     Column("source_id", "text", "Catalogue source the row came from"),
     Column("file_path", "text", "File path under the raw-data folder"),
     Column("file_sha256", "text", "SHA-256 of the file's bytes"),
     Column("part", "text", "Sheet name (XLSX) or member name (zip); empty for plain files"),
-    Column("row_number", "number", "Line (CSV) or row (XLSX) where the record starts, 1-based"),
+    Column(
+        "row_number",
+        "integer",
+        "Line (CSV), row (XLSX) or release (OCDS) where the record starts, 1-based",
+    ),
 )
+
+EVENT_COLUMNS: tuple[Column, ...] = (
+    Column("event_id", "text", "Stable id of the event"),
+    Column("contract_id", "text", "The contract (staging.contracts.contract_id) it happened to"),
+    Column("ocid", "text", "OCDS contracting process id"),
+    Column("award_id", "text", "OCDS award id"),
+    Column(
+        "event_type",
+        "text",
+        "award, contract_signed, change, extension, termination, kpi_defined or performance_rating",
+    ),
+    Column("event_date", "date", "When it happened"),
+    Column("value_before", "money", "Contract value before a change"),
+    Column("value_after", "money", "Contract value after a change (the award value for awards)"),
+    Column("end_date_before", "date", "End date before a change or extension"),
+    Column("end_date_after", "date", "End date after a change or extension"),
+    Column(
+        "has_notice",
+        "flag",
+        "A change published as an amendment (true), or seen only as a "
+        "difference between releases (false)",
+    ),
+    Column(
+        "rating",
+        "text",
+        "Performance rating: good, approaching target, requires improvement, inadequate",
+    ),
+    Column("kpi_id", "text", "KPI (metric) id for kpi_defined and performance_rating"),
+    Column("detail", "text", "What the notice says (KPI title, amendment rationale...)"),
+    Column("release_id", "text", "OCDS release the event was read from"),
+)
+
+SUPPLIER_COLUMNS: tuple[Column, ...] = (
+    Column("contract_id", "text", "The contract (staging.contracts.contract_id)"),
+    Column("ocid", "text", "OCDS contracting process id"),
+    Column("award_id", "text", "OCDS award id"),
+    Column("position", "integer", "Order of the supplier on the award, from 1"),
+    Column("supplier_name", "text", "Supplier as published"),
+    Column("supplier_scheme", "text", "Identifier scheme as published (GB-COH, GB-CHC...)"),
+    Column("supplier_identifier", "text", "Identifier as published"),
+    Column("supplier_company_number", "company_number", "Companies House number, 8 characters"),
+    Column("supplier_charity_number", "charity_number", "Registered charity number"),
+    Column("supplier_other_id", "text", "Any other identifier, as '<scheme>-<id>'"),
+    Column("sme", "flag", "Supplier is a small or medium enterprise"),
+    Column("vcse", "flag", "Supplier is a voluntary, community or social enterprise"),
+)
+
+RELEASE_COLUMNS: tuple[Column, ...] = (
+    Column("ocid", "text", "OCDS contracting process id"),
+    Column("release_id", "text", "OCDS release id"),
+    Column("release_date", "timestamp", "Release date"),
+    Column("tags", "text", "Release tags as published (not trusted over content)"),
+    Column("release_json", "text", "The release as published"),
+)
+
+LINEAGE = LINEAGE_COLUMNS
+# Every table this layer writes, with its columns in order.
+TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "staging.contracts": (*CONTRACT_COLUMNS, *DERIVED_COLUMNS, *CONTRACT_RECORD_COLUMNS, *LINEAGE),
+    "staging.spend": (*SPEND_COLUMNS, *DERIVED_COLUMNS, *LINEAGE),
+    "staging.contract_events": (*EVENT_COLUMNS, *LINEAGE),
+    "staging.contract_suppliers": (*SUPPLIER_COLUMNS, *LINEAGE),
+    "raw.releases": (*RELEASE_COLUMNS, *LINEAGE),
+}
 
 
 def column_names(kind: str) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from oversight import settings
-from oversight.schema import COLUMNS, DERIVED_COLUMNS, LINEAGE_COLUMNS, TABLES, Column
+from oversight.schema import TABLE_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ SQL_TYPES = {
     "flag": "boolean",
     "company_number": "varchar",
     "charity_number": "varchar",
+    "integer": "integer",
+    "timestamp": "timestamp",
 }
 
 RAW_FILES_DDL = """
@@ -71,25 +73,20 @@ class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse's write lock."""
 
 
-def _column_ddl(column: Column) -> str:
-    sql_type = "integer" if column.name == "row_number" else SQL_TYPES[column.type]
-    return f"    {column.name} {sql_type}"
-
-
-def staging_ddl(kind: str) -> str:
-    columns = (*COLUMNS[kind], *DERIVED_COLUMNS, *LINEAGE_COLUMNS)
-    body = ",\n".join(_column_ddl(c) for c in columns)
-    return f"create table if not exists {TABLES[kind]} (\n{body}\n)"
-
-
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the schemas and tables this layer owns, if they are not there yet."""
+    """Create the schemas and tables this layer owns, and add any column a newer version of
+    the project expects (additive changes only: nothing is dropped or retyped)."""
     for schema in ("raw", "staging"):
         con.execute(f"create schema if not exists {schema}")
     con.execute(RAW_FILES_DDL)
     con.execute(QUARANTINE_DDL)
-    for kind in TABLES:
-        con.execute(staging_ddl(kind))
+    for table, columns in TABLE_COLUMNS.items():
+        body = ",\n".join(f"    {c.name} {SQL_TYPES[c.type]}" for c in columns)
+        con.execute(f"create table if not exists {table} (\n{body}\n)")
+        for c in columns:
+            con.execute(
+                f"alter table {table} add column if not exists {c.name} {SQL_TYPES[c.type]}"
+            )
 
 
 def load_macros(con: duckdb.DuckDBPyConnection) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.ingest import build_ingest_assets
+from assets.ingest import INGEST_KEYS, build_ingest_assets
+from assets.staging import contract_matches
 from oversight import settings
 from oversight.catalogue import Catalogue, load_catalogue
 from pipelines.resources import SourceCatalogue, Warehouse
 
 INGEST_JOB = "ingest_job"
+DERIVE_JOB = "derive_job"
 
 
 def source_partitions(catalogue: Catalogue) -> dg.StaticPartitionsDefinition:
@@ -27,14 +29,19 @@ def build_defs(
     catalogue = load_catalogue(catalogue_path)
     ingest = build_ingest_assets(source_partitions(catalogue))
     return dg.Definitions(
-        assets=[ingest[0]],
+        assets=[ingest[0], contract_matches],
         asset_checks=[ingest[1]],
         jobs=[
             dg.define_asset_job(
                 INGEST_JOB,
-                selection=dg.AssetSelection.groups("raw", "staging"),
-                description="Read new or changed published files",
-            )
+                selection=dg.AssetSelection.assets(*INGEST_KEYS),
+                description="Read new or changed published files (one partition per source)",
+            ),
+            dg.define_asset_job(
+                DERIVE_JOB,
+                selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*INGEST_KEYS),
+                description="Rebuild everything derived from the ingested tables",
+            ),
         ],
         resources={
             "warehouse": Warehouse(

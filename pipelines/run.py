@@ -17,7 +17,7 @@ from dagster._core.storage.tags import (
 from oversight import settings
 from oversight.catalogue import CatalogueError
 from oversight.warehouse import WarehouseBusy, open_warehouse
-from pipelines.definitions import INGEST_JOB, build_defs
+from pipelines.definitions import DERIVE_JOB, INGEST_JOB, build_defs
 
 SUMMARY_SQL = """
 select source_id,
@@ -29,17 +29,44 @@ from raw.files group by source_id order by source_id
 """
 
 
-def materialise_all(defs: dg.Definitions, instance: dg.DagsterInstance) -> bool:
-    """Run the ingest job over every source partition in one run; True when it succeeded."""
-    job = defs.resolve_job_def(INGEST_JOB)
-    keys = job.partitions_def.get_partition_keys()
-    result = job.execute_in_process(
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        instance=instance,
-        tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
-        raise_on_error=False,
-    )
-    return result.success
+def materialise_all(
+    defs: dg.Definitions, instance: dg.DagsterInstance, log_level: str = "INFO"
+) -> list[dg.ExecuteInProcessResult]:
+    """Run the ingest job over every source partition in one run, then, if it succeeded,
+    everything derived from it. Returns the results of the runs made."""
+    config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    ingest = defs.resolve_job_def(INGEST_JOB)
+    keys = ingest.partitions_def.get_partition_keys()
+    results = [
+        ingest.execute_in_process(
+            run_config=config,
+            instance=instance,
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: keys[0],
+                ASSET_PARTITION_RANGE_END_TAG: keys[-1],
+            },
+            raise_on_error=False,
+        )
+    ]
+    if results[0].success:
+        derived = defs.resolve_job_def(DERIVE_JOB)
+        results.append(
+            derived.execute_in_process(run_config=config, instance=instance, raise_on_error=False)
+        )
+    return results
+
+
+def report_failed_checks(results: list[dg.ExecuteInProcessResult]) -> None:
+    for result in results:
+        for evaluation in result.get_asset_check_evaluations():
+            if not evaluation.passed:
+                print(
+                    f"\nCheck {evaluation.check_name} on {evaluation.asset_key.to_user_string()} "
+                    "failed:",
+                    file=sys.stderr,
+                )
+                for name, value in evaluation.metadata.items():
+                    print(f"  {name}: {getattr(value, 'value', value)}", file=sys.stderr)
 
 
 def print_summary(warehouse: str) -> None:
@@ -78,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         else dg.DagsterInstance.ephemeral()
     )
     try:
-        ok = materialise_all(defs, instance)
+        results = materialise_all(defs, instance)
         print_summary(warehouse)
+        report_failed_checks(results)
+        ok = all(r.success for r in results)
     except WarehouseBusy as exc:
         print(exc, file=sys.stderr)
         return 3

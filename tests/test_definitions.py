@@ -3,27 +3,19 @@ DuckDB succeeds, with the blocking row-accounting check."""
 
 import dagster as dg
 import duckdb
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from assets.ingest import ROWS_ACCOUNTED_FOR
 from oversight.catalogue import load_catalogue
 from pipelines.definitions import INGEST_JOB, build_defs
+from pipelines.run import materialise_all
 from tests.conftest import PROJECT
 
 CATALOGUE = PROJECT / "catalogue" / "sources.yaml"
 
 
-def run_everything(defs: dg.Definitions) -> dg.ExecuteInProcessResult:
-    job = defs.resolve_job_def(INGEST_JOB)
-    keys = job.partitions_def.get_partition_keys()
-    return job.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-        tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
-    )
+def run_everything(defs: dg.Definitions) -> list[dg.ExecuteInProcessResult]:
+    """What `make run` does, against the given definitions."""
+    return materialise_all(defs, dg.DagsterInstance.ephemeral(), log_level="WARNING")
 
 
 def test_definitions_load_with_the_stable_asset_names():
@@ -32,8 +24,12 @@ def test_definitions_load_with_the_stable_asset_names():
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
         "raw/files",
         "raw/quarantine",
+        "raw/releases",
         "staging/contracts",
         "staging/spend",
+        "staging/contract_events",
+        "staging/contract_suppliers",
+        "staging/contract_matches",
     }
     checks = list(graph.asset_check_keys)
     assert [(c.asset_key.to_user_string(), c.name) for c in checks] == [
@@ -49,32 +45,42 @@ def test_definitions_load_with_the_stable_asset_names():
 def test_full_materialisation_in_process(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     defs = build_defs(str(CATALOGUE), str(warehouse))
-    result = run_everything(defs)
-    assert result.success
-    evaluations = result.get_asset_check_evaluations()
+    ingest, derived = run_everything(defs)
+    assert ingest.success and derived.success
+    evaluations = ingest.get_asset_check_evaluations()
     assert [(e.check_name, e.passed) for e in evaluations] == [(ROWS_ACCOUNTED_FOR, True)]
-    materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert materialised == {"raw/files", "raw/quarantine", "staging/contracts", "staging/spend"}
+    materialised = {
+        e.asset_key.to_user_string()
+        for r in (ingest, derived)
+        for e in r.get_asset_materialization_events()
+    }
+    assert materialised == {
+        k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()
+    }
     con = duckdb.connect(str(warehouse), read_only=True)
     counts = con.execute(
         "select count(*), sum(rows_read), sum(rows_loaded), sum(rows_quarantined) from raw.files"
     ).fetchall()
+    matches = con.execute("select count(*) from staging.contract_matches").fetchall()
     con.close()
-    assert counts == [(78, 16035, 16021, 14)]
+    # 78 tabular files (16,035 rows) and 3 notice files (15 releases)
+    assert counts == [(81, 16050, 16036, 14)]
+    assert matches == [(2,)]
 
 
-def test_blocking_check_fails_when_rows_go_missing(tmp_path):
+def test_blocking_check_fails_and_stops_what_depends_on_it(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     defs = build_defs(str(CATALOGUE), str(warehouse))
-    assert run_everything(defs).success
+    assert all(r.success for r in run_everything(defs))
     con = duckdb.connect(str(warehouse))
     con.execute(
         "delete from staging.spend where file_path = 'northmoor/spend/2025-03.csv' "
         "and row_number = 2"
     )
     con.close()
-    result = run_everything(defs)  # files unchanged, so the check sees the damage
-    evaluation = result.get_asset_check_evaluations()[0]
+    results = run_everything(defs)  # files unchanged, so the check sees the damage
+    assert len(results) == 1 and not results[0].success  # nothing derived was rebuilt
+    evaluation = results[0].get_asset_check_evaluations()[0]
     assert not evaluation.passed
     assert evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert evaluation.metadata["files not accounted for"].value == 1

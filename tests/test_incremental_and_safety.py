@@ -85,15 +85,16 @@ def test_catalogue_change_makes_files_be_read_again(one_source):
 
 KILL_SCRIPT = """
 import os, signal, sys
+import oversight.ledger as ledger
 import oversight.load as load
 from oversight.catalogue import load_catalogue
 from oversight.warehouse import open_warehouse
 
-real = load._record_file
+real = ledger.record_file
 def die(con, **row):
     real(con, **row)
     os.kill(os.getpid(), signal.SIGKILL)  # killed inside the transaction, before commit
-load._record_file = die
+ledger.record_file = die
 catalogue = load_catalogue(sys.argv[1])
 with open_warehouse(sys.argv[2]) as con:
     load.ingest_source(con, catalogue, "pub")

@@ -101,7 +101,7 @@ def test_sample_register_values(sample_warehouse):
     rows = query(
         sample_warehouse,
         "select contract_ref, review_date, contract_owner, "
-        "total_value from staging.contracts where contract_ref in "
+        "total_value from staging.contracts where record_type = 'register' and contract_ref in "
         "('KVC/P01', 'KVC/P02', 'KVC/P03', 'NCC-P13A') order by 1",
     )
     assert [(r[0], str(r[1]), r[2], r[3]) for r in rows] == [

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import random
 import re
 import shutil
@@ -184,6 +185,7 @@ class Sample:
         self.months = month_starts()
         self.planted: list[dict] = []
         self.suppliers = self._supplier_pool(max(60, int(4000 * scale)))
+        self.kelder: dict[str, Contract] = {}
 
     # ---------- building blocks ----------
     def _supplier_pool(self, n: int) -> list[Supplier]:
@@ -787,6 +789,7 @@ class Sample:
             c.expiry = c.end
             self._pay_evenly(c, 0.6)
             contracts.append(c)
+            self.kelder[ref] = c
             self.plant(code, expected, reg, what, contract_ref=ref)
         bad = Contract(
             "KVC/PDQ",
@@ -1192,6 +1195,366 @@ class Sample:
             "quarantined as empty, never silently dropped",
         )
 
+    # ---------- Notices (OCDS): Find a Tender for DRR, and Kelder's own notices ----------
+    def write_notices(self, root: Path) -> None:
+        """Procurement Act 2023 style notices: awards with KPIs, performance ratings, changes
+        with and without a change notice, an extension and a termination."""
+        drr = {"id": "GB-GOR-DRR", "name": "Department for Regional Resilience"}
+        northgate = self.named("Northgate Security Services Ltd", "03958211")
+        early: list[dict] = []
+        late: list[dict] = []
+        src = "drr-notices"
+
+        def release(ocid: str, n: int, when: date, tag: str, **body: object) -> dict:
+            out = {
+                "ocid": ocid,
+                "id": f"{ocid}-{n:02d}",
+                "date": f"{when.isoformat()}T09:00:00Z",
+                "tag": [tag],
+                "initiationType": "tender",
+                "buyer": drr,
+                "parties": [{**drr, "roles": ["buyer"]}],
+                **body,
+            }
+            (early if when <= date(2025, 3, 31) else late).append(out)
+            return out
+
+        def award(
+            ocid: str,
+            title: str,
+            supplier: Supplier,
+            value: float,
+            start: date,
+            end: date,
+            cpv: tuple[str, str],
+            **contract: object,
+        ) -> dict:
+            party = {
+                "id": f"GB-COH-{supplier.company_number}",
+                "name": supplier.name,
+                "roles": ["supplier"],
+                "identifier": {"scheme": "GB-COH", "id": supplier.company_number},
+                "details": {"scale": "large"},
+            }
+            return {
+                "tender": {
+                    "id": ocid.split("-")[-1],
+                    "title": title,
+                    "description": f"{title} &amp; associated services for the "
+                    "&lt;b&gt;Department&lt;/b&gt;",
+                    "procurementMethodDetails": "Open procedure",
+                    "classification": {"scheme": "CPV", "id": cpv[0], "description": cpv[1]},
+                },
+                "parties": [{**drr, "roles": ["buyer"]}, party],
+                "awards": [
+                    {
+                        "id": "1",
+                        "title": title,
+                        "status": "active",
+                        "date": f"{start - timedelta(days=20)}T00:00:00Z",
+                        "value": {"amount": value, "currency": "GBP"},
+                        "suppliers": [{"id": party["id"], "name": supplier.name}],
+                        "contractPeriod": {
+                            "startDate": f"{start}T00:00:00Z",
+                            "endDate": f"{end}T23:59:59Z",
+                        },
+                    }
+                ],
+                "contracts": [
+                    {
+                        "id": "1",
+                        "awardID": "1",
+                        "status": "active",
+                        "dateSigned": f"{start - timedelta(days=5)}T00:00:00Z",
+                        "value": {"amount": value, "currency": "GBP"},
+                        "period": {
+                            "startDate": f"{start}T00:00:00Z",
+                            "endDate": f"{end}T23:59:59Z",
+                        },
+                        **contract,
+                    }
+                ],
+            }
+
+        def kpis(*titles: str) -> list[dict]:
+            return [{"id": f"KPI-{i}", "title": t} for i, t in enumerate(titles, start=1)]
+
+        def rating(kpi: str, measure: str, end: date) -> dict:
+            return {
+                "implementation": {
+                    "metrics": [
+                        {
+                            "id": kpi,
+                            "observations": [
+                                {
+                                    "id": f"{kpi}-{end}",
+                                    "measure": measure,
+                                    "period": {
+                                        "startDate": f"{end - timedelta(days=90)}T00:00:00Z",
+                                        "endDate": f"{end}T00:00:00Z",
+                                    },
+                                }
+                            ],
+                        }
+                    ]
+                }
+            }
+
+        a = "ocds-drr001-000101"
+        release(
+            a,
+            1,
+            date(2024, 11, 1),
+            "tender",
+            tender={"id": "000101", "title": "Regional resilience hubs", "status": "active"},
+        )
+        body = award(
+            a,
+            "Regional resilience hubs",
+            northgate,
+            8_000_000,
+            date(2025, 2, 1),
+            date(2028, 1, 31),
+            ("75222000", "Civil defence services"),
+            agreedMetrics=kpis("Hub availability", "Response time", "Staff vetting"),
+        )
+        body["contracts"][0]["period"]["maxExtentDate"] = "2029-01-31T23:59:59Z"
+        release(a, 2, date(2025, 1, 15), "tender", **body)  # tagged tender, carries the award
+        release(
+            a,
+            3,
+            date(2025, 7, 31),
+            "contractImplementation",
+            contracts=[{"id": "1", **rating("KPI-1", "Good", date(2025, 6, 30))}],
+        )
+        release(
+            a,
+            4,
+            date(2026, 1, 31),
+            "contractImplementation",
+            contracts=[{"id": "1", **rating("KPI-2", "Requires improvement", date(2025, 12, 31))}],
+        )
+        release(
+            a,
+            5,
+            date(2026, 3, 2),
+            "contractAmendment",
+            contracts=[
+                {
+                    "id": "1",
+                    "value": {"amount": 8_600_000, "currency": "GBP"},
+                    "amendments": [
+                        {
+                            "id": "CHG-1",
+                            "date": "2026-03-01T00:00:00Z",
+                            "rationale": "Two additional hubs (7.5%, within tolerance)",
+                        }
+                    ],
+                }
+            ],
+        )
+        self.plant("OV04", False, src, "over £5m with 3 KPIs", ocid=a)
+        self.plant("OV05", False, src, "rated 2026-01-31, within 12 months", ocid=a)
+        self.plant("OV06", True, src, "latest rating 'Requires improvement'", ocid=a)
+        self.plant("OV10", False, src, "value up 7.5% with a change notice", ocid=a)
+
+        b = "ocds-drr001-000102"
+        release(
+            b,
+            1,
+            date(2025, 2, 10),
+            "award",
+            **award(
+                b,
+                "Emergency stockpile logistics",
+                self.named("Westfield Transport Limited", "05123987"),
+                6_000_000,
+                date(2025, 3, 1),
+                date(2027, 2, 28),
+                ("63120000", "Storage and warehousing services"),
+                agreedMetrics=kpis("Stock accuracy", "Dispatch time"),
+            ),
+        )
+        release(
+            b,
+            2,
+            date(2025, 3, 31),
+            "contractImplementation",
+            contracts=[{"id": "1", **rating("KPI-1", "Good", date(2025, 3, 31))}],
+        )
+        self.plant("OV04", True, src, "over £5m with only 2 KPIs", ocid=b)
+        self.plant("OV05", True, src, "last rated 2025-03-31: over 12 months before as-of", ocid=b)
+        self.plant("OV06", False, src, "latest rating 'Good'", ocid=b)
+
+        c = "ocds-drr001-000103"
+        release(
+            c,
+            1,
+            date(2024, 12, 2),
+            "award",
+            **award(
+                c,
+                "Flood modelling services",
+                self.named("Silverdale Consulting LLP", "OC412345"),
+                900_000,
+                date(2025, 1, 6),
+                date(2026, 12, 31),
+                ("71351000", "Geological services"),
+            ),
+        )
+        release(
+            c,
+            2,
+            date(2025, 10, 15),
+            "contract",
+            contracts=[{"id": "1", "value": {"amount": 1_100_000, "currency": "GBP"}}],
+        )
+        self.plant(
+            "OV10",
+            True,
+            src,
+            "value up 22% between releases with no change notice",
+            ocid=c,
+            value_before=900000.0,
+            value_after=1100000.0,
+        )
+
+        d = "ocds-drr001-000104"
+        release(
+            d,
+            1,
+            date(2025, 1, 20),
+            "award",
+            **award(
+                d,
+                "Resilience training platform",
+                self.named("Beacon IT Solutions Ltd", "07711223"),
+                400_000,
+                date(2025, 2, 1),
+                date(2025, 12, 31),
+                ("80500000", "Training services"),
+            ),
+        )
+        release(
+            d,
+            2,
+            date(2025, 11, 20),
+            "contractAmendment",
+            contracts=[
+                {
+                    "id": "1",
+                    "period": {"endDate": "2026-12-31T23:59:59Z"},
+                    "amendments": [
+                        {
+                            "id": "EXT-1",
+                            "date": "2025-11-19T00:00:00Z",
+                            "rationale": "Option to extend by 12 months taken",
+                        }
+                    ],
+                }
+            ],
+        )
+        self.plant(
+            "EVENT",
+            True,
+            src,
+            "an extension: end 2025-12-31 -> 2026-12-31, value unchanged",
+            ocid=d,
+        )
+
+        e = "ocds-drr001-000105"
+        release(
+            e,
+            1,
+            date(2025, 3, 3),
+            "award",
+            **award(
+                e,
+                "Translation and interpreting",
+                self.named("Larkspur Training Ltd", "06655443"),
+                200_000,
+                date(2025, 4, 1),
+                date(2027, 3, 31),
+                ("79530000", "Translation services"),
+            ),
+        )
+        release(
+            e,
+            2,
+            date(2025, 12, 5),
+            "contractTermination",
+            contracts=[
+                {
+                    "id": "1",
+                    "status": "terminated",
+                    "statusDetails": "Ended early by agreement",
+                    "period": {"endDate": "2025-11-30T23:59:59Z"},
+                }
+            ],
+        )
+        self.plant("EVENT", True, src, "a termination dated 2025-11-30", ocid=e)
+
+        package = {
+            "uri": "https://example.org/drr/releases",
+            "version": "1.1",
+            "publishedDate": "2025-04-01T00:00:00Z",
+            "publisher": {"name": "Department for Regional Resilience"},
+            "license": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/",
+            "releases": early,
+        }
+        _write(
+            root / "drr/notices/2024-25-releases.json",
+            json.dumps(package, indent=1, ensure_ascii=False).encode(),
+        )
+        _write(
+            root / "drr/notices/2025-26-releases.jsonl",
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in late).encode(),
+        )
+
+        # Kelder publishes two of its register contracts as notices too: one with the same
+        # reference, one recognisable only by supplier, value and dates.
+        kelder = {"id": "GB-KVC", "name": "Kelder Valley Council"}
+        records = []
+        for n, (ref, reference) in enumerate((("KVC/P01", "KVC/P01"), ("KVC/P03", "FT-2024-0117"))):
+            contract = self.kelder[ref]
+            ocid = f"ocds-kvc001-{n + 1:06d}"
+            body = award(
+                ocid,
+                contract.title,
+                contract.supplier,
+                contract.total_value,
+                contract.start,
+                contract.end,
+                ("55524000", "School catering services"),
+            )
+            body["tender"]["id"] = reference
+            body["parties"][0] = {**kelder, "roles": ["buyer"]}
+            rel = {
+                "ocid": ocid,
+                "id": f"{ocid}-01",
+                "date": f"{contract.start}T00:00:00Z",
+                "tag": ["award"],
+                "buyer": kelder,
+                **body,
+            }
+            records.append({"ocid": ocid, "releases": [rel], "compiledRecord": rel})
+            self.plant(
+                "MATCH",
+                True,
+                "kelder-notices",
+                "the notice is the register's contract "
+                f"({'same reference' if ref == reference else 'supplier, value, dates'})",
+                ocid=ocid,
+                contract_ref=ref,
+            )
+        _write(
+            root / "kelder/notices/fts-records.json",
+            json.dumps(
+                {"version": "1.1", "publishedDate": "2024-04-01T00:00:00Z", "records": records},
+                indent=1,
+            ).encode(),
+        )
+
     def write(self, root: Path) -> None:
         if root.exists():
             shutil.rmtree(root)
@@ -1200,6 +1563,7 @@ class Sample:
         self.write_kelder(root)
         self.write_ashby(root)
         self.write_drr(root)
+        self.write_notices(root)
         doc = {
             "as_of": AS_OF.isoformat(),
             "scale": self.scale,

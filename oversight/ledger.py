@@ -1,0 +1,24 @@
+"""The file ledger: `raw.files` rows, and removing a file's rows from every table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+
+from oversight.schema import TABLE_COLUMNS
+
+
+def delete_file_rows(con: duckdb.DuckDBPyConnection, source_id: str, rel: str) -> None:
+    """Remove everything a file put in the warehouse (call inside a transaction)."""
+    for table in (*TABLE_COLUMNS, "raw.quarantine", "raw.files"):
+        con.execute(f"delete from {table} where source_id = ? and file_path = ?", [source_id, rel])
+
+
+def record_file(con: duckdb.DuckDBPyConnection, **row: object) -> None:
+    """Insert the file's `raw.files` row (call inside a transaction)."""
+    row.setdefault("ingested_at", datetime.now(UTC).replace(tzinfo=None))
+    names = ", ".join(row)
+    con.execute(
+        f"insert into raw.files ({names}) values ({', '.join('?' * len(row))})", list(row.values())
+    )

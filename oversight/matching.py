@@ -1,0 +1,21 @@
+"""Recognise a contract published both in a register and as a notice (see
+`sql/contract_matches.sql` for the rule). The evidence of each match is kept."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import duckdb
+
+
+def match_registers_to_notices(con: duckdb.DuckDBPyConnection) -> int:
+    """Rebuild `staging.contract_matches`; returns the number of matches."""
+    sql = resources.files("oversight.sql").joinpath("contract_matches.sql").read_text("utf-8")
+    con.begin()
+    try:
+        con.execute(sql)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return con.execute("select count(*) from staging.contract_matches").fetchall()[0][0]

@@ -1,0 +1,330 @@
+"""Load OCDS files into `raw.releases`, and compile each touched `ocid` into
+`staging.contracts` (record_type 'notice'), `staging.contract_suppliers` and
+`staging.contract_events`. A file and the recompilation of its ocids are one transaction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from oversight import ledger
+from oversight.catalogue import Catalogue, Source
+from oversight.ocds import (
+    CHARITY_SCHEMES,
+    Item,
+    compile_releases,
+    contract_rows,
+    events,
+    file_format,
+    iter_items,
+)
+
+BATCH = 2000
+OCID_CHUNK = 500
+_CHARITY = ", ".join(f"'{s}'" for s in CHARITY_SCHEMES)
+
+# Text from the compiled releases is typed here, with the same macros as the registers.
+CONTRACTS_SQL = f"""
+insert into staging.contracts (
+    contract_id, record_type, ocid, award_id, contract_ref, title, description, buyer_name,
+    procedure, supplier_name, supplier_company_number, supplier_charity_number,
+    supplier_other_id, sme, vcse, supplier_count, total_value, currency, start_date, end_date,
+    max_end_date, category_code, category, category_scheme, status, parse_issues,
+    source_id, file_path, file_sha256, part, row_number)
+select contract_id, 'notice', ocid, award_id, contract_ref, title, description, buyer_name,
+    procedure, supplier_name,
+    case when supplier_scheme = 'GB-COH' then company_number(supplier_identifier) end,
+    case when supplier_scheme in ({_CHARITY}) then charity_number(supplier_identifier) end,
+    case when supplier_identifier is not null and not (supplier_scheme = 'GB-COH'
+              and company_number(supplier_identifier) is not null)
+              and coalesce(supplier_scheme, '') not in ({_CHARITY})
+         then concat_ws('-', nullif(supplier_scheme, ''), supplier_identifier) end,
+    try_cast(sme as boolean), try_cast(vcse as boolean), try_cast(supplier_count as double),
+    parse_money(total_value), coalesce(currency, 'GBP'),
+    try_cast(left(start_date, 10) as date), try_cast(left(end_date, 10) as date),
+    try_cast(left(max_end_date, 10) as date), category_code, category, category_scheme, status,
+    nullif(concat_ws('; ',
+        case when total_value is not null and parse_money(total_value) is null
+             then format('total_value: {{}} is not an amount', total_value) end,
+        case when start_date is not null and try_cast(left(start_date, 10) as date) is null
+             then format('start_date: {{}} is not a date', start_date) end,
+        case when end_date is not null and try_cast(left(end_date, 10) as date) is null
+             then format('end_date: {{}} is not a date', end_date) end), ''),
+    source_id, file_path, file_sha256, '', row_number
+from notice_contracts
+"""
+
+SUPPLIERS_SQL = f"""
+insert into staging.contract_suppliers
+select contract_id, ocid, award_id, position, supplier_name, supplier_scheme,
+    supplier_identifier,
+    case when supplier_scheme = 'GB-COH' then company_number(supplier_identifier) end,
+    case when supplier_scheme in ({_CHARITY}) then charity_number(supplier_identifier) end,
+    case when supplier_identifier is not null and not (supplier_scheme = 'GB-COH'
+              and company_number(supplier_identifier) is not null)
+              and coalesce(supplier_scheme, '') not in ({_CHARITY})
+         then concat_ws('-', nullif(supplier_scheme, ''), supplier_identifier) end,
+    try_cast(sme as boolean), try_cast(vcse as boolean),
+    source_id, file_path, file_sha256, '', row_number
+from notice_suppliers
+"""
+
+EVENTS_SQL = """
+insert into staging.contract_events
+select concat_ws(':', ocid, release_id, event_type, coalesce(contract_ocds_id, award_id),
+                 kpi_id, n) as event_id,
+    concat(ocid, '/', award_id), ocid, award_id, event_type,
+    try_cast(left(event_date, 10) as date), parse_money(value_before), parse_money(value_after),
+    try_cast(left(end_date_before, 10) as date), try_cast(left(end_date_after, 10) as date),
+    try_cast(has_notice as boolean), rating, kpi_id, detail, release_id,
+    source_id, file_path, file_sha256, '', row_number
+from notice_events
+"""
+
+CONTRACT_FIELDS = [
+    "contract_id",
+    "ocid",
+    "award_id",
+    "contract_ref",
+    "title",
+    "description",
+    "buyer_name",
+    "procedure",
+    "supplier_name",
+    "supplier_scheme",
+    "supplier_identifier",
+    "sme",
+    "vcse",
+    "supplier_count",
+    "total_value",
+    "currency",
+    "start_date",
+    "end_date",
+    "max_end_date",
+    "category_code",
+    "category",
+    "category_scheme",
+    "status",
+]
+SUPPLIER_FIELDS = [
+    "contract_id",
+    "ocid",
+    "award_id",
+    "position",
+    "supplier_name",
+    "supplier_scheme",
+    "supplier_identifier",
+    "sme",
+    "vcse",
+]
+EVENT_FIELDS = [
+    "ocid",
+    "award_id",
+    "contract_ocds_id",
+    "release_id",
+    "event_type",
+    "event_date",
+    "value_before",
+    "value_after",
+    "end_date_before",
+    "end_date_after",
+    "has_notice",
+    "rating",
+    "kpi_id",
+    "detail",
+    "n",
+]
+LINEAGE_FIELDS = ["source_id", "file_path", "file_sha256", "row_number"]
+
+
+def _text_table(rows: list[dict], fields: list[str]) -> pa.Table:
+    columns = {f: [None if r.get(f) is None else str(r.get(f)) for r in rows] for f in fields}
+    columns["row_number"] = [int(r["row_number"]) for r in rows]
+    schema = [(f, pa.string()) for f in fields if f != "row_number"] + [("row_number", pa.int32())]
+    return pa.table(columns, schema=pa.schema(schema))
+
+
+def _insert_releases(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+    table = pa.table(
+        {
+            name: [r[i] for r in rows]
+            for i, name in enumerate(
+                [
+                    "source_id",
+                    "file_path",
+                    "file_sha256",
+                    "row_number",
+                    "ocid",
+                    "release_id",
+                    "release_date",
+                    "tags",
+                    "release_json",
+                ]
+            )
+        },
+        schema=pa.schema(
+            [
+                ("source_id", pa.string()),
+                ("file_path", pa.string()),
+                ("file_sha256", pa.string()),
+                ("row_number", pa.int32()),
+                ("ocid", pa.string()),
+                ("release_id", pa.string()),
+                ("release_date", pa.string()),
+                ("tags", pa.string()),
+                ("release_json", pa.string()),
+            ]
+        ),
+    )
+    con.register("release_batch", table)
+    con.execute("""
+        insert into raw.releases (ocid, release_id, release_date, tags, release_json,
+                                  source_id, file_path, file_sha256, part, row_number)
+        select ocid, release_id, try_cast(replace(release_date, 'Z', '') as timestamp), tags,
+               release_json, source_id, file_path, file_sha256, '', row_number
+        from release_batch""")
+    con.unregister("release_batch")
+
+
+def _ocids_in(con: duckdb.DuckDBPyConnection, source_id: str, rel: str) -> set[str]:
+    return {
+        r[0]
+        for r in con.execute(
+            "select distinct ocid from raw.releases where source_id = ? and file_path = ?",
+            [source_id, rel],
+        ).fetchall()
+    }
+
+
+def load_ocds_file(
+    con: duckdb.DuckDBPyConnection,
+    catalogue: Catalogue,
+    source: Source,
+    rel: str,
+    sha: str,
+    path: Path,
+) -> tuple[int, int, int]:
+    """Replace this file's releases and recompile every ocid it touches, atomically."""
+    fmt = file_format(path.name, source.read.format)
+    con.begin()
+    try:
+        touched = _ocids_in(con, source.id, rel)
+        ledger.delete_file_rows(con, source.id, rel)
+        read = loaded = 0
+        batch: list[tuple] = []
+        quarantine: list[Item] = []
+        for item in iter_items(path, fmt):
+            read += 1
+            if item.release is None:
+                quarantine.append(item)
+                continue
+            release = item.release
+            tags = release.get("tag")
+            batch.append(
+                (
+                    source.id,
+                    rel,
+                    sha,
+                    item.row_number,
+                    release["ocid"].strip(),
+                    None if release.get("id") is None else str(release["id"]),
+                    release.get("date"),
+                    json.dumps(tags) if tags else None,
+                    json.dumps(release, ensure_ascii=False, default=str),
+                )
+            )
+            touched.add(release["ocid"].strip())
+            loaded += 1
+            if len(batch) >= BATCH:
+                _insert_releases(con, batch)
+                batch = []
+        if batch:
+            _insert_releases(con, batch)
+        if quarantine:
+            con.executemany(
+                "insert into raw.quarantine values (?, ?, ?, ?, ?, ?, ?)",
+                [(source.id, rel, sha, "", q.row_number, q.raw_text, q.reason) for q in quarantine],
+            )
+        ledger.record_file(
+            con,
+            source_id=source.id,
+            file_path=rel,
+            sha256=sha,
+            config_hash=catalogue.config_hash(source.id),
+            size_bytes=path.stat().st_size,
+            format=fmt,
+            encoding="utf-8",
+            parts=1,
+            rows_read=read,
+            rows_loaded=loaded,
+            rows_quarantined=len(quarantine),
+            status="loaded",
+        )
+        compile_ocids(con, source.id, touched)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return read, loaded, len(quarantine)
+
+
+def compile_ocids(con: duckdb.DuckDBPyConnection, source_id: str, ocids: set[str]) -> None:
+    """Rebuild the notice rows of these ocids from all their releases (inside a transaction)."""
+    ordered = sorted(ocids)
+    for start in range(0, len(ordered), OCID_CHUNK):
+        chunk = ordered[start : start + OCID_CHUNK]
+        for table in ("staging.contracts", "staging.contract_suppliers", "staging.contract_events"):
+            con.execute(
+                f"delete from {table} where source_id = ? and ocid in "
+                "(select unnest(?::varchar[]))",
+                [source_id, chunk],
+            )
+        rows = con.execute(
+            "select ocid, release_json, file_path, file_sha256, row_number from raw.releases "
+            "where source_id = ? and ocid in (select unnest(?::varchar[])) "
+            "order by ocid, release_date nulls first, file_path, row_number",
+            [source_id, chunk],
+        ).fetchall()
+        contracts: list[dict] = []
+        suppliers: list[dict] = []
+        found: list[dict] = []
+        by_ocid: dict[str, list[tuple]] = {}
+        for row in rows:
+            by_ocid.setdefault(row[0], []).append(row)
+        for group in by_ocid.values():
+            releases, lineages, seen = [], {}, set()
+            for _, text, file_path, sha, row_number in group:
+                release = json.loads(text)
+                key = release.get("id") or (file_path, row_number)
+                if key in seen:  # the same release published in two files
+                    continue
+                seen.add(key)
+                releases.append(release)
+                lineages[str(release.get("id"))] = {
+                    "source_id": source_id,
+                    "file_path": file_path,
+                    "file_sha256": sha,
+                    "row_number": row_number,
+                }
+            latest = lineages[str(releases[-1].get("id"))]
+            states = compile_releases(releases)
+            c_rows, s_rows = contract_rows(states[-1])
+            contracts += [{**r, **latest} for r in c_rows]
+            suppliers += [{**r, **latest} for r in s_rows]
+            found += [
+                {**e, **lineages.get(str(e.get("release_id")), latest), "n": i}
+                for i, e in enumerate(events(releases, states))
+                if e.get("award_id")
+            ]
+        for name, data, fields, sql in (
+            ("notice_contracts", contracts, CONTRACT_FIELDS, CONTRACTS_SQL),
+            ("notice_suppliers", suppliers, SUPPLIER_FIELDS, SUPPLIERS_SQL),
+            ("notice_events", found, EVENT_FIELDS, EVENTS_SQL),
+        ):
+            if data:
+                con.register(name, _text_table(data, fields + LINEAGE_FIELDS))
+                con.execute(sql)
+                con.unregister(name)
