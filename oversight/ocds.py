@@ -86,6 +86,8 @@ def _top_level_keys(path: Path) -> list[str]:
             for prefix, event, value in ijson.parse(f):
                 if prefix == "" and event == "map_key":
                     keys.append(value)
+                    if value in ("releases", "records"):
+                        break
                 elif prefix == "" and event == "start_array":
                     raise FileError(
                         "not an OCDS package: the file is a JSON array, expected an "
