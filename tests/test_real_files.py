@@ -40,6 +40,7 @@ def test_every_real_file_is_read_and_accounted_for(real):
     files = {
         p.relative_to(REAL).as_posix(): p
         for s in catalogue.sources
+        if s.kind != "ocds"  # notices: tests/test_notices.py
         for p in discover_files(catalogue, s)
     }
     assert len(files) == 1 + 24 + 38 + 2 + 2
@@ -50,13 +51,15 @@ def test_every_real_file_is_read_and_accounted_for(real):
             "select file_path, status, rows_read, rows_loaded, rows_quarantined from raw.files",
         )
     }
-    assert set(rows) == set(files)
+    assert set(rows) >= set(files)
     for rel, path in files.items():
         status, read, loaded, quarantined = rows[rel]
         assert status == "loaded", rel
         assert read == independent_count(path), rel
         assert read == loaded + quarantined, rel
-    assert {s: (x.failed, x.rows_read) for s, x in summaries.items()} == {
+    assert {
+        s: (x.failed, x.rows_read) for s, x in summaries.items() if s != "contracts-finder"
+    } == {
         "salford-register": (0, 360),
         "salford-spend": (0, 52522),
         "cabinet-office-spend": (0, 17535),
