@@ -2,6 +2,7 @@
 planted file-level cases come out of the ingest as listed."""
 
 import filecmp
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,42 @@ def test_sample_register_values(sample_warehouse):
         "select count(*) from staging.contracts where source_id = "
         "'kelder-register' and start_date is null",
     ) == [(0,)]
+
+
+def test_sample_notices_carry_the_planted_events(sample_warehouse):
+    kpis = query(
+        sample_warehouse,
+        "select ocid, count(*) from staging.contract_events where "
+        "event_type = 'kpi_defined' group by 1 order by 1",
+    )
+    assert kpis == [("ocds-drr001-000101", 3), ("ocds-drr001-000102", 2)]
+    assert query(
+        sample_warehouse,
+        "select ocid, max_by(rating, event_date), max(event_date) "
+        "from staging.contract_events where event_type = 'performance_rating' "
+        "group by 1 order by 1",
+    ) == [
+        ("ocds-drr001-000101", "requires improvement", date(2025, 12, 31)),
+        ("ocds-drr001-000102", "good", date(2025, 3, 31)),
+    ]
+    assert query(
+        sample_warehouse,
+        "select ocid, value_before, value_after, has_notice from "
+        "staging.contract_events where event_type = 'change' order by 1",
+    ) == [
+        ("ocds-drr001-000101", 8000000, 8600000, True),
+        ("ocds-drr001-000103", 900000, 1100000, False),
+    ]
+    assert query(
+        sample_warehouse,
+        "select ocid, event_type, event_date from "
+        "staging.contract_events where event_type in ('extension', 'termination') "
+        "order by 1",
+    ) == [
+        ("ocds-drr001-000104", "extension", date(2025, 11, 19)),
+        ("ocds-drr001-000105", "termination", date(2025, 11, 30)),
+    ]
+    assert query(
+        sample_warehouse,
+        "select total_value, max_end_date from staging.contracts where ocid = 'ocds-drr001-000101'",
+    ) == [(8600000, date(2029, 1, 31))]
