@@ -162,6 +162,12 @@ class Source(_Strict):
     folder: str
     files: tuple[str, ...] = Field(min_length=1, description="Globs under the folder")
     layout: str | None = None
+    threshold: float | None = Field(
+        None,
+        ge=0,
+        description="Publication threshold in pounds (500 for councils' spend, "
+        "25000 for departments'); payment lines are summed by transaction before it is checked",
+    )
     columns: ColumnMap = Field(default_factory=dict)
     read: ReadOptions = ReadOptions()
     values: ValueRules = ValueRules()

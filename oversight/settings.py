@@ -11,6 +11,7 @@ WAREHOUSE_ENV = "OVERSIGHT_WAREHOUSE"
 CATALOGUE_ENV = "OVERSIGHT_CATALOGUE"
 RAW_DIR_ENV = "OVERSIGHT_RAW_DIR"
 LOCK_TIMEOUT_ENV = "OVERSIGHT_LOCK_TIMEOUT"
+GX_DIR_ENV = "OVERSIGHT_GX_DIR"
 
 
 def warehouse_path() -> Path:
@@ -32,3 +33,14 @@ def raw_dir_override() -> Path | None:
 def lock_timeout_seconds() -> float:
     """How long a writer waits for another process to release the warehouse (default 600 s)."""
     return float(os.environ.get(LOCK_TIMEOUT_ENV, "600"))
+
+
+def gx_dir(warehouse: Path | str | None = None) -> Path:
+    """Great Expectations' folder (validation results, Data Docs): `gx/` beside the warehouse."""
+    value = os.environ.get(GX_DIR_ENV)
+    return Path(value) if value else Path(warehouse or warehouse_path()).parent / "gx"
+
+
+def outputs_dir(warehouse: Path | str | None = None) -> Path:
+    """Charts and exports: `outputs/` beside the warehouse."""
+    return Path(warehouse or warehouse_path()).parent / "outputs"

@@ -5,9 +5,12 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.ingest import INGEST_KEYS, build_ingest_assets
+from assets.marts import publisher_quality
+from assets.outputs import data_docs
 from assets.staging import contract_matches
 from oversight import settings
 from oversight.catalogue import Catalogue, load_catalogue
+from pipelines.expectations import build_suite_checks
 from pipelines.resources import SourceCatalogue, Warehouse
 
 INGEST_JOB = "ingest_job"
@@ -29,8 +32,8 @@ def build_defs(
     catalogue = load_catalogue(catalogue_path)
     ingest = build_ingest_assets(source_partitions(catalogue))
     return dg.Definitions(
-        assets=[ingest[0], contract_matches],
-        asset_checks=[ingest[1]],
+        assets=[ingest[0], contract_matches, publisher_quality, data_docs],
+        asset_checks=[ingest[1], *build_suite_checks()],
         jobs=[
             dg.define_asset_job(
                 INGEST_JOB,

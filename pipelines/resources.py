@@ -19,6 +19,14 @@ class Warehouse(dg.ConfigurableResource):
     path: str = str(settings.warehouse_path())
     lock_timeout: float = settings.lock_timeout_seconds()
 
+    @property
+    def gx_dir(self) -> str:
+        return str(settings.gx_dir(self.path))
+
+    @property
+    def outputs_dir(self) -> str:
+        return str(settings.outputs_dir(self.path))
+
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         with open_warehouse(self.path, read_only=read_only, timeout=self.lock_timeout) as con:

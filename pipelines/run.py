@@ -57,16 +57,22 @@ def materialise_all(
 
 
 def report_failed_checks(results: list[dg.ExecuteInProcessResult]) -> None:
+    """Blocking failures in full; warnings one line each (details in the UI and Data Docs)."""
     for result in results:
         for evaluation in result.get_asset_check_evaluations():
-            if not evaluation.passed:
+            if evaluation.passed:
+                continue
+            asset = evaluation.asset_key.to_user_string()
+            meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+            if evaluation.severity == dg.AssetCheckSeverity.WARN:
                 print(
-                    f"\nCheck {evaluation.check_name} on {evaluation.asset_key.to_user_string()} "
-                    "failed:",
-                    file=sys.stderr,
+                    f"warning: {asset}: {meta.get('failed')} "
+                    f"({meta.get('rows failing')} rows; see the UI or Data Docs)"
                 )
-                for name, value in evaluation.metadata.items():
-                    print(f"  {name}: {getattr(value, 'value', value)}", file=sys.stderr)
+                continue
+            print(f"\nBLOCKING check {evaluation.check_name} on {asset} failed:", file=sys.stderr)
+            for name, value in meta.items():
+                print(f"  {name}: {value}", file=sys.stderr)
 
 
 def print_summary(warehouse: str) -> None:
@@ -108,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         results = materialise_all(defs, instance)
         print_summary(warehouse)
         report_failed_checks(results)
+        print(
+            f"Data Docs (expectation results): {settings.gx_dir(warehouse)}/gx/uncommitted/"
+            "data_docs/local_site/index.html"
+        )
+        print(f"Charts: {settings.outputs_dir(warehouse)}/")
         ok = all(r.success for r in results)
     except WarehouseBusy as exc:
         print(exc, file=sys.stderr)

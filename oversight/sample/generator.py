@@ -25,6 +25,7 @@ import argparse
 import csv
 import io
 import json
+import math
 import random
 import re
 import shutil
@@ -252,11 +253,15 @@ class Sample:
         return out
 
     def _pay_evenly(self, c: Contract, share: float, until: date | None = None) -> None:
-        """Monthly payments over the contract's life inside the sample period."""
+        """Monthly payments over the contract's life inside the sample period; less often when
+        a month's share would fall under the £500 publication threshold (small contracts are
+        invoiced quarterly or yearly)."""
         last = until or (c.expiry or c.end)
-        monthly = c.total_value * share / c.months
-        for m in self.months:
-            if c.start <= month_end(m) and m <= last:
+        base = c.total_value * share / c.months
+        step = max(1, math.ceil(600 / max(base, 1)))
+        monthly = base * step
+        for k, m in enumerate(self.months):
+            if k % step == 0 and c.start <= month_end(m) and m <= last:
                 day = min(month_end(m), max(m, c.start) + timedelta(days=self.rng.randrange(0, 20)))
                 if day <= last:
                     c.payments.append((day, round(monthly * self.rng.uniform(0.97, 1.03), 2)))
@@ -1073,12 +1078,16 @@ class Sample:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for m in self.months[:12]:  # fixed entry times: the same sample gives the same bytes
+                if m == date(2025, 2, 1):
+                    continue  # a month never published
                 archive.writestr(
                     zipfile.ZipInfo(f"ashby-spend-{m:%Y-%m}.csv", (2026, 10, 1, 0, 0, 0)),
                     _csv_text([header, *month_rows(m)]).encode("cp1252"),
                     compress_type=zipfile.ZIP_DEFLATED,
                 )
         _write(root / "ashby/spend/ashby-spend-2024-25.zip", buffer.getvalue())
+        self.plant("DQ", True, "ashby-spend", "February 2025 is missing from the monthly series",
+                   missing_months="2025-02")
         book = openpyxl.Workbook()
         book.remove(book.active)
         for m in self.months[12:]:
