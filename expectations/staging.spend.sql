@@ -17,9 +17,11 @@ having count(*) > 0.10 * any_value(n) and any_value(n) >= 20;
 
 -- name: transaction_below_threshold
 -- severity: warn
--- why: lines are summed by transaction before the publication threshold is checked; a transaction whose total is under the threshold should not have been published (or its other lines are missing)
-select s.source_id, s.file_path, s.transaction_id, sum(s.amount) as total, any_value(t.threshold) as threshold
+-- why: lines are summed by transaction (gross when published, as thresholds apply to it) before the publication threshold is checked; a transaction whose total is under the threshold should not have been published, or its other lines are missing
+select s.source_id, s.file_path, s.transaction_id,
+       sum(coalesce(s.gross_amount, s.amount)) as total, any_value(t.threshold) as threshold
 from staging.spend s join source_thresholds t using (source_id)
 where s.transaction_id is not null
 group by s.source_id, s.file_path, s.transaction_id
-having sum(s.amount) > 0 and sum(s.amount) < any_value(t.threshold);
+having sum(coalesce(s.gross_amount, s.amount)) > 0
+   and sum(coalesce(s.gross_amount, s.amount)) < any_value(t.threshold);

@@ -30,12 +30,24 @@ def test_definitions_load_with_the_stable_asset_names():
         "staging/contract_events",
         "staging/contract_suppliers",
         "staging/contract_matches",
+        "marts/publisher_quality",
+        "outputs/data_docs",
     }
-    checks = list(graph.asset_check_keys)
-    assert [(c.asset_key.to_user_string(), c.name) for c in checks] == [
-        ("raw/files", ROWS_ACCOUNTED_FOR)
-    ]
-    assert graph.get_check_spec(checks[0]).blocking
+    checks = {
+        (c.asset_key.to_user_string(), c.name): graph.get_check_spec(c).blocking
+        for c in graph.asset_check_keys
+    }
+    tables = (
+        "staging/contracts",
+        "staging/spend",
+        "staging/contract_events",
+        "staging/contract_suppliers",
+    )
+    assert checks == {
+        ("raw/files", ROWS_ACCOUNTED_FOR): True,
+        **{(t, "expectations_blocking"): True for t in tables},
+        **{(t, "expectations_warnings"): False for t in tables},
+    }
     job = defs.resolve_job_def(INGEST_JOB)
     assert job.partitions_def.get_partition_keys() == [
         s.id for s in load_catalogue(CATALOGUE).sources
@@ -47,8 +59,26 @@ def test_full_materialisation_in_process(tmp_path):
     defs = build_defs(str(CATALOGUE), str(warehouse))
     ingest, derived = run_everything(defs)
     assert ingest.success and derived.success
-    evaluations = ingest.get_asset_check_evaluations()
-    assert [(e.check_name, e.passed) for e in evaluations] == [(ROWS_ACCOUNTED_FOR, True)]
+    evaluations = {
+        (e.asset_key.to_user_string(), e.check_name): e.passed
+        for e in ingest.get_asset_check_evaluations()
+    }
+    assert evaluations[("raw/files", ROWS_ACCOUNTED_FOR)]
+    blocking = {k: v for k, v in evaluations.items() if k[1] == "expectations_blocking"}
+    assert set(blocking) == {
+        (t, "expectations_blocking")
+        for t in (
+            "staging/contracts",
+            "staging/spend",
+            "staging/contract_events",
+            "staging/contract_suppliers",
+        )
+    }
+    assert all(blocking.values())
+    # The sample's planted slips are warnings: a 1985 start, a start after its end, a
+    # repeated amount, refunds that leave a transaction under £500.
+    assert not evaluations[("staging/contracts", "expectations_warnings")]
+    assert not evaluations[("staging/spend", "expectations_warnings")]
     materialised = {
         e.asset_key.to_user_string()
         for r in (ingest, derived)
@@ -63,8 +93,8 @@ def test_full_materialisation_in_process(tmp_path):
     ).fetchall()
     matches = con.execute("select count(*) from staging.contract_matches").fetchall()
     con.close()
-    # 78 tabular files (16,035 rows) and 3 notice files (15 releases)
-    assert counts == [(81, 16050, 16036, 14)]
+    # 78 tabular files (14,999 rows) and 3 notice files (15 releases)
+    assert counts == [(81, 15014, 15000, 14)]
     assert matches == [(2,)]
 
 
@@ -80,7 +110,9 @@ def test_blocking_check_fails_and_stops_what_depends_on_it(tmp_path):
     con.close()
     results = run_everything(defs)  # files unchanged, so the check sees the damage
     assert len(results) == 1 and not results[0].success  # nothing derived was rebuilt
-    evaluation = results[0].get_asset_check_evaluations()[0]
+    evaluation = next(
+        e for e in results[0].get_asset_check_evaluations() if e.check_name == ROWS_ACCOUNTED_FOR
+    )
     assert not evaluation.passed
     assert evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert evaluation.metadata["files not accounted for"].value == 1

@@ -2,6 +2,7 @@
 planted file-level cases come out of the ingest as listed."""
 
 import filecmp
+import re
 from datetime import date
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def test_sample_uses_real_layouts_and_their_mess():
     assert b"\r\n" in early and "–".encode("cp1252") in early
     late = (RAW / "drr/spend-over-25k/2026-06.csv").read_text()
     assert late.startswith("#,Departmental Family,Entity,Date")
-    assert '"Tuesday, June 2, 2026"' in late
+    assert re.search(r'"[A-Z][a-z]+day, June \d{1,2}, 2026"', late)
 
 
 def test_planted_cases_cover_the_indicators():

@@ -1086,8 +1086,13 @@ class Sample:
                     compress_type=zipfile.ZIP_DEFLATED,
                 )
         _write(root / "ashby/spend/ashby-spend-2024-25.zip", buffer.getvalue())
-        self.plant("DQ", True, "ashby-spend", "February 2025 is missing from the monthly series",
-                   missing_months="2025-02")
+        self.plant(
+            "DQ",
+            True,
+            "ashby-spend",
+            "February 2025 is missing from the monthly series",
+            missing_months="2025-02",
+        )
         book = openpyxl.Workbook()
         book.remove(book.active)
         for m in self.months[12:]:
