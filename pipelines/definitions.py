@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.entities import buyers, suppliers
 from assets.ingest import INGEST_KEYS, build_ingest_assets
+from assets.links import spend_contract
 from assets.marts import publisher_quality
 from assets.outputs import data_docs
 from assets.staging import contract_matches
@@ -32,7 +34,15 @@ def build_defs(
     catalogue = load_catalogue(catalogue_path)
     ingest = build_ingest_assets(source_partitions(catalogue))
     return dg.Definitions(
-        assets=[ingest[0], contract_matches, publisher_quality, data_docs],
+        assets=[
+            ingest[0],
+            contract_matches,
+            suppliers,
+            buyers,
+            spend_contract,
+            publisher_quality,
+            data_docs,
+        ],
         asset_checks=[ingest[1], *build_suite_checks()],
         jobs=[
             dg.define_asset_job(

@@ -1,0 +1,52 @@
+"""Entities: suppliers and buyers resolved across every source."""
+
+import dagster as dg
+
+from assets.ingest import RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND, STAGING_SUPPLIERS
+from oversight.parameters import load_parameters
+from oversight.resolution import build_buyers, build_suppliers
+from pipelines.resources import Warehouse
+
+SUPPLIERS = dg.AssetKey(["entities", "suppliers"])
+BUYERS = dg.AssetKey(["entities", "buyers"])
+
+
+@dg.asset(
+    key=SUPPLIERS,
+    group_name="entities",
+    kinds={"duckdb"},
+    deps=[RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND, STAGING_SUPPLIERS],
+    pool="warehouse",
+)
+def suppliers(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per resolved supplier, with every name, identifier and source seen. Resolved by
+    shared company/charity number, then equal normalised name, then fuzzy name (rapidfuzz);
+    two company numbers are never merged; redacted and personal payees are never clustered.
+    `entities.supplier_mentions` maps every published (name, number) to its supplier, with the
+    method and score."""
+    with warehouse.connect() as con:
+        con.begin()
+        by_method = build_suppliers(con, load_parameters())
+        con.commit()
+        n = con.execute("select count(*) from entities.suppliers").fetchall()[0][0]
+    context.log.info(f"{n} suppliers from {sum(by_method.values())} mentions: {by_method}")
+    return dg.MaterializeResult(metadata={"dagster/row_count": n, "mentions by method": by_method})
+
+
+@dg.asset(
+    key=BUYERS,
+    group_name="entities",
+    kinds={"duckdb"},
+    deps=[RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND],
+    pool="warehouse",
+)
+def buyers(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per buyer ("Salford City Council" and "Salford Council" are one), with every
+    name and source; `entities.buyer_mentions` maps each published name to its buyer."""
+    with warehouse.connect() as con:
+        con.begin()
+        counts = build_buyers(con, load_parameters())
+        con.commit()
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": counts["buyers"], "names": counts["names"]}
+    )

@@ -1,0 +1,243 @@
+"""Resolve the names and registration numbers that publishers print into suppliers and buyers.
+
+A *mention* is one distinct (name, company number, charity number) as published. Mentions are
+resolved in stages, each recorded with its method and score:
+
+1. `identifier`: mentions sharing a company number (or, failing that, a charity number) are one
+   supplier.
+2. `name`: mentions whose normalised names are equal (case, punctuation, `&`/`and`, legal forms
+   such as Ltd/Limited/PLC/LLP, "trading as") are one supplier.
+3. `fuzzy`: normalised names that rapidfuzz scores at or above the threshold (token sort ratio),
+   with the same first word and the same numbers in them, are one supplier.
+
+Two different company numbers are never merged, at any stage. Redacted and personal payees
+("REDACTED", "Personal Data", "Mr J Smith", "SMITH, J") are never clustered: each stays its own
+entity, flagged `is_personal`. Fuzzy matching uses rapidfuzz (C++, MIT, no training data
+needed); splink would need labelled or EM-estimated weights over fields we mostly do not have.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+LEGAL_FORMS = (
+    "public limited company",
+    "limited liability partnership",
+    "community interest company",
+    "limited",
+    "ltd",
+    "plc",
+    "llp",
+    "lp",
+    "cic",
+    "inc",
+    "incorporated",
+    "co",
+    "company",
+)
+_LEGAL = re.compile(r"\b(" + "|".join(re.escape(f) for f in LEGAL_FORMS) + r")\b")
+_TRADING = re.compile(r"\s*\b(t/a|t\.a\.|trading as)\b\s*", re.IGNORECASE)
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_PERSONAL = re.compile(
+    r"redact|personal (data|information|details)|private individual|withheld|confidential|"
+    r"^(mr|mrs|ms|miss|dr|mx)\.?\s|^[a-z' -]+, ?[a-z]\.?$|^[a-z]\.? [a-z]\.? [a-z'-]+$",
+    re.IGNORECASE,
+)
+BUYER_WORDS = (
+    "the",
+    "of",
+    "council",
+    "city",
+    "borough",
+    "metropolitan",
+    "district",
+    "county",
+    "mbc",
+    "mdc",
+    "cc",
+    "dc",
+)
+_BUYER_WORDS = re.compile(r"\b(" + "|".join(BUYER_WORDS) + r")\b")
+
+
+def normalise_name(name: str | None) -> str:
+    """`'CAPITA BUSINESS SERVICES LTD'` and `'Capita Business Services Limited'` both become
+    `'capita business services'`. For "X t/a Y" the legal entity X is kept; a name that starts
+    with "T/A" keeps what follows."""
+    if not name:
+        return ""
+    text = name.strip()
+    parts = [p for p in _TRADING.split(text) if p and not _TRADING.fullmatch(p)]
+    if parts:
+        text = parts[0]
+    text = text.casefold().replace("&", " and ").replace("+", " and ")
+    text = _NON_ALNUM.sub(" ", text)
+    text = _LEGAL.sub(" ", text)
+    text = re.sub(r"^the\s+", "", text.strip())
+    return " ".join(text.split())
+
+
+def normalise_buyer(name: str | None) -> str:
+    """`'Salford City Council'` and `'Salford Council'` both become `'salford'`."""
+    text = _NON_ALNUM.sub(" ", (name or "").casefold().replace("&", " and "))
+    return " ".join(_BUYER_WORDS.sub(" ", text).split())
+
+
+def is_personal(name: str | None) -> bool:
+    """A payee that is a redaction or a private individual, not an organisation."""
+    if not name:
+        return False
+    text = name.strip()
+    if re.search(
+        r"\b(ltd|limited|plc|llp|council|trust|school|services|group)\b", text, re.IGNORECASE
+    ):
+        return False
+    return bool(_PERSONAL.search(text))
+
+
+@dataclass(frozen=True)
+class Mention:
+    name: str | None
+    company_number: str | None = None
+    charity_number: str | None = None
+
+
+@dataclass
+class Resolved:
+    """Where one mention went, and why."""
+
+    entity_id: str
+    method: str  # identifier | name | fuzzy | single | personal
+    score: float
+
+
+@dataclass
+class Entity:
+    entity_id: str
+    names: list[str] = field(default_factory=list)
+    company_numbers: list[str] = field(default_factory=list)
+    charity_numbers: list[str] = field(default_factory=list)
+    is_personal: bool = False
+
+
+class _Clusters:
+    """Union-find that refuses to join two clusters holding different company numbers."""
+
+    def __init__(self, mentions: list[Mention]) -> None:
+        self.parent = list(range(len(mentions)))
+        self.numbers = [{m.company_number} if m.company_number else set() for m in mentions]
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return True
+        if self.numbers[ra] and self.numbers[rb] and self.numbers[ra] != self.numbers[rb]:
+            return False
+        self.parent[rb] = ra
+        self.numbers[ra] |= self.numbers[rb]
+        return True
+
+
+def _digits(text: str) -> set[str]:
+    return set(re.findall(r"\d+", text))
+
+
+def _stable_id(prefix: str, key: str) -> str:
+    return f"{prefix}:{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+
+
+def resolve(
+    mentions: Iterable[Mention],
+    fuzzy_threshold: float = 92.0,
+    use_identifiers: bool = True,
+    normalise=normalise_name,
+    prefix: str = "supplier",
+) -> tuple[dict[Mention, Resolved], dict[str, Entity]]:
+    """Resolve mentions into entities; returns where each mention went and the entities."""
+    items = sorted(
+        set(mentions), key=lambda m: (m.name or "", m.company_number or "", m.charity_number or "")
+    )
+    if not use_identifiers:
+        items = sorted({Mention(m.name) for m in items}, key=lambda m: m.name or "")
+    clusters = _Clusters(items)
+    method = ["single"] * len(items)
+    score = [1.0] * len(items)
+    personal = [is_personal(m.name) for m in items]
+    keys = [normalise(m.name) for m in items]
+
+    def join(i: int, j: int, how: str, s: float) -> None:
+        if clusters.union(i, j):
+            for k in (i, j):
+                if method[k] == "single":
+                    method[k], score[k] = how, s
+
+    by_number: dict[str, int] = {}
+    by_charity: dict[str, int] = {}
+    for i, m in enumerate(items):
+        if personal[i]:
+            continue
+        if m.company_number:
+            if m.company_number in by_number:
+                join(by_number[m.company_number], i, "identifier", 1.0)
+            by_number.setdefault(m.company_number, i)
+        elif m.charity_number:
+            if m.charity_number in by_charity:
+                join(by_charity[m.charity_number], i, "identifier", 1.0)
+            by_charity.setdefault(m.charity_number, i)
+
+    by_key: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        if personal[i] or not key:
+            continue
+        if key in by_key:
+            join(by_key[key], i, "name", 1.0)
+        by_key.setdefault(key, i)
+
+    blocks: dict[str, list[str]] = defaultdict(list)
+    for key in by_key:
+        blocks[key.split()[0]].append(key)
+    for block in blocks.values():
+        for x, a in enumerate(block):
+            for b in block[x + 1 :]:
+                if _digits(a) != _digits(b):
+                    continue
+                s = fuzz.token_sort_ratio(a, b)
+                if s >= fuzzy_threshold:
+                    join(by_key[a], by_key[b], "fuzzy", round(s / 100, 3))
+
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(items)):
+        groups[clusters.find(i)].append(i)
+    resolved: dict[Mention, Resolved] = {}
+    entities: dict[str, Entity] = {}
+    for members in groups.values():
+        numbers = sorted({items[i].company_number for i in members if items[i].company_number})
+        charities = sorted({items[i].charity_number for i in members if items[i].charity_number})
+        if personal[members[0]]:
+            entity_id = _stable_id("personal", items[members[0]].name or "")
+        elif numbers:
+            entity_id = f"GB-COH-{numbers[0]}"
+        elif charities:
+            entity_id = f"GB-CHC-{charities[0]}"
+        else:
+            entity_id = _stable_id(prefix, min(keys[i] for i in members) or "(no name)")
+        entity = entities.setdefault(entity_id, Entity(entity_id, is_personal=personal[members[0]]))
+        entity.names = sorted({*entity.names, *(items[i].name for i in members if items[i].name)})
+        entity.company_numbers = numbers
+        entity.charity_numbers = charities
+        for i in members:
+            how = "personal" if personal[i] else method[i]
+            resolved[items[i]] = Resolved(entity_id, how, score[i])
+    return resolved, entities

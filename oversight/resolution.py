@@ -1,0 +1,157 @@
+"""Write the entity and link tables: `entities.suppliers`, `entities.supplier_mentions`,
+`entities.buyers`, `entities.buyer_mentions` and `links.spend_contract`."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import duckdb
+import pandas as pd
+
+from oversight.entities import Mention, normalise_buyer, normalise_name, resolve
+from oversight.parameters import Parameters
+
+SUPPLIER_MENTIONS_SQL = """
+select supplier_name as name, supplier_company_number as company_number,
+       supplier_charity_number as charity_number, list(distinct source_id order by source_id)
+from (
+    select supplier_name, supplier_company_number, supplier_charity_number, source_id
+    from staging.spend
+    union all
+    select supplier_name, supplier_company_number, supplier_charity_number, source_id
+    from staging.contracts
+    union all
+    select supplier_name, supplier_company_number, supplier_charity_number, source_id
+    from staging.contract_suppliers
+)
+where supplier_name is not null or supplier_company_number is not null
+   or supplier_charity_number is not null
+group by all
+"""
+
+BUYER_MENTIONS_SQL = """
+select buyer_name as name, list(distinct source_id order by source_id) from (
+    select buyer_name, source_id from staging.spend
+    union all select buyer_name, source_id from staging.contracts
+) where buyer_name is not null group by all
+"""
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    con.register("frame", frame)
+    con.execute(f"create or replace table {table} as select * from frame")
+    con.unregister("frame")
+
+
+def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
+    """Resolve every supplier mention in staging; returns counts by method."""
+    rows = con.execute(SUPPLIER_MENTIONS_SQL).fetchall()
+    sources = {Mention(n, c, h): s for n, c, h, s in rows}
+    resolved, entities = resolve(sources, parameters.entities.supplier_fuzzy_threshold)
+    mentions = pd.DataFrame(
+        [
+            (
+                m.name,
+                m.company_number,
+                m.charity_number,
+                normalise_name(m.name),
+                r.entity_id,
+                r.method,
+                r.score,
+                r.method == "personal",
+                sources[m],
+            )
+            for m, r in resolved.items()
+        ],
+        columns=[
+            "name",
+            "company_number",
+            "charity_number",
+            "normalised_name",
+            "supplier_id",
+            "method",
+            "score",
+            "is_personal",
+            "sources",
+        ],
+    )
+    suppliers = pd.DataFrame(
+        [
+            (
+                e.entity_id,
+                e.names[0] if e.names else None,
+                e.names,
+                e.company_numbers[0] if e.company_numbers else None,
+                e.charity_numbers[0] if e.charity_numbers else None,
+                e.is_personal,
+            )
+            for e in entities.values()
+        ],
+        columns=["supplier_id", "name", "names", "company_number", "charity_number", "is_personal"],
+    )
+    con.execute("create schema if not exists entities")
+    _replace(con, "entities.supplier_mentions", mentions)
+    con.register("resolved_suppliers", suppliers)
+    con.execute("""
+        create or replace table entities.suppliers as
+        select s.supplier_id,
+               coalesce(mode(m.name), any_value(s.name)) as name,
+               s.names, s.company_number, s.charity_number,
+               list_sort(list_distinct(flatten(list(m.sources)))) as sources,
+               count(*) as mentions,
+               list_sort(list_distinct(list(m.method))) as methods,
+               min(m.score) as min_score,
+               s.is_personal
+        from resolved_suppliers s join entities.supplier_mentions m using (supplier_id)
+        group by all order by s.supplier_id""")
+    con.unregister("resolved_suppliers")
+    return dict(
+        con.execute(
+            "select method, count(*) from entities.supplier_mentions group by 1 order by 1"
+        ).fetchall()
+    )
+
+
+def build_buyers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
+    """Resolve buyer names ("Salford City Council", "Salford Council") into buyers."""
+    rows = con.execute(BUYER_MENTIONS_SQL).fetchall()
+    sources = {Mention(n): s for n, s in rows}
+    resolved, entities = resolve(
+        sources,
+        parameters.entities.buyer_fuzzy_threshold,
+        normalise=normalise_buyer,
+        prefix="buyer",
+    )
+    con.execute("create schema if not exists entities")
+    _replace(
+        con,
+        "entities.buyer_mentions",
+        pd.DataFrame(
+            [
+                (m.name, normalise_buyer(m.name), r.entity_id, r.method, r.score, sources[m])
+                for m, r in resolved.items()
+            ],
+            columns=["name", "normalised_name", "buyer_id", "method", "score", "sources"],
+        ),
+    )
+    con.execute("""
+        create or replace table entities.buyers as
+        select buyer_id, mode(name) as name, list_sort(list(name)) as names,
+               list_sort(list_distinct(flatten(list(sources)))) as sources,
+               list_sort(list_distinct(list(method))) as methods
+        from entities.buyer_mentions group by 1 order by 1""")
+    return {"buyers": len(entities), "names": len(resolved)}
+
+
+def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
+    """Link every payment to the contract it most likely pays (or to none)."""
+    sql = resources.files("oversight.sql").joinpath("spend_contract.sql").read_text("utf-8")
+    con.execute("create schema if not exists links")
+    con.execute("set variable start_margin_days = ?", [parameters.links.start_margin_days])
+    con.execute("set variable grace_days = ?", [parameters.links.grace_days])
+    con.execute(sql)
+    return dict(
+        con.execute(
+            "select method, count(*) from links.spend_contract group by 1 order by 1"
+        ).fetchall()
+    )

@@ -1,0 +1,87 @@
+-- links.spend_contract: every payment, with the contract it most likely pays (or none).
+-- A candidate contract has the payment's buyer and supplier (resolved entities) and a period
+-- that covers the payment date, from start - start_margin_days to effective end + grace_days.
+-- The effective end is the latest of end date, current expiry date and any change or
+-- extension that moved it. Among several candidates the narrowest period wins, then the
+-- value closest to the payment, then the contract id (so the choice is stable).
+-- A notice matched to a register entry (staging.contract_matches) is that entry: only the
+-- register row is a candidate, but the notice's changes move its end.
+create or replace table links.spend_contract as
+with payments as (
+    select concat(s.source_id, ':', s.file_path, '#',
+                  case when s.part <> '' then s.part || ':' end, s.row_number) as payment_id,
+           s.source_id, s.file_path, s.part, s.row_number, s.payment_date, s.amount,
+           b.buyer_id,
+           case when m.is_personal
+                then concat('personal:', s.source_id, ':', s.file_path, '#', s.row_number)
+                else m.supplier_id end as supplier_id,
+           m.is_personal, m.score as supplier_score
+    from staging.spend s
+    left join entities.buyer_mentions b on b.name = s.buyer_name
+    left join entities.supplier_mentions m
+           on m.name is not distinct from s.supplier_name
+          and m.company_number is not distinct from s.supplier_company_number
+          and m.charity_number is not distinct from s.supplier_charity_number
+), parties as (
+    select contract_id, supplier_name, supplier_company_number, supplier_charity_number
+    from staging.contracts where record_type = 'register'
+    union all
+    select contract_id, supplier_name, supplier_company_number, supplier_charity_number
+    from staging.contract_suppliers
+), moved as (
+    select coalesce(m.register_contract_id, e.contract_id) as contract_id,
+           max(e.end_date_after) as moved_end
+    from staging.contract_events e
+    left join staging.contract_matches m on m.notice_contract_id = e.contract_id
+    where e.event_type in ('change', 'extension')
+    group by 1
+), contracts as (
+    select c.contract_id, b.buyer_id, m.supplier_id, m.score as supplier_score, c.start_date,
+           greatest(c.end_date, c.current_expiry_date, moved.moved_end) as effective_end,
+           coalesce(c.total_value, c.annual_value) as value
+    from staging.contracts c
+    join parties p using (contract_id)
+    left join entities.buyer_mentions b on b.name = c.buyer_name
+    left join entities.supplier_mentions m
+           on m.name is not distinct from p.supplier_name
+          and m.company_number is not distinct from p.supplier_company_number
+          and m.charity_number is not distinct from p.supplier_charity_number
+    left join moved using (contract_id)
+    where c.contract_id not in (select notice_contract_id from staging.contract_matches)
+      and c.start_date is not null and not coalesce(m.is_personal, false)
+), candidates as (
+    select p.payment_id, c.contract_id,
+           case when p.payment_date between c.start_date
+                                        and coalesce(c.effective_end, date '9999-12-31')
+                then 1.0 else 0.8 end * least(p.supplier_score, c.supplier_score) as score,
+           date_diff('day', c.start_date, coalesce(c.effective_end, date '9999-12-31'))
+               as period_days,
+           abs(c.value - p.amount) as value_gap
+    from payments p
+    join contracts c on p.buyer_id = c.buyer_id and p.supplier_id = c.supplier_id
+     and p.payment_date >= c.start_date - to_days(getvariable('start_margin_days')::integer)
+     and p.payment_date <= coalesce(c.effective_end, date '9999-12-31')
+                           + to_days(getvariable('grace_days')::integer)
+), best as (
+    select *, count(*) over (partition by payment_id) as candidates
+    from candidates
+    qualify row_number() over (partition by payment_id
+                               order by period_days, value_gap nulls last, contract_id) = 1
+), pairs as (
+    select distinct buyer_id, supplier_id from contracts
+)
+select p.payment_id, p.source_id, p.file_path, p.part, p.row_number, p.payment_date,
+       p.amount, p.buyer_id, p.supplier_id, b.contract_id,
+       case when b.contract_id is null then 'unlinked'
+            when b.candidates = 1 then 'only_candidate'
+            else 'narrowest_period' end as method,
+       round(b.score, 3) as score, coalesce(b.candidates, 0) as candidates,
+       case when b.contract_id is not null then null
+            when p.is_personal then 'personal or redacted payee'
+            when p.supplier_id is null then 'no supplier'
+            when pr.supplier_id is null then 'no contract for this buyer and supplier'
+            else 'no contract period covers the payment date' end as unlinked_reason
+from payments p
+left join best b using (payment_id)
+left join pairs pr on pr.buyer_id = p.buyer_id and pr.supplier_id = p.supplier_id
+order by p.source_id, p.file_path, p.part, p.row_number;
