@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: run test ui sample lint format check-defs clean
+.PHONY: run test ui sample evaluate lint format clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: install
 ## make ui: the Dagster UI on http://127.0.0.1:3000
 ui: install $(DAGSTER_HOME)/dagster.yaml
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev --host 127.0.0.1 --port 3000
+
+## make evaluate: supplier-resolution precision/recall and payment linking on ../shared/data/real
+evaluate: install
+	$(BIN)/python -m oversight.evaluate
 
 ## make sample: regenerate the embedded sample in data/raw/
 sample: install

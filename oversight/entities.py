@@ -8,9 +8,10 @@ resolved in stages, each recorded with its method and score:
 2. `name`: mentions whose normalised names are equal (case, punctuation, `&`/`and`, legal forms
    such as Ltd/Limited/PLC/LLP, "trading as") are one supplier.
 3. `fuzzy`: normalised names that rapidfuzz scores at or above the threshold (token sort ratio),
-   with the same first word and the same numbers in them, are one supplier.
+   starting with the same three characters and with the same numbers in them, are one supplier.
 
-Two different company numbers are never merged, at any stage. Redacted and personal payees
+Two different company numbers (or two different charity numbers) are never merged, at any
+stage; a charitable company may carry one of each. Redacted and personal payees
 ("REDACTED", "Personal Data", "Mr J Smith", "SMITH, J") are never clustered: each stays its own
 entity, flagged `is_personal`. Fuzzy matching uses rapidfuzz (C++, MIT, no training data
 needed); splink would need labelled or EM-estimated weights over fields we mostly do not have.
@@ -24,7 +25,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 LEGAL_FORMS = (
     "public limited company",
@@ -78,9 +80,22 @@ def normalise_name(name: str | None) -> str:
         text = parts[0]
     text = text.casefold().replace("&", " and ").replace("+", " and ")
     text = _NON_ALNUM.sub(" ", text)
-    text = _LEGAL.sub(" ", text)
+    text = re.sub(r"\bpublic limited company\b", "plc", text)
+    text = re.sub(r"\b([a-z0-9]) (?=[a-z0-9]\b)", r"\1", text)  # "u k" -> "uk"
+    words = text.split()
+    while words and _is_legal_form(words[-1]):  # "Limited", also misspelt ("Limied")
+        words.pop()
+    text = _LEGAL.sub(" ", " ".join(words))
     text = re.sub(r"^the\s+", "", text.strip())
     return " ".join(text.split())
+
+
+def _is_legal_form(word: str) -> bool:
+    if word in LEGAL_FORMS:
+        return True
+    return len(word) >= 5 and any(
+        Levenshtein.distance(word, form) <= 1 for form in ("limited", "company")
+    )
 
 
 def normalise_buyer(name: str | None) -> str:
@@ -127,11 +142,13 @@ class Entity:
 
 
 class _Clusters:
-    """Union-find that refuses to join two clusters holding different company numbers."""
+    """Union-find that refuses to join two clusters holding different company numbers, or
+    different charity numbers."""
 
     def __init__(self, mentions: list[Mention]) -> None:
         self.parent = list(range(len(mentions)))
         self.numbers = [{m.company_number} if m.company_number else set() for m in mentions]
+        self.charities = [{m.charity_number} if m.charity_number else set() for m in mentions]
 
     def find(self, i: int) -> int:
         while self.parent[i] != i:
@@ -143,10 +160,12 @@ class _Clusters:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
-        if self.numbers[ra] and self.numbers[rb] and self.numbers[ra] != self.numbers[rb]:
-            return False
+        for ids in (self.numbers, self.charities):
+            if ids[ra] and ids[rb] and ids[ra] != ids[rb]:
+                return False
         self.parent[rb] = ra
         self.numbers[ra] |= self.numbers[rb]
+        self.charities[ra] |= self.charities[rb]
         return True
 
 
@@ -205,17 +224,21 @@ def resolve(
             join(by_key[key], i, "name", 1.0)
         by_key.setdefault(key, i)
 
+    # Fuzzy stage: names are compared within blocks sharing their first three characters
+    # (a typo later in the first word still meets its twin), with rapidfuzz's vectorised cdist.
     blocks: dict[str, list[str]] = defaultdict(list)
     for key in by_key:
-        blocks[key.split()[0]].append(key)
+        blocks[key[:3]].append(key)
     for block in blocks.values():
-        for x, a in enumerate(block):
-            for b in block[x + 1 :]:
-                if _digits(a) != _digits(b):
-                    continue
-                s = fuzz.token_sort_ratio(a, b)
-                if s >= fuzzy_threshold:
-                    join(by_key[a], by_key[b], "fuzzy", round(s / 100, 3))
+        if len(block) < 2:
+            continue
+        scores = process.cdist(
+            block, block, scorer=fuzz.token_sort_ratio, score_cutoff=fuzzy_threshold, workers=-1
+        )
+        for x, y in zip(*scores.nonzero(), strict=True):
+            a, b = block[x], block[y]
+            if x < y and _digits(a) == _digits(b):
+                join(by_key[a], by_key[b], "fuzzy", round(float(scores[x, y]) / 100, 3))
 
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(items)):

@@ -1,0 +1,280 @@
+"""`python -m oversight.evaluate` (`make evaluate`): measure supplier resolution and payment
+linking on the real published files in ../shared/data/real.
+
+Supplier resolution, name only: every published (supplier name, Companies House number) in
+the real files that carry numbers (Calderdale's spend, Salford's register, Contracts Finder
+notices) is a labelled mention. The numbers are hidden, the names are resolved, and each pair
+of distinct names is scored: a true pair shares a company number; a predicted pair is resolved
+to one supplier. Precision = correct predicted pairs / predicted pairs; recall = correct
+predicted pairs / true pairs.
+
+Linking: the share of Salford's spend (by value, July 2020 - June 2022) linked to a contract
+in Salford's register, and a sample of links for a person to check against the CSVs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from oversight import settings
+from oversight.catalogue import load_catalogue
+from oversight.entities import Mention, is_personal, resolve
+from oversight.load import ingest_source
+from oversight.matching import match_registers_to_notices
+from oversight.parameters import load_parameters
+from oversight.resolution import build_buyers, build_links, build_suppliers
+from oversight.warehouse import open_warehouse
+
+REAL_CATALOGUE = settings.PROJECT_ROOT / "tests" / "catalogues" / "real.yaml"
+LABELLED_SOURCES = ("calderdale-spend", "salford-register", "contracts-finder")
+
+LABELLED_SQL = """
+select distinct supplier_name, supplier_company_number from (
+    select supplier_name, supplier_company_number, source_id from staging.spend
+    union all select supplier_name, supplier_company_number, source_id from staging.contracts
+    union all select supplier_name, supplier_company_number, source_id
+    from staging.contract_suppliers)
+where supplier_company_number is not null and supplier_name is not null
+  and source_id in ({sources})
+"""
+
+
+@dataclass
+class Scores:
+    names: int
+    true_pairs: int
+    predicted_pairs: int
+    correct_pairs: int
+    false_merges: list[tuple[str, str]]
+    missed: list[tuple[str, str]]
+
+    @property
+    def precision(self) -> float:
+        return self.correct_pairs / self.predicted_pairs if self.predicted_pairs else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
+
+
+def score_resolution(labelled: list[tuple[str, str]], threshold: float) -> Scores:
+    """Resolve the names alone and compare with the hidden numbers, pair by pair."""
+    numbers: dict[str, set[str]] = {}
+    for name, number in labelled:
+        if not is_personal(name):
+            numbers.setdefault(name, set()).add(number)
+    resolved, _ = resolve([Mention(n) for n in numbers], threshold, use_identifiers=False)
+    entity = {m.name: r.entity_id for m, r in resolved.items()}
+    true = predicted = correct = 0
+    false_merges, missed = [], []
+    for a, b in itertools.combinations(sorted(numbers), 2):
+        same = bool(numbers[a] & numbers[b])
+        merged = entity[a] == entity[b]
+        true += same
+        predicted += merged
+        correct += same and merged
+        if merged and not same:
+            false_merges.append((a, b))
+        if same and not merged:
+            missed.append((a, b))
+    return Scores(len(numbers), true, predicted, correct, false_merges, missed)
+
+
+# How the real files print the same supplier differently (each seen in ../shared/data/real):
+# upper case (Cabinet Office, Bradford), title case (Salford's spend: "Salford Royal Nhs
+# Foundation Trust"), Ltd/Limited and PLC swapped, "&" for "and" and back, "S & W" / "S&W",
+# and a dropped letter ("ASL Traning Ltd" in Salford's register).
+def _swap_forms(name: str) -> str:
+    swaps = {
+        "limited": "Ltd",
+        "ltd": "Limited",
+        "plc": "Public Limited Company",
+        "llp": "LLP",
+        "&": "and",
+        "and": "&",
+    }
+    words = name.split()
+    return " ".join(swaps.get(w.lower().strip("."), w) for w in words)
+
+
+def _drop_letter(name: str, rng: random.Random) -> str:
+    words = name.split()
+    long = [i for i, w in enumerate(words) if len(w) >= 7 and w.isalpha() and i > 0]
+    if not long:
+        return name
+    i = rng.choice(long)
+    j = rng.randrange(1, len(words[i]) - 1)
+    words[i] = words[i][:j] + words[i][j + 1 :]
+    return " ".join(words)
+
+
+VARIANTS = {
+    "upper case": str.upper,
+    "title case": lambda n, rng: n.title(),
+    "legal form and '&' swapped": lambda n, rng: _swap_forms(n),
+    "spacing around '&' removed": lambda n, rng: n.replace(" & ", "&").replace(".", ""),
+    "a letter dropped": _drop_letter,
+}
+
+
+def variant_benchmark(
+    labelled: list[tuple[str, str]], threshold: float, seed: int = 20261122
+) -> Scores:
+    """Real names, each printed the ways real publishers print them; a true pair is two
+    printings of one real name. The real names with different numbers are the negatives."""
+    rng = random.Random(seed)
+    printings: list[tuple[str, str]] = []
+    for name, number in sorted(set(labelled)):
+        if is_personal(name):
+            continue
+        printings.append((name, number))
+        for how, make in VARIANTS.items():
+            variant = make(name) if how == "upper case" else make(name, rng)
+            if variant != name:
+                printings.append((variant, f"{number}|{name}"))
+    # A printing's label: the real name(s) it prints, and their number(s). True pairs print
+    # the same real name; two different real names sharing a number are left out (they are in
+    # the strict measure above); any other pair is a negative.
+    label: dict[str, set[tuple[str, str]]] = {}
+    for text, tag in printings:
+        number, _, origin = tag.partition("|")
+        label.setdefault(text, set()).add((number, origin or text))
+    resolved, _ = resolve([Mention(t) for t in label], threshold, use_identifiers=False)
+    entity = {m.name: r.entity_id for m, r in resolved.items()}
+    true = predicted = correct = 0
+    false_merges, missed = [], []
+    for a, b in itertools.combinations(sorted(label), 2):
+        same = bool({o for _, o in label[a]} & {o for _, o in label[b]})
+        if not same and {n for n, _ in label[a]} & {n for n, _ in label[b]}:
+            continue
+        merged = entity[a] == entity[b]
+        true += same
+        predicted += merged
+        correct += same and merged
+        if merged and not same:
+            false_merges.append((a, b))
+        if same and not merged:
+            missed.append((a, b))
+    return Scores(len(label), true, predicted, correct, false_merges, missed)
+
+
+def build_real_warehouse(path: Path) -> None:
+    catalogue = load_catalogue(REAL_CATALOGUE)
+    parameters = load_parameters()
+    with open_warehouse(path) as con:
+        for source in catalogue.sources:
+            ingest_source(con, catalogue, source.id)
+        match_registers_to_notices(con)
+        build_suppliers(con, parameters)
+        build_buyers(con, parameters)
+        build_links(con, parameters)
+
+
+LINK_SHARE_SQL = """
+select sum(abs(l.amount)) filter (where c.source_id = 'salford-register') / sum(abs(l.amount)),
+       count(*) filter (where c.source_id = 'salford-register'), count(*)
+from links.spend_contract l left join staging.contracts c using (contract_id)
+where l.source_id = 'salford-spend' and l.payment_date between '2020-07-01' and '2022-06-30'
+"""
+
+LINK_SAMPLE_SQL = """
+select l.file_path, l.row_number, l.payment_date, l.amount, s.supplier_name as paid_to,
+       c.contract_ref, c.supplier_name as contract_supplier, c.start_date,
+       greatest(c.end_date, c.current_expiry_date) as ends, l.method, l.score
+from links.spend_contract l
+join staging.spend s on s.source_id = l.source_id and s.file_path = l.file_path
+                    and s.row_number = l.row_number
+join staging.contracts c using (contract_id)
+where l.source_id = 'salford-spend'
+order by hash(l.payment_id) limit ?
+"""
+
+
+def report(warehouse: Path, sample: int = 12, out=sys.stdout) -> dict:
+    threshold = load_parameters().entities.supplier_fuzzy_threshold
+    con = duckdb.connect(str(warehouse), read_only=True)
+    sources = ", ".join(f"'{s}'" for s in LABELLED_SOURCES)
+    labelled = con.execute(LABELLED_SQL.format(sources=sources)).fetchall()
+    scores = score_resolution(labelled, threshold)
+    variants = variant_benchmark(labelled, threshold)
+    share, linked, payments = con.execute(LINK_SHARE_SQL).fetchall()[0]
+    links = con.execute(LINK_SAMPLE_SQL, [sample]).fetchall()
+    methods = con.execute(
+        "select method, count(*) from entities.supplier_mentions group by 1 order by 1"
+    ).fetchall()
+    con.close()
+    print("Supplier resolution by name alone, company numbers hidden", file=out)
+    print(f"  labelled names: {scores.names} (from {', '.join(LABELLED_SOURCES)})", file=out)
+    print(
+        f"  true pairs (same company number): {scores.true_pairs}; predicted pairs: "
+        f"{scores.predicted_pairs}; correct: {scores.correct_pairs}",
+        file=out,
+    )
+    print(
+        f"  precision {scores.precision:.3f} (target 0.98)   recall {scores.recall:.3f} "
+        f"(target 0.90)   fuzzy threshold {threshold:g}",
+        file=out,
+    )
+    for a, b in scores.false_merges[:10]:
+        print(f"    merged, different numbers: {a!r} ~ {b!r}", file=out)
+    for a, b in scores.missed[:25]:
+        print(f"    missed, same number: {a!r} / {b!r}", file=out)
+    print(
+        "\nThe same real names printed as real publishers print them (upper/title case,"
+        " Ltd/Limited, '&'/'and', a dropped letter); negatives: the other real names",
+        file=out,
+    )
+    print(
+        f"  printings: {variants.names}; true pairs: {variants.true_pairs}; predicted: "
+        f"{variants.predicted_pairs}; correct: {variants.correct_pairs}",
+        file=out,
+    )
+    print(
+        f"  precision {variants.precision:.3f} (target 0.98)   recall {variants.recall:.3f} "
+        f"(target 0.90)",
+        file=out,
+    )
+    for a, b in variants.false_merges[:10]:
+        print(f"    merged, different suppliers: {a!r} ~ {b!r}", file=out)
+    for a, b in variants.missed[:10]:
+        print(f"    missed: {a!r} / {b!r}", file=out)
+    print(f"\nAll real mentions by resolution method: {dict(methods)}", file=out)
+    print("\nSalford spend July 2020 - June 2022 linked to a Salford register contract:", file=out)
+    print(f"  {share:.1%} of the value; {linked:,} of {payments:,} payments", file=out)
+    print(f"\nA sample of {len(links)} links to check against the CSVs:", file=out)
+    for row in links:
+        print("  " + " | ".join(str(x) for x in row), file=out)
+    return {
+        "precision": scores.precision,
+        "recall": scores.recall,
+        "link_share": share,
+        "scores": scores,
+        "variants": variants,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", type=int, default=12, help="links to print")
+    args = parser.parse_args(argv)
+    if not (settings.PROJECT_ROOT.parent / "shared" / "data" / "real").is_dir():
+        print("../shared/data/real is not here: nothing to evaluate on", file=sys.stderr)
+        return 2
+    random.seed(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        warehouse = Path(tmp) / "real.duckdb"
+        build_real_warehouse(warehouse)
+        report(warehouse, args.sample)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Supplier and buyer resolution on hand-made cases."""
+
+import pytest
+
+from oversight.entities import (
+    Mention,
+    is_personal,
+    normalise_buyer,
+    normalise_name,
+    resolve,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("CAPITA BUSINESS SERVICES LTD", "capita business services"),
+        ("Capita Business Services Limited", "capita business services"),
+        ("Schofield & Sons Ltd", "schofield and sons"),
+        ("The Schofield and Sons Limited", "schofield and sons"),
+        ("PETER DISPLAYS LTD T/A LIMELIGHT", "peter displays"),
+        ("Acme Ltd trading as Zenith", "acme"),
+        ("T/A Vizwear Ltd", "vizwear"),
+        ("British Telecommunications Public Limited Company", "british telecommunications"),
+        ("Bates Office Services LLP", "bates office services"),
+        ("AECOM Limied", "aecom"),
+        ("1ST CLASS TRAVEL U.K. LTD", "1st class travel uk"),
+    ],
+)
+def test_normalise_name(raw, expected):
+    assert normalise_name(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "personal"),
+    [
+        ("REDACTED", True),
+        ("Personal Data", True),
+        ("Redacted - Personal Information", True),
+        ("Mr J Smith", True),
+        ("OLLIVIERRE, J", True),
+        ("Private Individual", True),
+        ("Smith & Sons Ltd", False),
+        ("Personal Care Services Ltd", False),
+        ("Salford Royal NHS Foundation Trust", False),
+    ],
+)
+def test_personal_payees(raw, personal):
+    assert is_personal(raw) is personal
+
+
+def test_buyer_names():
+    assert (
+        normalise_buyer("Salford City Council") == normalise_buyer("Salford Council") == "salford"
+    )
+    resolved, buyers = resolve(
+        [
+            Mention("Salford City Council"),
+            Mention("Salford Council"),
+            Mention("SALFORD CITY COUNCIL"),
+            Mention("Bolton Council"),
+        ],
+        normalise=normalise_buyer,
+        prefix="buyer",
+    )
+    assert len(buyers) == 2
+    assert (
+        resolved[Mention("Salford Council")].entity_id
+        == resolved[Mention("SALFORD CITY COUNCIL")].entity_id
+    )
+
+
+def test_near_duplicates_merge_with_method_and_score():
+    mentions = [
+        Mention("CAPITA BUSINESS SERVICES LTD", "02299747"),
+        Mention("Capita Business Services Limited"),
+        Mention("Capita Business Services Ltd", "02299747"),
+        Mention("Hollins Landscapes Ltd"),
+        Mention("Holins Landscapes Limited"),
+    ]
+    resolved, entities = resolve(mentions, fuzzy_threshold=90)
+    capita = {resolved[m].entity_id for m in mentions[:3]}
+    assert capita == {"GB-COH-02299747"}
+    assert resolved[mentions[0]].method == "identifier"
+    assert resolved[mentions[1]].method == "name"
+    hollins = resolved[mentions[4]]
+    assert hollins.entity_id == resolved[mentions[3]].entity_id
+    assert hollins.method == "fuzzy" and 0.9 <= hollins.score < 1.0
+    assert len(entities) == 2
+    assert entities["GB-COH-02299747"].names == [
+        "CAPITA BUSINESS SERVICES LTD",
+        "Capita Business Services Limited",
+        "Capita Business Services Ltd",
+    ]
+
+
+def test_different_company_numbers_never_merge():
+    mentions = [
+        Mention("Phoenix Software Ltd", "02548628"),
+        Mention("Phoenix Software Limited", "09999999"),
+        Mention("PHOENIX SOFTWARE LTD"),  # no number: joins the first it meets, not both
+    ]
+    resolved, entities = resolve(mentions, fuzzy_threshold=80)
+    ids = [resolved[m].entity_id for m in mentions]
+    assert ids[0] == "GB-COH-02548628" and ids[1] == "GB-COH-09999999"
+    assert ids[2] in ids[:2]
+    assert len(entities) == 2
+
+
+def test_similar_names_with_different_numbers_in_them_stay_apart():
+    resolved, entities = resolve(
+        [Mention("Unit 4 Business Software Ltd"), Mention("Unit 5 Business Software Ltd")],
+        fuzzy_threshold=80,
+    )
+    assert len(entities) == 2
+
+
+def test_redacted_and_personal_payees_are_never_clustered():
+    mentions = [
+        Mention("REDACTED"),
+        Mention("Redacted"),
+        Mention("Personal Data"),
+        Mention("Mr J Smith"),
+        Mention("Mr J Smyth"),
+    ]
+    resolved, entities = resolve(mentions, fuzzy_threshold=50)
+    assert len({r.entity_id for r in resolved.values()}) == 5
+    assert all(r.method == "personal" for r in resolved.values())
+    assert all(e.is_personal for e in entities.values())
+
+
+def test_charity_numbers_are_kept_apart_from_company_numbers():
+    resolved, entities = resolve(
+        [
+            Mention("Helping Hands", charity_number="1049226"),
+            Mention("Helping Hands Ltd", "01049226"),
+            Mention("Helping Hands", charity_number="2222222"),
+        ]
+    )
+    # A charitable company carries both numbers, each in its own field...
+    merged = entities[resolved[Mention("Helping Hands Ltd", "01049226")].entity_id]
+    assert (merged.company_numbers, merged.charity_numbers) == (["01049226"], ["1049226"])
+    # ...but two different charity numbers are two suppliers.
+    other = resolved[Mention("Helping Hands", charity_number="2222222")].entity_id
+    assert other == "GB-CHC-2222222" and len(entities) == 2
