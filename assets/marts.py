@@ -5,11 +5,23 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from assets.ingest import RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND
+from assets.ingest import RAW_FILES, STAGING_CONTRACTS, STAGING_EVENTS, STAGING_SPEND
 from oversight.charts import coverage_heatmap, markdown_image
+from oversight.indicators import build_concentration, build_contract_oversight, build_scorecard
+from oversight.parameters import load_parameters
 from pipelines.resources import SourceCatalogue, Warehouse
 
 SQL = Path(__file__).parent / "sql"
+CONTRACT_OVERSIGHT = dg.AssetKey(["marts", "contract_oversight"])
+SUPPLIER_CONCENTRATION = dg.AssetKey(["marts", "supplier_concentration"])
+LINKS = dg.AssetKey(["links", "spend_contract"])
+
+
+class AsOf(dg.Config):
+    """The date the indicators are judged on (YYYY-MM-DD); empty: catalogue/parameters.yaml,
+    then OVERSIGHT_AS_OF, then today. The nightly schedule passes its own date."""
+
+    as_of: str | None = None
 
 
 @dg.asset(
@@ -51,3 +63,107 @@ def publisher_quality(
             ),
         }
     )
+
+
+FLAGS = [
+    "ov01_no_review_date",
+    "ov02_review_overdue",
+    "ov03_no_owner",
+    "ov04_kpis_missing",
+    "ov05_rating_overdue",
+    "ov06_poor_performance",
+    "ov07_expired_but_paid",
+    "ov08_paid_beyond_value",
+    "ov09_not_closed",
+    "ov10_change_beyond_tolerance",
+    "ov11_no_pipeline",
+    "ov13_value_missing",
+    "ov14_supplier_unidentified",
+]
+
+
+@dg.asset(
+    key=CONTRACT_OVERSIGHT,
+    group_name="marts",
+    kinds={"duckdb"},
+    deps=[LINKS, STAGING_EVENTS, dg.AssetKey(["staging", "contract_matches"])],
+    pool="warehouse",
+)
+def contract_oversight(
+    context: dg.AssetExecutionContext,
+    config: AsOf,
+    warehouse: Warehouse,
+    catalogue: SourceCatalogue,
+) -> dg.MaterializeResult:
+    """One row per contract (a register entry and its matching notice are one), with every
+    live-contract oversight flag OV01-OV14 of INDICATORS.md as true, false or null (unknown:
+    the data the rule needs is not published), the evidence behind each true flag, and the
+    value at risk (paid after expiry, paid above value). `as_of` is stored on every row."""
+    parameters = load_parameters()
+    as_of = parameters.as_of(config.as_of)
+    with warehouse.connect() as con:
+        con.begin()
+        n = build_contract_oversight(con, catalogue.load(), parameters, as_of)
+        con.commit()
+        counts = con.execute(
+            "select "
+            + ", ".join(f"count(*) filter ({f}), count(*) filter ({f} is null)" for f in FLAGS)
+            + " from marts.contract_oversight"
+        ).fetchall()[0]
+    table = ["| indicator | flagged | unknown |", "|---|---:|---:|"]
+    table += [f"| {f} | {counts[2 * i]} | {counts[2 * i + 1]} |" for i, f in enumerate(FLAGS)]
+    context.log.info(f"contract oversight as of {as_of}: {n} contracts")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": n,
+            "as_of": as_of.isoformat(),
+            "flags": dg.MetadataValue.md("\n".join(table)),
+        }
+    )
+
+
+@dg.asset(
+    key=SUPPLIER_CONCENTRATION, group_name="marts", kinds={"duckdb"}, deps=[LINKS], pool="warehouse"
+)
+def supplier_concentration(
+    context: dg.AssetExecutionContext, config: AsOf, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """SC01-SC06 per buyer x category x financial year (April-March) and per buyer x year
+    (category 'all'), by spend and by contracted value, on resolved suppliers: HHI with its
+    descriptive band, CR1/CR3/CR5, top supplier, strategic-supplier share, and the change in
+    HHI and CR3 from the year before. A group with too few suppliers or too little spend is
+    marked, not banded. `marts.supplier_shares` holds each supplier's share of a buyer's spend
+    (SC03) and its dependency on its largest buyer (SC04)."""
+    parameters = load_parameters()
+    with warehouse.connect() as con:
+        con.begin()
+        n = build_concentration(con, parameters, parameters.as_of(config.as_of))
+        con.commit()
+        high = con.execute(
+            "select count(*) from marts.supplier_concentration where band = 'highly concentrated'"
+        ).fetchall()[0][0]
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": n, "highly concentrated groups": high}
+    )
+
+
+@dg.asset(
+    key=["marts", "buyer_scorecard"],
+    group_name="marts",
+    kinds={"duckdb"},
+    deps=[CONTRACT_OVERSIGHT, SUPPLIER_CONCENTRATION],
+    pool="warehouse",
+)
+def buyer_scorecard(
+    context: dg.AssetExecutionContext, config: AsOf, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Per buyer and as-of date: for each indicator the contracts flagged, unknown, and the
+    value behind them (value at risk for OV07, OV08 and OV12); the share of spend linked to a
+    contract (register coverage); the latest year's concentration headline. Off-contract
+    spend (OV12, buyer x supplier x year) is in `marts.off_contract_spend`."""
+    parameters = load_parameters()
+    with warehouse.connect() as con:
+        con.begin()
+        n = build_scorecard(con, parameters, parameters.as_of(config.as_of))
+        con.commit()
+    return dg.MaterializeResult(metadata={"dagster/row_count": n})

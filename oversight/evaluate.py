@@ -1,5 +1,6 @@
 """`python -m oversight.evaluate` (`make evaluate`): measure supplier resolution and payment
-linking on the real published files in ../shared/data/real.
+linking on the real published files in ../shared/data/real, and print the oversight
+indicators for Salford (count and value at risk of each).
 
 Supplier resolution, name only: every published (supplier name, Companies House number) in
 the real files that carry numbers (Calderdale's spend, Salford's register, Contracts Finder
@@ -20,6 +21,7 @@ import random
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -27,6 +29,7 @@ import duckdb
 from oversight import settings
 from oversight.catalogue import load_catalogue
 from oversight.entities import Mention, is_personal, resolve
+from oversight.indicators import build_concentration, build_contract_oversight, build_scorecard
 from oversight.load import ingest_source
 from oversight.matching import match_registers_to_notices
 from oversight.parameters import load_parameters
@@ -166,7 +169,11 @@ def variant_benchmark(
     return Scores(len(label), true, predicted, correct, false_merges, missed)
 
 
-def build_real_warehouse(path: Path) -> None:
+# Salford's register is a July 2022 snapshot; its spend runs to June 2022.
+REAL_AS_OF = date(2022, 6, 30)
+
+
+def build_real_warehouse(path: Path, as_of: date = REAL_AS_OF) -> None:
     catalogue = load_catalogue(REAL_CATALOGUE)
     parameters = load_parameters()
     with open_warehouse(path) as con:
@@ -176,6 +183,9 @@ def build_real_warehouse(path: Path) -> None:
         build_suppliers(con, parameters)
         build_buyers(con, parameters)
         build_links(con, parameters)
+        build_contract_oversight(con, catalogue, parameters, as_of)
+        build_concentration(con, parameters, as_of)
+        build_scorecard(con, parameters, as_of)
 
 
 LINK_SHARE_SQL = """
@@ -261,6 +271,34 @@ def report(warehouse: Path, sample: int = 12, out=sys.stdout) -> dict:
     }
 
 
+INDICATORS_SQL = """
+select indicator, flagged, unknown, value
+from marts.buyer_scorecard where buyer = 'Salford City Council' order by indicator
+"""
+
+
+def indicators_report(warehouse: Path, out=sys.stdout) -> list[tuple]:
+    """Count and value behind each indicator for Salford, as of REAL_AS_OF."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    rows = con.execute(INDICATORS_SQL).fetchall()
+    examples = con.execute("""
+        select contract_ref, supplier_name, effective_end, ov07_value_at_risk, ov07_evidence
+        from marts.contract_oversight where source_id = 'salford-register'
+          and ov07_expired_but_paid order by ov07_value_at_risk desc limit 5""").fetchall()
+    con.close()
+    print(f"\nSalford City Council, indicators as of {REAL_AS_OF}:", file=out)
+    print(f"  {'indicator':<10}{'flagged':>9}{'unknown':>9}{'value (£)':>16}", file=out)
+    for indicator, flagged, unknown, value in rows:
+        print(f"  {indicator:<10}{flagged:>9}{unknown:>9}{float(value or 0):>16,.2f}", file=out)
+    print("  Largest expired-but-paid (OV07):", file=out)
+    for ref, supplier, end, value, evidence in examples:
+        print(
+            f"    {ref} {supplier}: ended {end}, £{value:,.2f} paid after: {evidence[:160]}",
+            file=out,
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=12, help="links to print")
@@ -273,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         warehouse = Path(tmp) / "real.duckdb"
         build_real_warehouse(warehouse)
         report(warehouse, args.sample)
+        indicators_report(warehouse)
     return 0
 
 

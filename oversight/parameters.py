@@ -4,6 +4,7 @@ named by OVERSIGHT_PARAMETERS). See that file for what each value means."""
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import yaml
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from oversight import settings
 
 PARAMETERS_ENV = "OVERSIGHT_PARAMETERS"
+AS_OF_ENV = "OVERSIGHT_AS_OF"
 
 
 class _Strict(BaseModel):
@@ -28,9 +30,43 @@ class LinkParameters(_Strict):
     grace_days: int = Field(90, ge=0)
 
 
+class IndicatorParameters(_Strict):
+    as_of: date | None = None
+    review_date_min_value: float = Field(5000, ge=0)
+    kpi_value_threshold: float = Field(5_000_000, ge=0)
+    min_kpis: int = Field(3, ge=0)
+    rating_interval_days: int = Field(365, ge=1)
+    expired_grace_days: int = Field(90, ge=0)
+    overpaid_ratio: float = Field(1.0, gt=0)
+    overpaid_band_goods_services: float = Field(1.10, gt=0)
+    overpaid_band_works: float = Field(1.15, gt=0)
+    not_closed_days: int = Field(30, ge=0)
+    change_tolerance_goods_services: float = Field(0.10, ge=0)
+    change_tolerance_works: float = Field(0.15, ge=0)
+    change_tolerance_term: float = Field(0.10, ge=0)
+    pipeline_months: int = Field(12, ge=1)
+    off_contract_min_spend: float = Field(5000, ge=0)
+
+
+class ConcentrationParameters(_Strict):
+    hhi_moderate: float = 1500
+    hhi_high: float = 2500
+    min_suppliers: int = Field(5, ge=1)
+    min_spend: float = Field(100_000, ge=0)
+
+
 class Parameters(_Strict):
     entities: EntityParameters = EntityParameters()
     links: LinkParameters = LinkParameters()
+    indicators: IndicatorParameters = IndicatorParameters()
+    concentration: ConcentrationParameters = ConcentrationParameters()
+
+    def as_of(self, override: date | str | None = None) -> date:
+        """The as-of date: an override (run config, OVERSIGHT_AS_OF), the file's, or today."""
+        value = override or os.environ.get(AS_OF_ENV) or self.indicators.as_of
+        if value is None:
+            return date.today()
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def parameters_path() -> Path:

@@ -7,7 +7,12 @@ import dagster as dg
 from assets.entities import buyers, suppliers
 from assets.ingest import INGEST_KEYS, build_ingest_assets
 from assets.links import spend_contract
-from assets.marts import publisher_quality
+from assets.marts import (
+    buyer_scorecard,
+    contract_oversight,
+    publisher_quality,
+    supplier_concentration,
+)
 from assets.outputs import data_docs
 from assets.staging import contract_matches
 from oversight import settings
@@ -41,6 +46,9 @@ def build_defs(
             buyers,
             spend_contract,
             publisher_quality,
+            contract_oversight,
+            supplier_concentration,
+            buyer_scorecard,
             data_docs,
         ],
         asset_checks=[ingest[1], *build_suite_checks()],

@@ -35,6 +35,9 @@ def test_definitions_load_with_the_stable_asset_names():
         "entities/suppliers",
         "entities/buyers",
         "links/spend_contract",
+        "marts/contract_oversight",
+        "marts/supplier_concentration",
+        "marts/buyer_scorecard",
     }
     checks = {
         (c.asset_key.to_user_string(), c.name): graph.get_check_spec(c).blocking
@@ -96,8 +99,8 @@ def test_full_materialisation_in_process(tmp_path):
     ).fetchall()
     matches = con.execute("select count(*) from staging.contract_matches").fetchall()
     con.close()
-    # 78 tabular files (14,999 rows) and 3 notice files (15 releases)
-    assert counts == [(81, 15014, 15000, 14)]
+    # 78 tabular files (15,244 rows) and 3 notice files (15 releases)
+    assert counts == [(81, 15259, 15245, 14)]
     assert matches == [(2,)]
 
 

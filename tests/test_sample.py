@@ -144,7 +144,7 @@ def test_sample_notices_carry_the_planted_events(sample_warehouse):
         "select ocid, value_before, value_after, has_notice from "
         "staging.contract_events where event_type = 'change' order by 1",
     ) == [
-        ("ocds-drr001-000101", 8000000, 8600000, True),
+        ("ocds-drr001-000101", 24000000, 25800000, True),
         ("ocds-drr001-000103", 900000, 1100000, False),
     ]
     assert query(
@@ -159,4 +159,4 @@ def test_sample_notices_carry_the_planted_events(sample_warehouse):
     assert query(
         sample_warehouse,
         "select total_value, max_end_date from staging.contracts where ocid = 'ocds-drr001-000101'",
-    ) == [(8600000, date(2029, 1, 31))]
+    ) == [(25800000, date(2029, 1, 31))]

@@ -175,6 +175,25 @@ EXPENSE_TYPES = [
 ]
 OWNERS = ["J. Patel", "S. Okafor", "R. Whitfield", "A. Nowak", "M. Hughes", "L. Chen"]
 PERSONAL = ["REDACTED", "Personal Data", "Redacted - Personal Information"]
+# Suppliers of the planted cases: kept out of the background pool so that no other supplier
+# shares their name.
+PLANTED_NAMES = {
+    "Hollins Landscapes",
+    "Redbrook Cleaning",
+    "Stonebridge Surveying",
+    "Kestrel Recruitment",
+    "Millbrook IT Solutions",
+    "Fairhaven Transport",
+    "Granite Highways",
+    "Brightwater Consulting",
+    "Meridian Facilities Management",
+    "Westfield Transport",
+    "Silverdale Consulting",
+    "Beacon IT Solutions",
+    "Larkspur Training",
+    "Pennine Catering Supplies",
+    "Calder Print & Design",
+}
 
 
 class Sample:
@@ -185,21 +204,26 @@ class Sample:
         self.scale = scale
         self.months = month_starts()
         self.planted: list[dict] = []
-        self.suppliers = self._supplier_pool(max(60, int(4000 * scale)))
+        self.suppliers = self._supplier_pool(max(1200, int(120000 * scale)))
         self.kelder: dict[str, Contract] = {}
 
     # ---------- building blocks ----------
     def _supplier_pool(self, n: int) -> list[Supplier]:
-        pool, seen = [], set()
-        while len(pool) < n:
-            a, b = self.rng.choice(NAME_A), self.rng.choice(NAME_B)
-            name = f"{a} {b} {self.rng.choice(FORMS)}"
-            if (a, b) in seen:
-                name = (
-                    f"{a} {b} ({self.rng.choice(['North', 'UK', 'Group', 'Services'])}) "
-                    f"{self.rng.choice(FORMS)}"
-                )
-            seen.add((a, b))
+        """n suppliers with distinct names (the printings vary later, per publisher)."""
+        qualifiers = ["", "(North)", "Group", "(Midlands)", "Partners", "(Yorkshire)"]
+        combos = [
+            (a, b, q)
+            for q in qualifiers
+            for a in NAME_A
+            for b in NAME_B
+            if f"{a} {b}" not in PLANTED_NAMES
+        ]
+        self.rng.shuffle(combos)
+        pool = []
+        for i in range(n):
+            a, b, q = combos[i % len(combos)]
+            extra = f" No. {i // len(combos) + 1}" if i >= len(combos) else ""
+            name = " ".join(x for x in (a, b, q) if x) + extra + " " + self.rng.choice(FORMS)
             roll = self.rng.random()
             number = None
             if roll < 0.8:
@@ -222,7 +246,16 @@ class Sample:
             )
         return pool
 
-    def _background_contracts(self, prefix: str, n: int) -> list[Contract]:
+    def _council_pools(self, k: int) -> tuple[list[Supplier], list[Supplier]]:
+        """Council k's suppliers: those it contracts with, and those it only pays ad hoc
+        (so that a contract's payments come from its own supplier, as they mostly do)."""
+        mine = self.suppliers[k::3]
+        cut = int(len(mine) * 0.6)
+        return mine[:cut], mine[cut:]
+
+    def _background_contracts(
+        self, prefix: str, n: int, suppliers: list[Supplier]
+    ) -> list[Contract]:
         out = []
         for i in range(n):
             start = date(2021, 1, 1) + timedelta(days=self.rng.randrange(0, 365 * 5 + 200))
@@ -238,7 +271,7 @@ class Sample:
             c = Contract(
                 f"{prefix}{1000 + i}",
                 f"{cat[1]} services {self.rng.randrange(1, 99)}",
-                self.rng.choice(self.suppliers),
+                suppliers[i % len(suppliers)],
                 start,
                 end,
                 value,
@@ -289,7 +322,10 @@ class Sample:
     # ---------- Northmoor City Council: Salford's layouts ----------
     def northmoor(self) -> tuple[list[Contract], list[tuple[date, float, Supplier]]]:
         src, reg = "northmoor-spend", "northmoor-register"
-        contracts = self._background_contracts("NCC-", max(20, int(20000 * self.scale)))
+        contractors, ad_hoc = self._council_pools(0)
+        contracts = self._background_contracts(
+            "NCC-", max(20, int(20000 * self.scale)), contractors
+        )
         planted = []
 
         def add(
@@ -437,6 +473,27 @@ class Sample:
             "(within the 90-day grace, so not OV07), no termination or extension",
             contract_ref=c.ref,
         )
+        self.plant(
+            "OV09",
+            True,
+            reg,
+            "paid after its end (Nov 2025 - Jan 2026), nothing closed it",
+            contract_ref="NCC-P07A",
+        )
+        self.plant(
+            "OV09",
+            True,
+            reg,
+            "paid 90 days after its end, no termination or extension recorded",
+            contract_ref="NCC-P07C",
+        )
+        self.plant(
+            "OV09",
+            False,
+            reg,
+            "its extension runs to 2026-03-31 and payments stop there",
+            contract_ref="NCC-P07B",
+        )
         c = add(
             "NCC-P13A",
             "Community transport",
@@ -491,8 +548,7 @@ class Sample:
         )
         contracts += planted
 
-        buyer_suppliers = self.suppliers[: len(self.suppliers) // 2]
-        sundry = self._sundry(int(300_000 * self.scale), buyer_suppliers)
+        sundry = self._sundry(int(300_000 * self.scale), ad_hoc)
         brightwater = self.named("Brightwater Consulting Ltd", "10293847")
         sundry += [
             (date(2025, 5, 12), 3200.0, brightwater),
@@ -723,7 +779,10 @@ class Sample:
         import openpyxl
 
         reg, src = "kelder-register", "kelder-spend"
-        contracts = self._background_contracts("KVC/", max(20, int(15000 * self.scale)))
+        contractors, ad_hoc = self._council_pools(1)
+        contracts = self._background_contracts(
+            "KVC/", max(20, int(15000 * self.scale)), contractors
+        )
         meridian = self.named("Meridian Facilities Management Ltd", "04455667")
         cases = [
             (
@@ -780,9 +839,13 @@ class Sample:
             c = Contract(
                 ref,
                 title,
-                meridian if ref == "KVC/P03" else self.rng.choice(self.suppliers),
+                meridian
+                if ref == "KVC/P03"
+                else self.named(
+                    f"{ref[4:]} {title.split()[0]} Services Ltd", f"0770{len(self.kelder):04d}"
+                ),
                 date(2024, 4, 1),
-                overrides.get("end", date(2027, 9, 30)),
+                overrides.get("end", date(2027, 12, 31)),
                 180000,
                 CATEGORIES[6],
                 "Adult Services",
@@ -799,7 +862,7 @@ class Sample:
         bad = Contract(
             "KVC/PDQ",
             "Roof repairs",
-            self.rng.choice(self.suppliers),
+            self.named("Slate Roofing Services Ltd", "07709999"),
             date(2026, 5, 1),
             date(2025, 5, 1),
             30000,
@@ -896,15 +959,13 @@ class Sample:
             "Voluntary Community and Social Enterprise Supplier",
         ]
         payments = [(d, a, c.supplier) for c in contracts for d, a in c.payments]
-        payments += self._sundry(
-            int(300_000 * self.scale), self.suppliers[len(self.suppliers) // 3 :]
-        )
+        payments += self._sundry(int(300_000 * self.scale), ad_hoc)
         payments += [(m + timedelta(days=4), 2100.0, meridian) for m in self.months]
         self.plant(
             "SC04",
             True,
             src,
-            "Meridian is paid by Kelder and Northmoor; most of its income comes from one buyer",
+            "all of Meridian's public income in the sample comes from Kelder (dependency 1.0)",
             supplier="Meridian Facilities Management Ltd",
         )
         ref = 31589000
@@ -962,7 +1023,10 @@ class Sample:
     def write_ashby(self, root: Path) -> None:
         import openpyxl
 
-        contracts = self._background_contracts("ASH-", max(20, int(15000 * self.scale)))
+        contractors, ad_hoc = self._council_pools(2)
+        contracts = self._background_contracts(
+            "ASH-", max(20, int(15000 * self.scale)), contractors
+        )
         early = Contract(
             "ASH-PDQ",
             "Café concession – Ashby Park",
@@ -1044,7 +1108,7 @@ class Sample:
             "Supplier Name",
         ]
         payments = [(d, a, c.supplier) for c in contracts for d, a in c.payments]
-        payments += self._sundry(int(300_000 * self.scale), self.suppliers[::2])
+        payments += self._sundry(int(300_000 * self.scale), ad_hoc)
 
         def amount_text(a: float, k: int) -> str:
             if a < 0:
@@ -1184,7 +1248,8 @@ class Sample:
             "SC01",
             True,
             src,
-            "one supplier takes about 45% of spend in 2024-25 and 65% later: HHI above 2,500",
+            "one supplier takes about 45% of spend in 2024-25 (HHI about 2,100: moderate) "
+            "and 65% later (HHI above 2,500: high)",
             supplier="Northgate Security Services Ltd",
         )
         self.plant(
@@ -1326,7 +1391,7 @@ class Sample:
             a,
             "Regional resilience hubs",
             northgate,
-            8_000_000,
+            24_000_000,
             date(2025, 2, 1),
             date(2028, 1, 31),
             ("75222000", "Civil defence services"),
@@ -1356,7 +1421,7 @@ class Sample:
             contracts=[
                 {
                     "id": "1",
-                    "value": {"amount": 8_600_000, "currency": "GBP"},
+                    "value": {"amount": 25_800_000, "currency": "GBP"},
                     "amendments": [
                         {
                             "id": "CHG-1",

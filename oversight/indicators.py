@@ -1,0 +1,103 @@
+"""Oversight indicators (INDICATORS.md): the SQL in `sql/indicators/`, run with the
+parameters from `catalogue/parameters.yaml` and an as-of date."""
+
+from __future__ import annotations
+
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import yaml
+
+from oversight import settings
+from oversight.catalogue import Catalogue
+from oversight.entities import normalise_name
+from oversight.parameters import Parameters
+
+# What notices carry, in the canonical contract columns (no review dates or owners).
+NOTICE_FIELDS = (
+    "contract_ref",
+    "title",
+    "description",
+    "buyer_name",
+    "procedure",
+    "supplier_name",
+    "supplier_company_number",
+    "supplier_charity_number",
+    "sme",
+    "vcse",
+    "total_value",
+    "start_date",
+    "end_date",
+    "category_code",
+    "category",
+    "status",
+)
+
+
+def _sql(name: str) -> str:
+    return resources.files("oversight.sql.indicators").joinpath(name).read_text("utf-8")
+
+
+def set_variables(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date) -> None:
+    con.execute("set variable as_of = ?::date", [as_of.isoformat()])
+    for group in (parameters.indicators, parameters.concentration):
+        for name, value in group.model_dump().items():
+            if name != "as_of":
+                con.execute(f"set variable {name} = ?", [value])
+
+
+def source_fields(catalogue: Catalogue) -> pd.DataFrame:
+    """Which canonical columns each source publishes (a rule needing one it does not
+    publish answers unknown)."""
+    rows = []
+    for source in catalogue.sources:
+        fields = NOTICE_FIELDS if source.kind == "ocds" else catalogue.source_columns(source.id)
+        rows += [(source.id, f) for f in fields]
+    return pd.DataFrame(rows, columns=["source_id", "field"])
+
+
+def build_contract_oversight(
+    con: duckdb.DuckDBPyConnection, catalogue: Catalogue, parameters: Parameters, as_of: date
+) -> int:
+    set_variables(con, parameters, as_of)
+    con.register("source_fields", source_fields(catalogue))
+    con.execute(_sql("contract_oversight.sql"))
+    con.unregister("source_fields")
+    return con.execute("select count(*) from marts.contract_oversight").fetchall()[0][0]
+
+
+def strategic_suppliers(con: duckdb.DuckDBPyConnection, path=None) -> pd.DataFrame:
+    """Resolved suppliers in the strategic-supplier reference list (SC05)."""
+    path = Path(path or settings.PROJECT_ROOT / "catalogue" / "strategic_suppliers.yaml")
+    groups = yaml.safe_load(path.read_text())["groups"]
+    rows = con.execute(
+        "select supplier_id, name, company_number from entities.suppliers where not is_personal"
+    ).fetchall()
+    out = []
+    for supplier_id, name, number in rows:
+        key = normalise_name(name)
+        for group, spec in groups.items():
+            numbers = spec.get("company_numbers", [])
+            if number in numbers or any(
+                key == n or key.startswith(n + " ") for n in spec.get("names", [])
+            ):
+                out.append((supplier_id, group))
+                break
+    return pd.DataFrame(out, columns=["supplier_id", "strategic_group"])
+
+
+def build_concentration(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date) -> int:
+    set_variables(con, parameters, as_of)
+    con.register("strategic", strategic_suppliers(con))
+    con.execute(_sql("supplier_concentration.sql"))
+    con.unregister("strategic")
+    return con.execute("select count(*) from marts.supplier_concentration").fetchall()[0][0]
+
+
+def build_scorecard(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date) -> int:
+    set_variables(con, parameters, as_of)
+    con.execute(_sql("buyer_scorecard.sql"))
+    return con.execute("select count(*) from marts.buyer_scorecard").fetchall()[0][0]

@@ -1,0 +1,231 @@
+-- marts.contract_oversight: one row per contract, every OV flag true / false / null (unknown:
+-- the data the rule needs is missing), its evidence, and the value at risk. Variables:
+-- as_of and the indicators.* parameters (oversight/indicators.py sets them). Needs the
+-- registered table source_fields (source_id, field): the canonical columns each source maps.
+create schema if not exists marts;
+create or replace table marts.contract_oversight as
+with params as (
+    select getvariable('as_of')::date as d
+), matched as (
+    select notice_contract_id, register_contract_id from staging.contract_matches
+), base as (
+    -- A notice matched to a register entry is that entry: the register row stands for both.
+    select c.*, coalesce(mt.notice_contract_id, case when c.record_type = 'notice'
+                                                     then c.contract_id end) as notice_id
+    from staging.contracts c
+    left join matched mt on mt.register_contract_id = c.contract_id
+    where c.contract_id not in (select notice_contract_id from matched)
+), events as (
+    select coalesce(mt.register_contract_id, e.contract_id) as contract_id, e.*
+    exclude (contract_id)
+    from staging.contract_events e left join matched mt on mt.notice_contract_id = e.contract_id
+), ev as (
+    select contract_id,
+           max(end_date_after) filter (where event_type in ('change', 'extension'))
+               as moved_end,
+           count(distinct kpi_id) filter (where event_type = 'kpi_defined') as kpis,
+           max(event_date) filter (where event_type = 'performance_rating') as last_rated,
+           max_by(rating, event_date) filter (where event_type = 'performance_rating')
+               as latest_rating,
+           bool_or(event_type = 'termination') as terminated,
+           bool_or(event_type = 'extension') as extended
+    from events group by 1
+), has_field as (
+    select source_id, list(field) as fields from source_fields group by 1
+), spend_cover as (
+    -- What spend each buyer publishes, for rules that look at payments.
+    select buyer_id, max(payment_date) as last_payment from links.spend_contract group by 1
+), c as (
+    select b.contract_id, b.record_type, b.source_id, b.contract_ref, b.title, b.buyer_name,
+           b.supplier_name, bm.buyer_id, sm.supplier_id, b.notice_id is not null as has_notice,
+           b.start_date, b.end_date, b.current_expiry_date, b.review_date, b.contract_owner,
+           b.status, b.total_value, b.annual_value,
+           coalesce(b.total_value, b.annual_value) as value,
+           coalesce(b.category_code, '') || ' ' || coalesce(b.category, '') as category_text,
+           b.category_scheme, b.category_code,
+           b.supplier_company_number, b.supplier_charity_number, b.supplier_other_id,
+           greatest(b.end_date, b.current_expiry_date, ev.moved_end) as effective_end,
+           coalesce(ev.kpis, 0) as kpis, ev.last_rated, ev.latest_rating,
+           coalesce(ev.terminated, false) as terminated, coalesce(ev.extended, false)
+               or b.current_expiry_date > b.end_date as extended,
+           hf.fields, sc.last_payment,
+           (params.d) as d
+    from base b cross join params
+    left join ev using (contract_id)
+    left join has_field hf using (source_id)
+    left join entities.buyer_mentions bm on bm.name = b.buyer_name
+    left join entities.supplier_mentions sm
+           on sm.name is not distinct from b.supplier_name
+          and sm.company_number is not distinct from b.supplier_company_number
+          and sm.charity_number is not distinct from b.supplier_charity_number
+    left join spend_cover sc on sc.buyer_id = bm.buyer_id
+), flags as (
+    select *,
+           case when start_date is null then null
+                when start_date > d then false
+                when effective_end is null or effective_end >= d then true
+                else false end as live,
+           regexp_matches(lower(category_text), '\bworks?\b') or category_code like '45%'
+               as is_works
+    from c
+), late as (
+    -- OV07: unlinked payments from the buyer to the supplier after the grace period, each
+    -- given to the latest-ending contract it follows.
+    select f.contract_id, l.payment_id, l.payment_date, l.amount
+    from links.spend_contract l
+    join flags f on f.buyer_id = l.buyer_id and f.supplier_id = l.supplier_id
+    where l.contract_id is null and l.payment_date <= f.d
+      and l.payment_date > f.effective_end + to_days(getvariable('expired_grace_days'))
+    qualify row_number() over (partition by l.payment_id order by f.effective_end desc,
+                                                                  f.contract_id) = 1
+), late_by as (
+    select contract_id, sum(amount) as paid_after, count(*) as n,
+           string_agg(strftime(payment_date, '%Y-%m-%d') || ' £' || amount::varchar
+                      || ' (' || payment_id || ')', '; ' order by payment_date) as detail
+    from late group by 1
+), paid as (
+    select contract_id, sum(amount) as paid, count(*) as payments,
+           max(payment_date) as last_paid
+    from links.spend_contract where contract_id is not null group by 1
+), after_end as (
+    select f.contract_id, count(*) as n, max(l.payment_date) as last_date
+    from links.spend_contract l
+    join flags f on f.buyer_id = l.buyer_id and f.supplier_id = l.supplier_id
+    where l.payment_date > f.effective_end and l.payment_date <= f.d
+    group by 1
+), changes as (
+    select e.contract_id,
+           max(e.value_after / nullif(e.value_before, 0) - 1) filter (where not e.has_notice)
+               as value_rise,
+           max(date_diff('day', f.start_date, e.end_date_after)
+               / nullif(date_diff('day', f.start_date, e.end_date_before), 0) - 1)
+               filter (where not e.has_notice) as term_rise,
+           string_agg(strftime(e.event_date, '%Y-%m-%d') || ' ' || e.event_type || ': '
+                      || coalesce(e.value_before::varchar, '?') || ' -> '
+                      || coalesce(e.value_after::varchar, '?') || ', end '
+                      || coalesce(e.end_date_before::varchar, '?') || ' -> '
+                      || coalesce(e.end_date_after::varchar, '?'), '; ')
+               filter (where not e.has_notice) as detail,
+           count(*) as n
+    from events e join flags f using (contract_id)
+    where e.event_type in ('change', 'extension') group by 1
+), pipeline as (
+    -- Notices each buyer has published recently (for OV11's successor test).
+    select bm.buyer_id, c.category_scheme, left(c.category_code, 2) as division,
+           max(c.start_date) as latest_start, count(*) as n
+    from staging.contracts c join entities.buyer_mentions bm on bm.name = c.buyer_name
+    where c.record_type = 'notice' group by all
+), buyer_notices as (
+    select buyer_id, max(latest_start) as latest from pipeline group by 1
+)
+select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buyer_name,
+       f.buyer_id, f.supplier_name, f.supplier_id, f.start_date, f.end_date,
+       f.current_expiry_date, f.effective_end, f.value, f.live, f.d as as_of,
+       -- OV01 no review date
+       case when not list_contains(f.fields, 'review_date') or f.live is null then null
+            when not f.live then false
+            when f.value is null then null
+            when f.value <= getvariable('review_date_min_value') then false
+            else f.review_date is null end as ov01_no_review_date,
+       -- OV02 review overdue
+       case when not list_contains(f.fields, 'review_date') or f.live is null then null
+            when not f.live then false
+            when f.review_date is null then null
+            else f.review_date < f.d end as ov02_review_overdue,
+       case when f.review_date < f.d then 'review date ' || f.review_date::varchar end
+           as ov02_evidence,
+       -- OV03 no named owner
+       case when not list_contains(f.fields, 'contract_owner') or f.live is null then null
+            when not f.live then false
+            else f.contract_owner is null end as ov03_no_owner,
+       -- OV04 KPIs missing (contracts over the threshold published as notices)
+       case when f.value is null then null
+            when f.value <= getvariable('kpi_value_threshold') then false
+            when not f.has_notice then null
+            else f.kpis < getvariable('min_kpis') end as ov04_kpis_missing,
+       f.kpis || ' KPIs published' as ov04_evidence,
+       -- OV05 performance notice overdue
+       case when f.value is null or f.live is null then null
+            when f.value <= getvariable('kpi_value_threshold') or not f.live then false
+            when not f.has_notice then null
+            when f.start_date > f.d - to_days(getvariable('rating_interval_days')) then false
+            else coalesce(f.last_rated < f.d - to_days(getvariable('rating_interval_days')),
+                          true) end as ov05_rating_overdue,
+       'last rated ' || coalesce(f.last_rated::varchar, 'never') as ov05_evidence,
+       -- OV06 poor performance
+       case when f.latest_rating is null then null
+            else f.latest_rating in ('requires improvement', 'inadequate') end
+           as ov06_poor_performance,
+       case when f.latest_rating is not null
+            then 'latest rating ' || f.latest_rating || ' (' || f.last_rated::varchar || ')'
+       end as ov06_evidence,
+       -- OV07 expired but paid
+       case when lb.paid_after is not null then true
+            when f.buyer_id is null or f.last_payment is null or f.supplier_id is null
+                 then null
+            when f.effective_end is null then false
+            when f.last_payment <= f.effective_end + to_days(getvariable('expired_grace_days'))
+                 then null  -- the spend published so far cannot show it yet
+            else false end as ov07_expired_but_paid,
+       lb.paid_after as ov07_value_at_risk,
+       lb.detail as ov07_evidence,
+       -- OV08 paid beyond value
+       case when f.value is null or f.value <= 0 or f.last_payment is null then null
+            else coalesce(p.paid, 0) / f.value > getvariable('overpaid_ratio') end
+           as ov08_paid_beyond_value,
+       round(coalesce(p.paid, 0) / nullif(f.value, 0), 4) as ov08_paid_ratio,
+       case when coalesce(p.paid, 0) / nullif(f.value, 0) > getvariable('overpaid_ratio')
+            then case when coalesce(p.paid, 0) / f.value > case when f.is_works
+                                 then getvariable('overpaid_band_works')
+                                 else getvariable('overpaid_band_goods_services') end
+                      then 'beyond change tolerance' else 'within change tolerance' end
+       end as ov08_band,
+       case when p.paid > f.value then p.paid - f.value end as ov08_value_at_risk,
+       case when p.paid > f.value then p.payments || ' linked payments, £' || p.paid::varchar
+            || ' against £' || f.value::varchar end as ov08_evidence,
+       -- OV09 past end, not closed
+       case when f.effective_end is null then false
+            when f.effective_end >= f.d - to_days(getvariable('not_closed_days')) then false
+            when f.terminated or f.extended then false
+            when ae.n > 0 or lower(f.status) = 'active' then true
+            when f.last_payment is null and f.status is null then null
+            else false end as ov09_not_closed,
+       case when ae.n > 0 then ae.n || ' payments after the end, last ' || ae.last_date::varchar
+            when lower(f.status) = 'active' then 'status still active' end as ov09_evidence,
+       -- OV10 change beyond tolerance, no change notice
+       case when not f.has_notice then null
+            when ch.n is null then false
+            else coalesce(ch.value_rise > case when f.is_works
+                                               then getvariable('change_tolerance_works')
+                                               else getvariable('change_tolerance_goods_services')
+                                          end, false)
+                 or coalesce(ch.term_rise > getvariable('change_tolerance_term'), false)
+       end as ov10_change_beyond_tolerance,
+       ch.detail as ov10_evidence,
+       -- OV11 expiring, no pipeline
+       case when f.effective_end is null or f.live is null then null
+            when not f.live or f.effective_end > f.d + to_months(getvariable('pipeline_months'))
+                 then false
+            when bn.buyer_id is null then null  -- the buyer publishes no notices
+            else coalesce(bn.latest < f.d - to_months(getvariable('pipeline_months')), true)
+       end as ov11_no_pipeline,
+       -- OV13 value missing
+       case when f.live is null then null when not f.live then false
+            else f.value is null end as ov13_value_missing,
+       -- OV14 supplier unidentified
+       case when f.live is null then null when not f.live then false
+            when f.record_type = 'register'
+                 and not (list_contains(f.fields, 'supplier_company_number')
+                          or list_contains(f.fields, 'supplier_charity_number')) then null
+            else f.supplier_company_number is null and f.supplier_charity_number is null
+                 and f.supplier_other_id is null end as ov14_supplier_unidentified,
+       coalesce(lb.paid_after, 0) + coalesce(greatest(p.paid - f.value, 0), 0)
+           as value_at_risk,
+       p.paid as paid_linked
+from flags f
+left join late_by lb using (contract_id)
+left join paid p using (contract_id)
+left join after_end ae using (contract_id)
+left join changes ch using (contract_id)
+left join buyer_notices bn using (buyer_id)
+order by f.source_id, f.contract_id;
