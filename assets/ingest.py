@@ -114,6 +114,13 @@ def _summary_markdown(summaries: list[SourceSummary]) -> str:
     return "\n".join(lines)
 
 
+class IngestConfig(dg.Config):
+    """`force`: read every file again, even those whose bytes and settings are unchanged
+    (the full-rebuild job sets it)."""
+
+    force: bool = False
+
+
 def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
     """The ingest multi-asset and its blocking check, for the given source partitions."""
 
@@ -125,7 +132,10 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
         pool="warehouse",
     )
     def ingest_sources(
-        context: dg.AssetExecutionContext, warehouse: Warehouse, catalogue: SourceCatalogue
+        context: dg.AssetExecutionContext,
+        config: IngestConfig,
+        warehouse: Warehouse,
+        catalogue: SourceCatalogue,
     ):
         """Read each selected source's new or changed files into the warehouse."""
         cat = catalogue.load()
@@ -136,7 +146,7 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
                 def progress(done: int, total: int, message: str, key: str = key) -> None:
                     context.log.info(f"[{key}] file {done}/{total}: {message}")
 
-                summaries.append(ingest_source(con, cat, key, progress))
+                summaries.append(ingest_source(con, cat, key, progress, force=config.force))
             counts = {
                 key: con.execute(f"select count(*) from {'.'.join(key.path)}").fetchall()[0][0]
                 for key in INGEST_KEYS

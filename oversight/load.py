@@ -107,8 +107,10 @@ def ingest_source(
     catalogue: Catalogue,
     source_id: str,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> SourceSummary:
-    """Bring the warehouse up to date with the source's files on disk."""
+    """Bring the warehouse up to date with the source's files on disk (`force`: read every
+    file again, changed or not)."""
     source = catalogue.source(source_id)
     summary = SourceSummary(source.id, source.kind)
     config_hash = catalogue.config_hash(source.id)
@@ -131,10 +133,9 @@ def ingest_source(
     for n, path in enumerate(files, start=1):
         rel = path.relative_to(catalogue.raw_dir).as_posix()
         sha = file_sha256(path)
-        if known.get(rel) == (sha, config_hash, "loaded") or known.get(rel) == (
-            sha,
-            config_hash,
-            "failed",
+        if not force and known.get(rel) in (
+            (sha, config_hash, "loaded"),
+            (sha, config_hash, "failed"),
         ):
             summary.unchanged += 1
             if progress:

@@ -17,11 +17,17 @@ from assets.outputs import data_docs
 from assets.staging import contract_matches
 from oversight import settings
 from oversight.catalogue import Catalogue, load_catalogue
+from pipelines.automation import (
+    build_new_files_sensor,
+    build_nightly_schedule,
+    build_rebuild_sensor,
+)
 from pipelines.expectations import build_suite_checks
 from pipelines.resources import SourceCatalogue, Warehouse
 
 INGEST_JOB = "ingest_job"
 DERIVE_JOB = "derive_job"
+REBUILD_JOB = "full_rebuild_job"
 
 
 def source_partitions(catalogue: Catalogue) -> dg.StaticPartitionsDefinition:
@@ -37,7 +43,24 @@ def build_defs(
     """Definitions for a catalogue and warehouse (defaults: the environment, see settings)."""
     catalogue_path = str(catalogue_path or settings.catalogue_path())
     catalogue = load_catalogue(catalogue_path)
-    ingest = build_ingest_assets(source_partitions(catalogue))
+    partitions = source_partitions(catalogue)
+    ingest = build_ingest_assets(partitions)
+    ingest_job = dg.define_asset_job(
+        INGEST_JOB,
+        selection=dg.AssetSelection.assets(*INGEST_KEYS),
+        description="Read new or changed published files (one partition per source)",
+    )
+    rebuild_job = dg.define_asset_job(
+        REBUILD_JOB,
+        selection=dg.AssetSelection.assets(*INGEST_KEYS),
+        description="Read every published file again, changed or not; the marts follow",
+        config={"ops": {"ingest_sources": {"config": {"force": True}}}},
+    )
+    derive_job = dg.define_asset_job(
+        DERIVE_JOB,
+        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*INGEST_KEYS),
+        description="Rebuild everything derived from the ingested tables",
+    )
     return dg.Definitions(
         assets=[
             ingest[0],
@@ -52,17 +75,11 @@ def build_defs(
             data_docs,
         ],
         asset_checks=[ingest[1], *build_suite_checks()],
-        jobs=[
-            dg.define_asset_job(
-                INGEST_JOB,
-                selection=dg.AssetSelection.assets(*INGEST_KEYS),
-                description="Read new or changed published files (one partition per source)",
-            ),
-            dg.define_asset_job(
-                DERIVE_JOB,
-                selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*INGEST_KEYS),
-                description="Rebuild everything derived from the ingested tables",
-            ),
+        jobs=[ingest_job, rebuild_job, derive_job],
+        schedules=[build_nightly_schedule(ingest_job, partitions.get_partition_keys())],
+        sensors=[
+            build_rebuild_sensor([ingest_job, rebuild_job], derive_job),
+            build_new_files_sensor(ingest_job, lambda: load_catalogue(catalogue_path)),
         ],
         resources={
             "warehouse": Warehouse(
