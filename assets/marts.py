@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.ingest import RAW_FILES, STAGING_CONTRACTS, STAGING_EVENTS, STAGING_SPEND
+from oversight import charts
 from oversight.charts import coverage_heatmap, markdown_image
 from oversight.indicators import build_concentration, build_contract_oversight, build_scorecard
 from oversight.parameters import load_parameters
@@ -110,6 +111,9 @@ def contract_oversight(
             + ", ".join(f"count(*) filter ({f}), count(*) filter ({f} is null)" for f in FLAGS)
             + " from marts.contract_oversight"
         ).fetchall()[0]
+        expired = con.execute("select * from marts.expired_payments").df()
+    chart = Path(warehouse.outputs_dir) / "expired.png"
+    charts.payments_after_expiry(expired, chart)
     table = ["| indicator | flagged | unknown |", "|---|---:|---:|"]
     table += [f"| {f} | {counts[2 * i]} | {counts[2 * i + 1]} |" for i, f in enumerate(FLAGS)]
     context.log.info(f"contract oversight as of {as_of}: {n} contracts")
@@ -118,6 +122,8 @@ def contract_oversight(
             "dagster/row_count": n,
             "as_of": as_of.isoformat(),
             "flags": dg.MetadataValue.md("\n".join(table)),
+            "payments after expiry": dg.MetadataValue.md(markdown_image(chart, "after expiry")),
+            "dagster/column_schema": table_schema(warehouse, "marts.contract_oversight"),
         }
     )
 
@@ -142,8 +148,26 @@ def supplier_concentration(
         high = con.execute(
             "select count(*) from marts.supplier_concentration where band = 'highly concentrated'"
         ).fetchall()[0][0]
+        concentration = con.execute("select * from marts.supplier_concentration").df()
+        shares = con.execute("select * from marts.supplier_shares").df()
+    out = Path(warehouse.outputs_dir)
+    charts.hhi_by_buyer(
+        concentration,
+        out / "hhi.png",
+        parameters.concentration.hhi_moderate,
+        parameters.concentration.hhi_high,
+    )
+    charts.top_suppliers(shares, out / "top-suppliers.png")
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": n, "highly concentrated groups": high}
+        metadata={
+            "dagster/row_count": n,
+            "highly concentrated groups": high,
+            "HHI by buyer": dg.MetadataValue.md(markdown_image(out / "hhi.png", "HHI")),
+            "top suppliers by buyer": dg.MetadataValue.md(
+                markdown_image(out / "top-suppliers.png", "top suppliers")
+            ),
+            "dagster/column_schema": table_schema(warehouse, "marts.supplier_concentration"),
+        }
     )
 
 
@@ -166,4 +190,22 @@ def buyer_scorecard(
         con.begin()
         n = build_scorecard(con, parameters, parameters.as_of(config.as_of))
         con.commit()
-    return dg.MaterializeResult(metadata={"dagster/row_count": n})
+        card = con.execute("select * from marts.buyer_scorecard").df()
+    chart = Path(warehouse.outputs_dir) / "gaps.png"
+    charts.oversight_gaps(card, chart)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": n,
+            "oversight gaps by type": dg.MetadataValue.md(markdown_image(chart, "gaps")),
+            "dagster/column_schema": table_schema(warehouse, "marts.buyer_scorecard"),
+        }
+    )
+
+
+def table_schema(warehouse: Warehouse, table: str) -> dg.TableSchema:
+    """The table's columns as the warehouse has them, for the UI."""
+    with warehouse.connect(read_only=False) as con:
+        columns = con.execute(f"describe {table}").fetchall()
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name, kind.lower()) for name, kind, *_ in columns]
+    )

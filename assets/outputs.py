@@ -4,6 +4,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from oversight.exports import export_marts
+from oversight.report import build_report
 from pipelines.expectations import SUITE_TABLES, SuiteRunner
 from pipelines.resources import Warehouse
 
@@ -20,6 +22,55 @@ def data_docs(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
     `data/gx/gx/uncommitted/data_docs/local_site/index.html` in a browser."""
     index = SuiteRunner(Path(warehouse.gx_dir)).build_docs()
     context.log.info(f"Data Docs: {index}")
+    return dg.MaterializeResult(
+        metadata={
+            "index": dg.MetadataValue.path(str(index)),
+            "open": dg.MetadataValue.url(index.as_uri()),
+        }
+    )
+
+
+MARTS = [
+    dg.AssetKey(["marts", t])
+    for t in (
+        "contract_oversight",
+        "supplier_concentration",
+        "buyer_scorecard",
+        "publisher_quality",
+    )
+]
+
+
+@dg.asset(
+    key=["outputs", "exports"],
+    group_name="outputs",
+    kinds={"parquet", "csv"},
+    deps=MARTS,
+    pool="warehouse",
+)
+def exports(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """Every mart as Parquet and as CSV in `data/exports/`. In the CSV a text cell that starts
+    with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`, so opening it in
+    a spreadsheet cannot run a formula."""
+    out = Path(warehouse.path).parent / "exports"
+    with warehouse.connect() as con:
+        written = export_marts(con, out)
+    context.log.info(f"{len(written)} files in {out}")
+    return dg.MaterializeResult(
+        metadata={"folder": dg.MetadataValue.path(str(out)), "files": len(written)}
+    )
+
+
+@dg.asset(
+    key=["outputs", "report"], group_name="outputs", kinds={"html"}, deps=MARTS, pool="warehouse"
+)
+def report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """A static HTML report, readable offline: `data/report/index.html` with the charts and
+    the flags of every buyer, and a page per buyer with its scorecard, its top flagged
+    contracts and their evidence, and its supplier concentration."""
+    with warehouse.connect() as con:
+        index = build_report(con, Path(warehouse.path).parent / "report")
+    context.log.info(f"report: {index}")
     return dg.MaterializeResult(
         metadata={
             "index": dg.MetadataValue.path(str(index)),

@@ -46,3 +46,135 @@ def coverage_heatmap(quality: pd.DataFrame, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _save(fig, path: Path | None):
+    """Save to `path` (and free the figure) or return it for a notebook to show."""
+    if path is None:
+        return fig
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return path
+
+
+def oversight_gaps(
+    scorecard: pd.DataFrame, path: Path | None = None, title: str = "Oversight gaps by type"
+):
+    """Contracts flagged per indicator (bars) and the value behind them (labels); unknowns
+    shown hatched so "cannot tell" is never read as "no gap"."""
+    plt = _pyplot()
+    data = scorecard.groupby("indicator", as_index=True)[["flagged", "unknown", "value"]].sum()
+    off = data.loc["OV12"] if "OV12" in data.index else None
+    data = data.drop(index="OV12", errors="ignore").sort_index()  # OV12 counts supplier-years
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    ax.bar(data.index, data["flagged"], color="#c0392b", label="flagged")
+    ax.bar(
+        data.index,
+        data["unknown"],
+        bottom=data["flagged"],
+        color="white",
+        edgecolor="#7f8c8d",
+        hatch="///",
+        label="unknown (data not published)",
+    )
+    for x, (flagged, value) in enumerate(zip(data["flagged"], data["value"], strict=True)):
+        if flagged and value and float(value) > 0:
+            ax.annotate(
+                f"£{float(value):,.0f}",
+                (x, flagged),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                rotation=90,
+                xytext=(0, 2),
+                textcoords="offset points",
+            )
+    ax.set_ylabel("contracts")
+    if off is not None:
+        title += (
+            f"\nOV12 off-contract spend: {int(off['flagged'])} supplier-years, "
+            f"£{float(off['value'] or 0):,.0f}"
+        )
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def payments_after_expiry(payments: pd.DataFrame, path: Path | None = None):
+    """Monthly value of payments made after a contract's expiry plus grace (OV07)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    if len(payments):
+        monthly = (
+            payments.assign(
+                month=pd.to_datetime(payments["payment_date"]).dt.to_period("M").dt.to_timestamp()
+            )
+            .groupby("month")["amount"]
+            .sum()
+            .astype(float)
+        )
+        ax.bar(monthly.index, monthly.values, width=20, color="#c0392b")
+    else:
+        ax.text(0.5, 0.5, "no payments after expiry", ha="center", transform=ax.transAxes)
+    ax.set_ylabel("£ paid after expiry")
+    ax.set_title("Payments after contract expiry (OV07), by month")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def hhi_by_buyer(
+    concentration: pd.DataFrame,
+    path: Path | None = None,
+    moderate: float = 1500,
+    high: float = 2500,
+):
+    """Latest-year HHI of each buyer's spend, against the descriptive bands."""
+    plt = _pyplot()
+    latest = (
+        concentration[
+            (concentration["basis"] == "spend") & (concentration["category_scheme"] == "all")
+        ]
+        .sort_values("financial_year")
+        .groupby("buyer")
+        .tail(1)
+        .sort_values("hhi")
+    )
+    fig, ax = plt.subplots(figsize=(9, 0.5 * max(len(latest), 3) + 1.5))
+    colours = ["#bdc3c7" if little else "#2c3e50" for little in latest["too_little_data"]]
+    ax.barh(latest["buyer"], latest["hhi"], color=colours)
+    for level, name in ((moderate, "moderate"), (high, "high")):
+        ax.axvline(level, color="#c0392b", linestyle="--", linewidth=1)
+        ax.text(level, len(latest) - 0.4, f" {name}", color="#c0392b", fontsize=8)
+    ax.set_xlabel("HHI of spend (latest financial year; grey: too little data)")
+    ax.set_title("Supplier concentration by buyer (SC01, descriptive bands)")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def top_suppliers(shares: pd.DataFrame, path: Path | None = None, n: int = 5):
+    """Each buyer's largest suppliers in its latest year, as shares of its spend (SC03)."""
+    plt = _pyplot()
+    spend = shares[shares["basis"] == "spend"]
+    latest = spend[
+        spend["financial_year"] == spend.groupby("buyer")["financial_year"].transform("max")
+    ]
+    buyers = sorted(latest["buyer"].dropna().unique())
+    fig, axes = plt.subplots(
+        len(buyers) or 1, 1, figsize=(9, 1.9 * max(len(buyers), 1)), squeeze=False
+    )
+    for ax, buyer in zip(axes[:, 0], buyers, strict=False):
+        top = latest[latest["buyer"] == buyer].nlargest(n, "share_of_buyer_spend")[::-1]
+        ax.barh(
+            top["supplier"].fillna("?").str.slice(0, 40),
+            top["share_of_buyer_spend"],
+            color="#2980b9",
+        )
+        ax.set_xlim(0, 1)
+        ax.set_title(f"{buyer} ({top['financial_year'].iloc[0] if len(top) else ''})", fontsize=9)
+        ax.tick_params(labelsize=7)
+    fig.suptitle("Top suppliers by share of buyer spend (SC03)")
+    fig.tight_layout()
+    return _save(fig, path)

@@ -13,7 +13,7 @@ from assets.marts import (
     publisher_quality,
     supplier_concentration,
 )
-from assets.outputs import data_docs
+from assets.outputs import data_docs, exports, report
 from assets.staging import contract_matches
 from oversight import settings
 from oversight.catalogue import Catalogue, load_catalogue
@@ -73,6 +73,8 @@ def build_defs(
             supplier_concentration,
             buyer_scorecard,
             data_docs,
+            exports,
+            report,
         ],
         asset_checks=[ingest[1], *build_suite_checks()],
         jobs=[ingest_job, rebuild_job, derive_job],

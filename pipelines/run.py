@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.tags import (
@@ -118,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             f"Data Docs (expectation results): {settings.gx_dir(warehouse)}/gx/uncommitted/"
             "data_docs/local_site/index.html"
         )
+        data = Path(warehouse).parent
+        print(f"Report: {data / 'report' / 'index.html'}")
+        print(f"Exports (Parquet and CSV): {data / 'exports'}/")
         print(f"Charts: {settings.outputs_dir(warehouse)}/")
         ok = all(r.success for r in results)
     except WarehouseBusy as exc:

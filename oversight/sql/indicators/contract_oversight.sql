@@ -3,7 +3,15 @@
 -- as_of and the indicators.* parameters (oversight/indicators.py sets them). Needs the
 -- registered table source_fields (source_id, field): the canonical columns each source maps.
 create schema if not exists marts;
-create or replace table marts.contract_oversight as
+-- Events of each contract, a matched notice's events given to its register entry.
+create or replace temp table oversight_events as
+select coalesce(mt.register_contract_id, e.contract_id) as contract_id, e.*
+    exclude (contract_id)
+    from staging.contract_events e
+    left join staging.contract_matches mt on mt.notice_contract_id = e.contract_id;
+
+create or replace temp table oversight_flags as
+
 with params as (
     select getvariable('as_of')::date as d
 ), matched as (
@@ -15,10 +23,6 @@ with params as (
     from staging.contracts c
     left join matched mt on mt.register_contract_id = c.contract_id
     where c.contract_id not in (select notice_contract_id from matched)
-), events as (
-    select coalesce(mt.register_contract_id, e.contract_id) as contract_id, e.*
-    exclude (contract_id)
-    from staging.contract_events e left join matched mt on mt.notice_contract_id = e.contract_id
 ), ev as (
     select contract_id,
            max(end_date_after) filter (where event_type in ('change', 'extension'))
@@ -29,7 +33,7 @@ with params as (
                as latest_rating,
            bool_or(event_type = 'termination') as terminated,
            bool_or(event_type = 'extension') as extended
-    from events group by 1
+    from oversight_events group by 1
 ), has_field as (
     select source_id, list(field) as fields from source_fields group by 1
 ), spend_cover as (
@@ -68,17 +72,25 @@ with params as (
            regexp_matches(lower(category_text), '\bworks?\b') or category_code like '45%'
                as is_works
     from c
-), late as (
+)
+select * from flags;
+
+-- OV07's payments: unlinked payments from the buyer to the supplier after the grace period,
+-- each given to the latest-ending contract it follows.
+create or replace table marts.expired_payments as
+
     -- OV07: unlinked payments from the buyer to the supplier after the grace period, each
     -- given to the latest-ending contract it follows.
     select f.contract_id, l.payment_id, l.payment_date, l.amount
     from links.spend_contract l
-    join flags f on f.buyer_id = l.buyer_id and f.supplier_id = l.supplier_id
+    join oversight_flags f on f.buyer_id = l.buyer_id and f.supplier_id = l.supplier_id
     where l.contract_id is null and l.payment_date <= f.d
       and l.payment_date > f.effective_end + to_days(getvariable('expired_grace_days'))
     qualify row_number() over (partition by l.payment_id order by f.effective_end desc,
-                                                                  f.contract_id) = 1
-), late_by as (
+                                                                  f.contract_id) = 1;
+
+create or replace table marts.contract_oversight as
+with late as (select * from marts.expired_payments), late_by as (
     select contract_id, sum(amount) as paid_after, count(*) as n,
            string_agg(strftime(payment_date, '%Y-%m-%d') || ' £' || amount::varchar
                       || ' (' || payment_id || ')', '; ' order by payment_date) as detail
@@ -90,7 +102,7 @@ with params as (
 ), after_end as (
     select f.contract_id, count(*) as n, max(l.payment_date) as last_date
     from links.spend_contract l
-    join flags f on f.buyer_id = l.buyer_id and f.supplier_id = l.supplier_id
+    join oversight_flags f on f.buyer_id = l.buyer_id and f.supplier_id = l.supplier_id
     where l.payment_date > f.effective_end and l.payment_date <= f.d
     group by 1
 ), changes as (
@@ -107,7 +119,7 @@ with params as (
                       || coalesce(e.end_date_after::varchar, '?'), '; ')
                filter (where not e.has_notice) as detail,
            count(*) as n
-    from events e join flags f using (contract_id)
+    from oversight_events e join oversight_flags f using (contract_id)
     where e.event_type in ('change', 'extension') group by 1
 ), pipeline as (
     -- Notices each buyer has published recently (for OV11's successor test).
@@ -222,7 +234,7 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
        coalesce(lb.paid_after, 0) + coalesce(greatest(p.paid - f.value, 0), 0)
            as value_at_risk,
        p.paid as paid_linked
-from flags f
+from oversight_flags f
 left join late_by lb using (contract_id)
 left join paid p using (contract_id)
 left join after_end ae using (contract_id)

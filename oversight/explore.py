@@ -1,0 +1,129 @@
+"""Functions for analysts (notebooks, the report): read the warehouse, never write it.
+
+from oversight import explore
+con = explore.connect()            # read-only
+explore.scorecard(con, "Northmoor City Council")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from oversight import settings
+from oversight.warehouse import connect as _connect
+
+INDICATOR_NAMES = {
+    "OV01": "no review date",
+    "OV02": "review overdue",
+    "OV03": "no named owner",
+    "OV04": "KPIs missing",
+    "OV05": "performance notice overdue",
+    "OV06": "poor performance",
+    "OV07": "expired but paid",
+    "OV08": "paid beyond value",
+    "OV09": "past end, not closed",
+    "OV10": "change beyond tolerance",
+    "OV11": "expiring, no pipeline",
+    "OV12": "off-contract spend",
+    "OV13": "value missing",
+    "OV14": "supplier unidentified",
+}
+FLAG_COLUMNS = {
+    "OV01": "ov01_no_review_date",
+    "OV02": "ov02_review_overdue",
+    "OV03": "ov03_no_owner",
+    "OV04": "ov04_kpis_missing",
+    "OV05": "ov05_rating_overdue",
+    "OV06": "ov06_poor_performance",
+    "OV07": "ov07_expired_but_paid",
+    "OV08": "ov08_paid_beyond_value",
+    "OV09": "ov09_not_closed",
+    "OV10": "ov10_change_beyond_tolerance",
+    "OV11": "ov11_no_pipeline",
+    "OV13": "ov13_value_missing",
+    "OV14": "ov14_supplier_unidentified",
+}
+
+
+def connect(path: Path | str | None = None) -> duckdb.DuckDBPyConnection:
+    """The warehouse, read-only (default: `settings.warehouse_path()`)."""
+    return _connect(path or settings.warehouse_path(), read_only=True, timeout=30)
+
+
+def buyers(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "select distinct buyer from marts.buyer_scorecard order by 1"
+        ).fetchall()
+    ]
+
+
+def scorecard(con: duckdb.DuckDBPyConnection, buyer: str | None = None) -> pd.DataFrame:
+    """Per buyer and indicator: contracts flagged, unknown, and the value behind them."""
+    df = con.execute(
+        "select buyer, as_of, indicator, flagged, unknown, value, spend_linked_share, hhi, band "
+        "from marts.buyer_scorecard where ? is null or buyer = ? order by buyer, indicator",
+        [buyer, buyer],
+    ).df()
+    df.insert(3, "name", df["indicator"].map(INDICATOR_NAMES))
+    return df
+
+
+def flagged_contracts(
+    con: duckdb.DuckDBPyConnection,
+    buyer: str | None = None,
+    indicator: str | None = None,
+    limit: int = 50,
+) -> pd.DataFrame:
+    """Contracts with a true flag (of one indicator, or any), largest value at risk first,
+    with their evidence."""
+    columns = [FLAG_COLUMNS[indicator]] if indicator else list(FLAG_COLUMNS.values())
+    any_flag = " or ".join(f"coalesce({c}, false)" for c in columns)
+    flags = ", ".join(f"{c}" for c in columns)
+    return con.execute(
+        f"""
+        select contract_ref, title, buyer_name, supplier_name, start_date, effective_end,
+               value, value_at_risk, {flags}, ov07_evidence, ov08_evidence, ov09_evidence,
+               ov10_evidence, contract_id
+        from marts.contract_oversight
+        where ({any_flag}) and (? is null or buyer_name = ? or buyer_id in (
+            select buyer_id from entities.buyers where name = ?))
+        order by value_at_risk desc nulls last, value desc nulls last, contract_ref
+        limit {int(limit)}""",
+        [buyer, buyer, buyer],
+    ).df()
+
+
+def concentration(
+    con: duckdb.DuckDBPyConnection,
+    buyer: str | None = None,
+    basis: str = "spend",
+    category_scheme: str = "all",
+) -> pd.DataFrame:
+    return con.execute(
+        "select * from marts.supplier_concentration where basis = ? and category_scheme = ? "
+        "and (? is null or buyer = ?) order by buyer, category, financial_year",
+        [basis, category_scheme, buyer, buyer],
+    ).df()
+
+
+def supplier_shares(con: duckdb.DuckDBPyConnection, buyer: str | None = None) -> pd.DataFrame:
+    return con.execute(
+        "select * from marts.supplier_shares where ? is null or buyer = ? "
+        "order by buyer, financial_year, value desc",
+        [buyer, buyer],
+    ).df()
+
+
+def expired_payments(con: duckdb.DuckDBPyConnection, buyer: str | None = None) -> pd.DataFrame:
+    return con.execute(
+        "select e.*, o.contract_ref, o.supplier_name, o.buyer_name from marts.expired_payments e"
+        " join marts.contract_oversight o using (contract_id)"
+        " where ? is null or o.buyer_id in (select buyer_id from entities.buyers where name = ?)"
+        " order by payment_date",
+        [buyer, buyer],
+    ).df()

@@ -1,0 +1,70 @@
+"""Marts as Parquet (for tools) and CSV (for spreadsheets), written atomically.
+
+In the CSV, any text cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return is
+prefixed with a single quote, so that opening the file in a spreadsheet cannot run a formula
+(OWASP "CSV injection"). Numbers and dates are written as they are; the Parquet is untouched.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+MART_TABLES = (
+    "marts.contract_oversight",
+    "marts.off_contract_spend",
+    "marts.expired_payments",
+    "marts.supplier_concentration",
+    "marts.supplier_shares",
+    "marts.buyer_scorecard",
+    "marts.publisher_quality",
+)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str | None) -> str | None:
+    """`'=SUM(A1)'` becomes `"'=SUM(A1)"`; other text is unchanged."""
+    if text is not None and text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+def _safe_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    columns = con.execute(f"describe {table}").fetchall()
+    starts = ", ".join(f"'{c}'" for c in ("=", "+", "-", "@")) + ", chr(9), chr(13)"
+    exprs = [
+        f"case when left({name}, 1) in ({starts}) then '''' || {name} else {name} end as {name}"
+        if kind == "VARCHAR"
+        else name
+        for name, kind, *_ in columns
+    ]
+    return f"select {', '.join(exprs)} from {table}"
+
+
+def export_table(con: duckdb.DuckDBPyConnection, table: str, out: Path) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    name = table.split(".")[-1]
+    parquet, csv = out / f"{name}.parquet", out / f"{name}.csv"
+    for target, sql, options in (
+        (parquet, f"select * from {table}", "format parquet"),
+        (csv, _safe_select(con, table), "format csv, header true"),
+    ):
+        partial = target.with_suffix(target.suffix + ".partial")
+        con.execute(f"copy ({sql}) to '{partial}' ({options})")
+        os.replace(partial, target)
+    return parquet, csv
+
+
+def export_marts(con: duckdb.DuckDBPyConnection, out: Path) -> list[Path]:
+    """Every mart that exists, as Parquet and CSV in `out`."""
+    existing = {
+        f"{s}.{t}"
+        for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+    }
+    written = []
+    for table in MART_TABLES:
+        if table in existing:
+            written += export_table(con, table, out)
+    return written
