@@ -1,0 +1,125 @@
+"""Analyst surfaces on the sample: exports round-trip and are safe to open in a spreadsheet,
+the report is written, and every notebook runs top to bottom with outputs that match the
+warehouse."""
+
+import csv
+
+import duckdb
+import nbformat
+import pandas as pd
+import pytest
+from nbclient import NotebookClient
+
+from oversight.exports import MART_TABLES, export_table, neutralise
+from pipelines.definitions import build_defs
+from tests.conftest import PROJECT
+from tests.test_definitions import run_everything
+
+NOTEBOOKS = sorted((PROJECT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("built")
+    warehouse = root / "warehouse.duckdb"
+    defs = build_defs(str(PROJECT / "catalogue" / "sources.yaml"), str(warehouse))
+    assert all(r.success for r in run_everything(defs))
+    return warehouse
+
+
+@pytest.mark.parametrize("text", ["=SUM(A1:A9)", "+44 20 7946 0000", "-2+3", "@cmd", "\tx", "\rx"])
+def test_formula_cells_are_neutralised(text):
+    assert neutralise(text) == "'" + text
+    assert neutralise("Acme Ltd") == "Acme Ltd" and neutralise(None) is None
+
+
+def test_exports_round_trip_and_neutralise(tmp_path):
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("create table marts.t (name varchar, amount decimal(18,2), day date)")
+    con.execute(
+        "insert into marts.t values ('=HYPERLINK(\"http://x\")', -5.5, '2024-01-02'),"
+        " ('Acme, \"Quoted\" Ltd', 10, null), ('@SUM(1)', 0, '2024-03-04')"
+    )
+    parquet, path = export_table(con, "marts.t", tmp_path)
+    assert (
+        con.execute(
+            f"select * from read_parquet('{parquet}') except select * from marts.t"
+        ).fetchall()
+        == []
+    )
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["name"] for r in rows] == [
+        '\'=HYPERLINK("http://x")',
+        'Acme, "Quoted" Ltd',
+        "'@SUM(1)",
+    ]
+    assert [r["amount"] for r in rows] == ["-5.50", "10.00", "0.00"]  # numbers stay numbers
+    assert [r["name"][1:] if r["name"].startswith("'") else r["name"] for r in rows] == [
+        r[0] for r in con.execute("select name from marts.t").fetchall()
+    ]
+
+
+def test_every_mart_is_exported_and_the_report_written(built):
+    data = built.parent
+    for table in MART_TABLES:
+        name = table.split(".")[-1]
+        con = duckdb.connect(str(built), read_only=True)
+        expected = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+        con.close()
+        assert len(pd.read_parquet(data / "exports" / f"{name}.parquet")) == expected
+        assert len(pd.read_csv(data / "exports" / f"{name}.csv")) == expected
+    index = (data / "report" / "index.html").read_text()
+    assert "Northmoor City Council" in index and "img/gaps.png" in index
+    page = (data / "report" / "buyers" / "northmoor-city-council.html").read_text()
+    assert "NCC-P07A" in page and "(northmoor-spend:northmoor/spend/2025-11.csv#" in page
+    assert (data / "report" / "img" / "hhi.png").stat().st_size > 5000
+
+
+def run_notebook(path, warehouse, monkeypatch) -> list[str]:
+    monkeypatch.setenv("OVERSIGHT_WAREHOUSE", str(warehouse))
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
+    return [
+        "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_and_agrees_with_the_warehouse(built, path, monkeypatch):
+    printed = "".join(run_notebook(path, built, monkeypatch))
+    con = duckdb.connect(str(built), read_only=True)
+    if path.stem == "overview":
+        flags = con.execute(
+            "select sum(flagged) from marts.buyer_scorecard where indicator <> 'OV12'"
+        ).fetchall()[0][0]
+        assert f"contracts flagged, all indicators: {flags}" in printed
+    elif path.stem == "oversight_drilldown":
+        n = con.execute(
+            "select count(*) from marts.contract_oversight where "
+            "ov07_expired_but_paid and buyer_name = 'Northmoor City Council'"
+        ).fetchall()[0][0]
+        assert n == 1 and f"OV07 contracts: {n}" in printed
+    else:
+        hhi, band = con.execute(
+            "select hhi, band from marts.supplier_concentration where basis = 'spend' and "
+            "category_scheme = 'all' and upper(buyer) like 'DEPARTMENT%' "
+            "order by financial_year desc limit 1"
+        ).fetchall()[0]
+        assert f"HHI {hhi:,.0f} ({band})" in printed
+    con.close()
+
+
+def test_notebooks_are_committed_without_outputs():
+    assert len(NOTEBOOKS) == 3
+    for path in NOTEBOOKS:
+        cells = nbformat.read(path, as_version=4).cells
+        assert all(not c.get("outputs") for c in cells if c.cell_type == "code")
