@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
+UI_PORT ?= 3000
 
-.PHONY: run test ui sample evaluate lint format clean
+.PHONY: run test ui sample evaluate lint format clean install browser
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,20 +23,27 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 run: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pipelines.run
 
-## make test: lint, check the Dagster definitions, run the tests
-test: install
+## make test: lint, check the Dagster definitions, run the tests (installs Debian's chromium
+## for the browser test when it is missing and this user may install packages)
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	$(BIN)/pytest
 
-## make ui: the Dagster UI on http://127.0.0.1:3000
+## make ui: the Dagster UI on http://127.0.0.1:3000 (UI_PORT=... for another port)
 ui: install $(DAGSTER_HOME)/dagster.yaml
-	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev --host 127.0.0.1 --port 3000
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev --host 127.0.0.1 --port $(UI_PORT)
 
 ## make evaluate: supplier-resolution precision/recall and payment linking on ../shared/data/real
 evaluate: install
 	$(BIN)/python -m oversight.evaluate
+
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install chromium (the browser test needs it)"; fi; }
 
 ## make sample: regenerate the embedded sample in data/raw/
 sample: install
