@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 UI_PORT ?= 3000
 
-.PHONY: run test ui sample evaluate lint format clean install browser
+.PHONY: run test ui lab sample evaluate lint format clean install browser
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: install browser
 ## make ui: the Dagster UI on http://127.0.0.1:3000 (UI_PORT=... for another port)
 ui: install $(DAGSTER_HOME)/dagster.yaml
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev --host 127.0.0.1 --port $(UI_PORT)
+
+## make lab: JupyterLab on the notebooks (installs it the first time)
+lab: install
+	$(BIN)/pip install --quiet -e '.[dev,notebooks]'
+	$(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir notebooks
 
 ## make evaluate: supplier-resolution precision/recall and payment linking on ../shared/data/real
 evaluate: install
