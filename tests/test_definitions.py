@@ -38,6 +38,8 @@ def test_definitions_load_with_the_stable_asset_names():
         "marts/contract_oversight",
         "marts/supplier_concentration",
         "marts/buyer_scorecard",
+        "outputs/exports",
+        "outputs/report",
     }
     checks = {
         (c.asset_key.to_user_string(), c.name): graph.get_check_spec(c).blocking
