@@ -39,6 +39,7 @@ def _table_schema(table: str) -> dg.TableSchema:
 SPECS = [
     dg.AssetSpec(
         RAW_FILES,
+        deps=[dg.AssetKey(["raw", "downloads"])],
         group_name="raw",
         kinds={"duckdb"},
         description="Every published file seen, one row per file: its source, path, SHA-256, "

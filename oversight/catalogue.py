@@ -134,6 +134,29 @@ class ValueRules(_Strict):
         return sorted({v.strip().lower() for v in (*DEFAULT_FALSE, *self.false_values)})
 
 
+class FetchSpec(_Strict):
+    """How to download the source's new files (off unless `enabled: true`)."""
+
+    enabled: bool = False
+    urls: tuple[str, ...] = Field((), description="Files to fetch, by URL")
+    url_template: str | None = Field(
+        None, description="A monthly URL, e.g. https://x.gov.uk/spend-{year}-{month:02d}.csv"
+    )
+    since: str | None = Field(None, description="First month (YYYY-MM) or date (YYYY-MM-DD)")
+    api: Literal["contracts_finder", "find_a_tender"] | None = None
+    base_url: str | None = Field(None, description="The API's address, if not the public one")
+    window_days: int = Field(7, ge=1)
+    page_size: int = Field(100, ge=1)
+    max_requests: int | None = Field(None, ge=1, description="Rate limit: requests...")
+    per_seconds: float | None = Field(None, gt=0, description="...per this many seconds")
+    max_bytes: int = Field(500_000_000, ge=1)
+    connect_timeout: float = Field(10, gt=0)
+    read_timeout: float = Field(60, gt=0)
+    attempts: int = Field(3, ge=1, description="Tries for a body that stalls or is cut short")
+    retries: int = Field(4, ge=0, description="Retries of 429 and 5xx answers")
+    backoff: float = Field(1.0, ge=0)
+
+
 ColumnMap = dict[str, tuple[str, ...]]
 
 
@@ -171,6 +194,7 @@ class Source(_Strict):
     columns: ColumnMap = Field(default_factory=dict)
     read: ReadOptions = ReadOptions()
     values: ValueRules = ValueRules()
+    fetch: FetchSpec | None = None
 
     _spellings = field_validator("columns", mode="before")(_as_spellings)
 
@@ -203,7 +227,7 @@ class Catalogue(_Strict):
         src = self.source(source_id)
         payload = {
             "parser": PARSER_VERSION,
-            "source": src.model_dump(mode="json", exclude={"publisher"}),
+            "source": src.model_dump(mode="json", exclude={"publisher", "fetch"}),
             "publisher": src.publisher,
             "columns": self.columns[source_id],
         }
@@ -320,6 +344,14 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
             merged.update(layout.columns)
         merged.update(src.columns)
         problems += _check_columns(where, src.kind, src.columns)
+        if src.fetch and src.fetch.api and src.kind != "ocds":
+            problems.append(f"{where}: fetch.api is for kind ocds sources")
+        if (
+            src.fetch
+            and src.fetch.enabled
+            and not (src.fetch.api or src.fetch.urls or src.fetch.url_template)
+        ):
+            problems.append(f"{where}: fetch is enabled but has no urls, url_template or api")
         if src.kind == "ocds" and merged:
             problems.append(f"{where}: kind ocds takes no layout or columns (OCDS is a standard)")
         missing = [c for c in REQUIRED[src.kind] if c not in merged]

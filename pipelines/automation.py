@@ -38,8 +38,9 @@ def build_nightly_schedule(ingest_job, keys: list[str]) -> dg.ScheduleDefinition
         execution_timezone=NIGHTLY_TIMEZONE,
         job=ingest_job,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="02:00 Europe/London: ingest every source (unchanged files are skipped), "
-        "then `rebuild_after_ingest` rebuilds the marts as of the run's date.",
+        description="02:00 Europe/London: fetch what publishers released (sources with "
+        "fetching enabled), ingest every source (unchanged files are skipped), then "
+        "`rebuild_after_ingest` rebuilds the marts as of the run's date.",
     )
     def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         day = context.scheduled_execution_time.date().isoformat()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.entities import buyers, suppliers
+from assets.fetch import DOWNLOADS, build_fetch_asset
 from assets.ingest import INGEST_KEYS, build_ingest_assets
 from assets.links import spend_contract
 from assets.marts import (
@@ -28,6 +29,7 @@ from pipelines.resources import SourceCatalogue, Warehouse
 INGEST_JOB = "ingest_job"
 DERIVE_JOB = "derive_job"
 REBUILD_JOB = "full_rebuild_job"
+NIGHTLY_JOB = "nightly_job"
 
 
 def source_partitions(catalogue: Catalogue) -> dg.StaticPartitionsDefinition:
@@ -56,13 +58,19 @@ def build_defs(
         description="Read every published file again, changed or not; the marts follow",
         config={"ops": {"ingest_sources": {"config": {"force": True}}}},
     )
+    nightly_job = dg.define_asset_job(
+        NIGHTLY_JOB,
+        selection=dg.AssetSelection.assets(DOWNLOADS, *INGEST_KEYS),
+        description="Fetch what publishers released, then ingest what changed",
+    )
     derive_job = dg.define_asset_job(
         DERIVE_JOB,
-        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*INGEST_KEYS),
+        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(DOWNLOADS, *INGEST_KEYS),
         description="Rebuild everything derived from the ingested tables",
     )
     return dg.Definitions(
         assets=[
+            build_fetch_asset(partitions),
             ingest[0],
             contract_matches,
             suppliers,
@@ -77,10 +85,10 @@ def build_defs(
             report,
         ],
         asset_checks=[ingest[1], *build_suite_checks()],
-        jobs=[ingest_job, rebuild_job, derive_job],
-        schedules=[build_nightly_schedule(ingest_job, partitions.get_partition_keys())],
+        jobs=[ingest_job, nightly_job, rebuild_job, derive_job],
+        schedules=[build_nightly_schedule(nightly_job, partitions.get_partition_keys())],
         sensors=[
-            build_rebuild_sensor([ingest_job, rebuild_job], derive_job),
+            build_rebuild_sensor([ingest_job, nightly_job, rebuild_job], derive_job),
             build_new_files_sensor(ingest_job, lambda: load_catalogue(catalogue_path)),
         ],
         resources={

@@ -8,7 +8,7 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG
 
 from pipelines.automation import AS_OF_OPS, AS_OF_TAG, as_of_run_config
-from pipelines.definitions import DERIVE_JOB, INGEST_JOB, REBUILD_JOB, build_defs
+from pipelines.definitions import DERIVE_JOB, INGEST_JOB, NIGHTLY_JOB, REBUILD_JOB, build_defs
 from tests.conftest import PROJECT, write_catalogue
 
 CATALOGUE = PROJECT / "catalogue" / "sources.yaml"
@@ -20,7 +20,7 @@ def test_nightly_schedule_runs_at_two_london_time_by_default():
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "Europe/London"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    assert schedule.job_name == INGEST_JOB
+    assert schedule.job_name == NIGHTLY_JOB  # fetch, then ingest
     when = datetime(2026, 11, 22, 2, 0, tzinfo=ZoneInfo("Europe/London"))
     context = dg.build_schedule_context(scheduled_execution_time=when)
     request = schedule.evaluate_tick(context).run_requests[0]
