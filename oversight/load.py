@@ -47,9 +47,15 @@ class SourceSummary:
 
 
 def discover_files(catalogue: Catalogue, source: Source) -> list[Path]:
-    """The source's files on disk, in a stable order."""
+    """The source's files on disk, in a stable order (hidden files excluded)."""
     folder = catalogue.raw_dir / source.folder
-    found = {p for pattern in source.files for p in folder.glob(pattern) if p.is_file()}
+    # Hidden files are the fetcher's (its manifest, downloads in progress), never data.
+    found = {
+        p
+        for pattern in source.files
+        for p in folder.glob(pattern)
+        if p.is_file() and not p.name.startswith(".")
+    }
     return sorted(found)
 
 

@@ -1,0 +1,386 @@
+"""Downloads against a local HTTP server on 127.0.0.1 that serves recorded responses built
+from the real files (the embedded sample when ../shared is absent) and misbehaves on purpose.
+Each case ends retried, skipped with a reason, or refused, and nothing half-written reaches
+the raw folder."""
+
+import io
+import json
+import threading
+import time
+import zipfile
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import dagster as dg
+import pytest
+
+from oversight.catalogue import load_catalogue
+from oversight.fetch import RateLimiter, fetch_source, read_manifest
+from pipelines.definitions import build_defs
+from tests.conftest import PROJECT, REAL, write_catalogue
+
+SPEND = (
+    REAL / "salford" / "spend" / "2021-05.csv"
+    if REAL.is_dir()
+    else PROJECT / "data" / "raw" / "northmoor" / "spend" / "2025-05.csv"
+).read_bytes()
+PACKAGES = (
+    sorted((REAL / "contracts-finder" / "ocds").glob("*.json"))[:4]
+    if REAL.is_dir()
+    else sorted((PROJECT / "data" / "raw" / "drr" / "notices").glob("*.json"))
+)
+
+
+class Server:
+    """Routes: path -> function(handler, hit number, query) writing the response."""
+
+    def __init__(self):
+        self.routes, self.hits = {}, []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                parsed = urlparse(self.path)
+                server.hits.append((parsed.path, dict(self.headers), parse_qs(parsed.query)))
+                n = sum(1 for h in server.hits if h[0] == parsed.path)
+                route = server.routes.get(parsed.path)
+                if route is None:
+                    self.send_error(404)
+                    return
+                route(self, n, parse_qs(parsed.query))
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def count(self, path):
+        return sum(1 for h in self.hits if h[0] == path)
+
+
+def send(handler, body: bytes, status=200, headers=None, declared=None):
+    handler.send_response(status)
+    for k, v in (headers or {}).items():
+        handler.send_header(k, v)
+    handler.send_header("Content-Length", str(declared if declared is not None else len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    yield s
+    s.httpd.shutdown()
+
+
+def fetch(tmp_path, server, path, name="spend", **spec):
+    source = {
+        "id": "pub",
+        "publisher": "P",
+        "kind": "spend",
+        "folder": "pub",
+        "files": "*.csv",
+        "layout": "salford-spend",
+        "fetch": {
+            "enabled": True,
+            "urls": [server.url + path],
+            "attempts": 2,
+            "backoff": 0,
+            "retries": 2,
+            "read_timeout": 1,
+            **spec,
+        },
+    }
+    catalogue = load_catalogue(write_catalogue(tmp_path, [source]))
+    return fetch_source(catalogue, "pub"), tmp_path / "raw" / "pub"
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_unchanged_file_answers_304_and_a_changed_one_is_fetched_again(tmp_path, server):
+    version = {"etag": '"v1"', "body": SPEND}
+
+    def route(h, n, q):
+        if h.headers.get("If-None-Match") == version["etag"]:
+            send(h, b"", 304)
+        else:
+            send(
+                h,
+                version["body"],
+                headers={"ETag": version["etag"], "Last-Modified": "Sat, 01 Jun 2024 10:00:00 GMT"},
+            )
+
+    server.routes["/spend-2024-05.csv"] = route
+    first, folder = fetch(tmp_path, server, "/spend-2024-05.csv")
+    assert (first.status, first.downloaded) == ("ok", ["spend-2024-05.csv"])
+    assert (folder / "spend-2024-05.csv").read_bytes() == SPEND
+    entry = read_manifest(folder)["files"]["spend-2024-05.csv"]
+    assert entry["etag"] == '"v1"' and entry["size"] == len(SPEND) and len(entry["sha256"]) == 64
+    second, _ = fetch(tmp_path, server, "/spend-2024-05.csv")
+    assert (second.downloaded, second.unchanged) == ([], ["spend-2024-05.csv"])
+    assert server.hits[-1][1]["If-None-Match"] == '"v1"'
+    version.update(etag='"v2"', body=SPEND + b"X,2024-06-01,9,1,0,1,New Ltd,A,B\n")
+    third, _ = fetch(tmp_path, server, "/spend-2024-05.csv")
+    assert third.downloaded == ["spend-2024-05.csv"]
+    assert (folder / "spend-2024-05.csv").read_bytes().endswith(b"New Ltd,A,B\n")
+    assert files_in(folder) == [".manifest.json", "spend-2024-05.csv"]
+
+
+def test_429_with_retry_after_is_waited_for_and_retried(tmp_path, server):
+    def route(h, n, q):
+        if n == 1:
+            send(h, b"slow down", 429, {"Retry-After": "2"})
+        else:
+            send(h, SPEND)
+
+    server.routes["/a.csv"] = route
+    started = time.monotonic()
+    result, folder = fetch(tmp_path, server, "/a.csv")
+    assert result.status == "ok" and server.count("/a.csv") == 2
+    assert time.monotonic() - started >= 2.0
+    assert (folder / "a.csv").read_bytes() == SPEND
+
+
+def test_500_then_success_is_retried(tmp_path, server):
+    server.routes["/b.csv"] = lambda h, n, q: send(h, b"oops", 500) if n < 3 else send(h, SPEND)
+    result, folder = fetch(tmp_path, server, "/b.csv")
+    assert result.status == "ok" and server.count("/b.csv") == 3
+    assert (folder / "b.csv").read_bytes() == SPEND
+
+
+def test_stalled_response_times_out_and_leaves_nothing(tmp_path, server):
+    def stall(h, n, q):
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(SPEND)))
+        h.end_headers()
+        h.wfile.write(SPEND[:100])
+        h.wfile.flush()
+        time.sleep(3)
+
+    server.routes["/c.csv"] = stall
+    result, folder = fetch(tmp_path, server, "/c.csv", read_timeout=0.5)
+    assert result.status == "failed"
+    assert "c.csv" in result.errors[0] and "gave up after 2 attempts" in result.errors[0]
+    assert "timed out" in result.errors[0] or "broken" in result.errors[0]
+    assert files_in(folder) == []
+
+
+def test_truncated_body_is_retried_then_refused(tmp_path, server):
+    def cut(h, n, q):
+        send(h, SPEND[: len(SPEND) // 2], declared=len(SPEND))
+        h.close_connection = True
+
+    server.routes["/d.csv"] = lambda h, n, q: cut(h, n, q) if n == 1 else send(h, SPEND)
+    result, folder = fetch(tmp_path, server, "/d.csv")
+    assert result.status == "ok" and (folder / "d.csv").read_bytes() == SPEND
+    server.routes["/e.csv"] = cut
+    (tmp_path / "again").mkdir()
+    result, folder = fetch(tmp_path / "again", server, "/e.csv")
+    assert result.status == "failed" and "gave up after 2 attempts" in result.errors[0]
+    assert files_in(folder) == []
+
+
+def zipped(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("entries", "reason"),
+    [
+        ({"ok.csv": SPEND, "../../escape.csv": SPEND}, "would escape its folder"),
+        ({"/etc/cron.d/x.csv": SPEND}, "would escape its folder"),
+        ({"bomb.csv": b"0" * 30_000_000}, "would expand to 30,000,000 bytes"),
+    ],
+)
+def test_dangerous_zips_are_refused(tmp_path, server, entries, reason):
+    body = zipped(entries)
+    server.routes["/spend.zip"] = lambda h, n, q: send(h, body)
+    result, folder = fetch(tmp_path, server, "/spend.zip", max_bytes=20_000_000)
+    assert result.status == "failed" and reason in result.errors[0]
+    assert files_in(folder) == []
+
+
+def test_size_limit(tmp_path, server):
+    server.routes["/big.csv"] = lambda h, n, q: send(h, SPEND)
+    result, folder = fetch(tmp_path, server, "/big.csv", max_bytes=1000)
+    assert result.status == "failed" and "over the limit of 1,000" in result.errors[0]
+    assert server.count("/big.csv") == 1 and files_in(folder) == []
+
+
+def test_monthly_url_template(tmp_path, server):
+    for month in ("2024-11", "2024-12", "2025-01"):
+        server.routes[f"/spend-{month}.csv"] = lambda h, n, q: send(h, SPEND)
+    source = {
+        "id": "pub",
+        "publisher": "P",
+        "kind": "spend",
+        "folder": "pub",
+        "files": "*.csv",
+        "layout": "salford-spend",
+        "fetch": {
+            "enabled": True,
+            "since": "2024-11",
+            "url_template": server.url + "/spend-{year}-{month:02d}.csv",
+        },
+    }
+    catalogue = load_catalogue(write_catalogue(tmp_path, [source]))
+    result = fetch_source(catalogue, "pub", now=datetime(2025, 1, 15))
+    assert result.downloaded == ["spend-2024-11.csv", "spend-2024-12.csv", "spend-2025-01.csv"]
+
+
+def ocds_api(tmp_path, server, fail_second_window=False, **spec):
+    pages = [json.loads(p.read_text()) for p in PACKAGES]
+
+    def route(h, n, q):
+        if "cursor" in q:
+            if fail_second_window and q["updatedFrom"][0].startswith("2025-01-08"):
+                send(h, b"down", 500)
+                return
+            send(h, json.dumps(pages[1]).encode())
+            return
+        frm = q["updatedFrom"][0]
+        body = {
+            **pages[0],
+            "links": {
+                "next": f"{server.url}/api/1.0/ocdsReleasePackages?updatedFrom={frm}&cursor=2"
+            },
+        }
+        send(h, json.dumps(body).encode())
+
+    server.routes["/api/1.0/ocdsReleasePackages"] = route
+    source = {
+        "id": "fts",
+        "publisher": "Find a Tender",
+        "kind": "ocds",
+        "folder": "fts",
+        "files": "*.json",
+        "fetch": {
+            "enabled": True,
+            "api": "find_a_tender",
+            "base_url": server.url,
+            "since": "2025-01-01",
+            "window_days": 7,
+            "backoff": 0,
+            "retries": 1,
+            "attempts": 1,
+            "max_requests": 100,
+            **spec,
+        },
+    }
+    return load_catalogue(write_catalogue(tmp_path, [source]))
+
+
+def test_ocds_api_windows_pages_and_resumes(tmp_path, server):
+    catalogue = ocds_api(tmp_path, server, fail_second_window=True)
+    first = fetch_source(catalogue, "fts", now=datetime(2025, 1, 15))
+    assert first.status == "failed" and "HTTP 500" in first.errors[0]
+    folder = tmp_path / "raw" / "fts"
+    assert read_manifest(folder)["apis"]["find_a_tender"]["fetched_to"] == "2025-01-08T00:00:00"
+    assert sorted(p.name for p in folder.glob("find_a_tender-*.json")) == [
+        "find_a_tender-20250101T000000-0001.json",
+        "find_a_tender-20250101T000000-0002.json",
+        "find_a_tender-20250108T000000-0001.json",
+    ]
+    catalogue = ocds_api(tmp_path, server)  # the API is back: resume at the second window
+    asked = len(server.hits)
+    second = fetch_source(catalogue, "fts", now=datetime(2025, 1, 15))
+    assert second.status == "ok"
+    froms = [h[2]["updatedFrom"][0] for h in server.hits[asked:]]
+    assert froms[0] == "2025-01-08T00:00:00" and "2025-01-01T00:00:00" not in froms
+    assert read_manifest(folder)["apis"]["find_a_tender"]["fetched_to"] == "2025-01-15T00:00:00"
+    assert [
+        r["id"]
+        for r in json.loads((folder / "find_a_tender-20250108T000000-0002.json").read_text())[
+            "releases"
+        ]
+    ] == [r["id"] for r in json.loads(PACKAGES[1].read_text())["releases"]]
+    # The pages ingest like any OCDS file; the manifest (a hidden file) is not data.
+    from tests.conftest import ingest_all, query
+
+    ingest_all(catalogue, tmp_path / "w.duckdb")
+    assert query(
+        tmp_path / "w.duckdb",
+        "select count(*), count(*) filter (status = 'loaded'),"
+        " count(*) filter (file_path like '%manifest%') from raw.files",
+    ) == [(4, 4, 0)]
+
+
+def test_rate_limit_twelve_requests_in_two_minutes():
+    now = [0.0]
+    waits = []
+    limiter = RateLimiter(
+        12,
+        120,
+        clock=lambda: now[0],
+        sleep=lambda s: (waits.append(s), now.__setitem__(0, now[0] + s)),
+    )
+    for _ in range(12):
+        limiter.wait()
+        now[0] += 1
+    assert waits == []
+    limiter.wait()
+    assert waits == [108.0]  # the first of the twelve was at 0 s, it is now 12 s
+
+
+def test_fetching_is_off_unless_enabled_and_one_failure_does_not_stop_others(tmp_path, server):
+    server.routes["/good.csv"] = lambda h, n, q: send(h, SPEND)
+    server.routes["/bad.csv"] = lambda h, n, q: send(h, b"no", 503)
+    common = {"publisher": "P", "kind": "spend", "files": "*.csv", "layout": "salford-spend"}
+    sources = [
+        {
+            "id": "bad",
+            "folder": "bad",
+            **common,
+            "fetch": {
+                "enabled": True,
+                "urls": [server.url + "/bad.csv"],
+                "retries": 1,
+                "backoff": 0,
+            },
+        },
+        {
+            "id": "good",
+            "folder": "good",
+            **common,
+            "fetch": {"enabled": True, "urls": [server.url + "/good.csv"]},
+        },
+        {"id": "off", "folder": "off", **common, "fetch": {"urls": [server.url + "/good.csv"]}},
+        {"id": "none", "folder": "none", **common},
+    ]
+    defs = build_defs(str(write_catalogue(tmp_path, sources)), str(tmp_path / "w.duckdb"))
+    job = defs.resolve_job_def("nightly_job")
+    from pipelines.automation import all_partitions_tags
+
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        tags=all_partitions_tags(["bad", "good", "off", "none"]),
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+    check = next(
+        e for e in result.get_asset_check_evaluations() if e.check_name == "fetch_succeeded"
+    )
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "**bad**" in check.metadata["reasons"].value
+    assert "HTTP 503" in check.metadata["reasons"].value
+    assert (tmp_path / "raw" / "good" / "good.csv").read_bytes() == SPEND
+    assert not (tmp_path / "raw" / "off").exists() and not (tmp_path / "raw" / "bad").exists()
+    assert server.count("/good.csv") == 1  # "off" was not fetched
+    # ...and the ingest in the same run read what was fetched.
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    assert con.execute("select source_id, status from raw.files").fetchall() == [("good", "loaded")]
+    con.close()
