@@ -95,6 +95,10 @@ def page(ui):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 950})
         page.set_default_timeout(60_000)
+        # The first-visit newsletter dialog can open at any moment: dismiss it whenever it
+        # covers the page.
+        skip = page.get_by_role("button", name="Skip")
+        page.add_locator_handler(skip, lambda: skip.click())
         yield page
         browser.close()
 
@@ -102,9 +106,7 @@ def page(ui):
 def test_asset_graph_shows_the_layers_and_asset_names(ui, page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.goto(f"{ui}/asset-groups", wait_until="networkidle")
-    skip = page.get_by_role("button", name="Skip")  # the first-visit newsletter dialog
-    if skip.count():
-        skip.click()
+    page.wait_for_selector("text=entities")
     body = page.inner_text("body")
     for group in ("raw", "staging", "entities", "links", "marts", "outputs"):
         assert group in body
