@@ -8,6 +8,7 @@ import pandas as pd
 from assets.ingest import RAW_FILES, STAGING_CONTRACTS, STAGING_EVENTS, STAGING_SPEND
 from oversight import charts
 from oversight.charts import coverage_heatmap, markdown_image
+from oversight.explore import FLAG_COLUMNS
 from oversight.indicators import build_concentration, build_contract_oversight, build_scorecard
 from oversight.parameters import load_parameters
 from pipelines.resources import SourceCatalogue, Warehouse
@@ -66,21 +67,7 @@ def publisher_quality(
     )
 
 
-FLAGS = [
-    "ov01_no_review_date",
-    "ov02_review_overdue",
-    "ov03_no_owner",
-    "ov04_kpis_missing",
-    "ov05_rating_overdue",
-    "ov06_poor_performance",
-    "ov07_expired_but_paid",
-    "ov08_paid_beyond_value",
-    "ov09_not_closed",
-    "ov10_change_beyond_tolerance",
-    "ov11_no_pipeline",
-    "ov13_value_missing",
-    "ov14_supplier_unidentified",
-]
+FLAGS = list(FLAG_COLUMNS.values())
 
 
 @dg.asset(

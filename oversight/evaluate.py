@@ -74,12 +74,20 @@ def score_resolution(labelled: list[tuple[str, str]], threshold: float) -> Score
     for name, number in labelled:
         if not is_personal(name):
             numbers.setdefault(name, set()).add(number)
-    resolved, _ = resolve([Mention(n) for n in numbers], threshold, use_identifiers=False)
+    return _score_pairs(list(numbers), threshold, lambda a, b: bool(numbers[a] & numbers[b]))
+
+
+def _score_pairs(names: list[str], threshold: float, truth) -> Scores:
+    """Resolve `names` alone, then compare every pair with `truth(a, b)`: True (one
+    supplier), False (two), or None (left out of the measure)."""
+    resolved, _ = resolve([Mention(n) for n in names], threshold, use_identifiers=False)
     entity = {m.name: r.entity_id for m, r in resolved.items()}
     true = predicted = correct = 0
     false_merges, missed = [], []
-    for a, b in itertools.combinations(sorted(numbers), 2):
-        same = bool(numbers[a] & numbers[b])
+    for a, b in itertools.combinations(sorted(names), 2):
+        same = truth(a, b)
+        if same is None:
+            continue
         merged = entity[a] == entity[b]
         true += same
         predicted += merged
@@ -88,7 +96,7 @@ def score_resolution(labelled: list[tuple[str, str]], threshold: float) -> Score
             false_merges.append((a, b))
         if same and not merged:
             missed.append((a, b))
-    return Scores(len(numbers), true, predicted, correct, false_merges, missed)
+    return Scores(len(names), true, predicted, correct, false_merges, missed)
 
 
 # How the real files print the same supplier differently (each seen in ../shared/data/real):
@@ -150,23 +158,13 @@ def variant_benchmark(
     for text, tag in printings:
         number, _, origin = tag.partition("|")
         label.setdefault(text, set()).add((number, origin or text))
-    resolved, _ = resolve([Mention(t) for t in label], threshold, use_identifiers=False)
-    entity = {m.name: r.entity_id for m, r in resolved.items()}
-    true = predicted = correct = 0
-    false_merges, missed = [], []
-    for a, b in itertools.combinations(sorted(label), 2):
-        same = bool({o for _, o in label[a]} & {o for _, o in label[b]})
-        if not same and {n for n, _ in label[a]} & {n for n, _ in label[b]}:
-            continue
-        merged = entity[a] == entity[b]
-        true += same
-        predicted += merged
-        correct += same and merged
-        if merged and not same:
-            false_merges.append((a, b))
-        if same and not merged:
-            missed.append((a, b))
-    return Scores(len(label), true, predicted, correct, false_merges, missed)
+
+    def truth(a: str, b: str) -> bool | None:
+        if {o for _, o in label[a]} & {o for _, o in label[b]}:
+            return True
+        return None if {n for n, _ in label[a]} & {n for n, _ in label[b]} else False
+
+    return _score_pairs(list(label), threshold, truth)
 
 
 # Salford's register is a July 2022 snapshot; its spend runs to June 2022.

@@ -249,6 +249,16 @@ def _describe(exc: Exception) -> str:
     return str(exc)
 
 
+def _limits(spec) -> dict:
+    """The catalogue's size, time and retry limits, as `download` takes them."""
+    return {
+        "max_bytes": spec.max_bytes,
+        "timeout": (spec.connect_timeout, spec.read_timeout),
+        "attempts": spec.attempts,
+        "backoff": spec.backoff,
+    }
+
+
 def month_urls(template: str, since: str, today: date) -> list[tuple[str, str]]:
     """(url, file name) for each month from `since` (YYYY-MM) to this month."""
     year, month = (int(x) for x in since.split("-"))
@@ -271,16 +281,7 @@ def fetch_files(
     for url, name in targets:
         previous = manifest["files"].get(name)
         try:
-            entry = download(
-                http,
-                url,
-                folder / name,
-                max_bytes=spec.max_bytes,
-                timeout=(spec.connect_timeout, spec.read_timeout),
-                attempts=spec.attempts,
-                backoff=spec.backoff,
-                previous=previous,
-            )
+            entry = download(http, url, folder / name, **_limits(spec), previous=previous)
         except FetchError as exc:
             result.errors.append(f"{name}: {exc}")
             continue
@@ -327,17 +328,7 @@ def fetch_api(
         while url:
             name = f"{spec.api}-{start:%Y%m%dT%H%M%S}-{page:04d}.json"
             try:
-                download(
-                    http,
-                    url,
-                    folder / name,
-                    max_bytes=spec.max_bytes,
-                    timeout=(spec.connect_timeout, spec.read_timeout),
-                    attempts=spec.attempts,
-                    backoff=spec.backoff,
-                    limiter=limiter,
-                    params=params,
-                )
+                download(http, url, folder / name, **_limits(spec), limiter=limiter, params=params)
             except FetchError as exc:
                 result.errors.append(f"{name}: {exc}")
                 write_manifest(folder, manifest)

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from oversight.catalogue import load_catalogue
+from oversight.explore import FLAG_COLUMNS
 from oversight.indicators import build_concentration, build_contract_oversight, build_scorecard
 from oversight.matching import match_registers_to_notices
 from oversight.parameters import load_parameters
@@ -281,22 +282,7 @@ def sample(tmp_path_factory):
     return warehouse, planted["cases"]
 
 
-COLUMN = {
-    "OV01": "ov01_no_review_date",
-    "OV02": "ov02_review_overdue",
-    "OV03": "ov03_no_owner",
-    "OV04": "ov04_kpis_missing",
-    "OV05": "ov05_rating_overdue",
-    "OV06": "ov06_poor_performance",
-    "OV07": "ov07_expired_but_paid",
-    "OV08": "ov08_paid_beyond_value",
-    "OV09": "ov09_not_closed",
-    "OV10": "ov10_change_beyond_tolerance",
-    "OV11": "ov11_no_pipeline",
-    "OV13": "ov13_value_missing",
-    "OV14": "ov14_supplier_unidentified",
-    "LIVE": "live",
-}
+COLUMN = {**FLAG_COLUMNS, "LIVE": "live"}
 
 
 def test_every_planted_contract_case_is_found_and_every_clean_twin_is_not(sample):
