@@ -29,11 +29,10 @@ import duckdb
 from oversight import settings
 from oversight.catalogue import load_catalogue
 from oversight.entities import Mention, is_personal, resolve
-from oversight.indicators import build_concentration, build_contract_oversight, build_scorecard
+from oversight.indicators import build_marts
 from oversight.load import ingest_source
-from oversight.matching import match_registers_to_notices
 from oversight.parameters import load_parameters
-from oversight.resolution import build_buyers, build_links, build_suppliers
+from oversight.resolution import resolve_and_link
 from oversight.warehouse import open_warehouse
 
 REAL_CATALOGUE = settings.PROJECT_ROOT / "tests" / "catalogues" / "real.yaml"
@@ -177,13 +176,8 @@ def build_real_warehouse(path: Path, as_of: date = REAL_AS_OF) -> None:
     with open_warehouse(path) as con:
         for source in catalogue.sources:
             ingest_source(con, catalogue, source.id)
-        match_registers_to_notices(con)
-        build_suppliers(con, parameters)
-        build_buyers(con, parameters)
-        build_links(con, parameters)
-        build_contract_oversight(con, catalogue, parameters, as_of)
-        build_concentration(con, parameters, as_of)
-        build_scorecard(con, parameters, as_of)
+        resolve_and_link(con, parameters)
+        build_marts(con, catalogue, parameters, as_of)
 
 
 LINK_SHARE_SQL = """

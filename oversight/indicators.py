@@ -101,3 +101,12 @@ def build_scorecard(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_o
     set_variables(con, parameters, as_of)
     con.execute(_sql("buyer_scorecard.sql"))
     return con.execute("select count(*) from marts.buyer_scorecard").fetchall()[0][0]
+
+
+def build_marts(
+    con: duckdb.DuckDBPyConnection, catalogue: Catalogue, parameters: Parameters, as_of: date
+) -> None:
+    """The indicator marts, in dependency order: oversight, concentration, scorecard."""
+    build_contract_oversight(con, catalogue, parameters, as_of)
+    build_concentration(con, parameters, as_of)
+    build_scorecard(con, parameters, as_of)

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from oversight.entities import Mention, normalise_buyer, normalise_name, resolve
+from oversight.matching import match_registers_to_notices
 from oversight.parameters import Parameters
 
 SUPPLIER_MENTIONS_SQL = """
@@ -155,3 +156,12 @@ def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
             "select method, count(*) from links.spend_contract group by 1 order by 1"
         ).fetchall()
     )
+
+
+def resolve_and_link(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> None:
+    """Everything between staging and the marts, in the order the assets run it: register
+    entries matched to notices, suppliers, buyers, then payments linked to contracts."""
+    match_registers_to_notices(con)
+    build_suppliers(con, parameters)
+    build_buyers(con, parameters)
+    build_links(con, parameters)

@@ -79,15 +79,22 @@ def server():
     s.httpd.shutdown()
 
 
-def fetch(tmp_path, server, path, name="spend", **spec):
-    source = {
+def spend_source(fetch: dict) -> dict:
+    """A Salford-layout spend source in folder `pub` with this fetch block."""
+    return {
         "id": "pub",
         "publisher": "P",
         "kind": "spend",
         "folder": "pub",
         "files": "*.csv",
         "layout": "salford-spend",
-        "fetch": {
+        "fetch": fetch,
+    }
+
+
+def fetch(tmp_path, server, path, **spec):
+    source = spend_source(
+        {
             "enabled": True,
             "urls": [server.url + path],
             "attempts": 2,
@@ -95,8 +102,8 @@ def fetch(tmp_path, server, path, name="spend", **spec):
             "retries": 2,
             "read_timeout": 1,
             **spec,
-        },
-    }
+        }
+    )
     catalogue = load_catalogue(write_catalogue(tmp_path, [source]))
     return fetch_source(catalogue, "pub"), tmp_path / "raw" / "pub"
 
@@ -222,19 +229,13 @@ def test_size_limit(tmp_path, server):
 def test_monthly_url_template(tmp_path, server):
     for month in ("2024-11", "2024-12", "2025-01"):
         server.routes[f"/spend-{month}.csv"] = lambda h, n, q: send(h, SPEND)
-    source = {
-        "id": "pub",
-        "publisher": "P",
-        "kind": "spend",
-        "folder": "pub",
-        "files": "*.csv",
-        "layout": "salford-spend",
-        "fetch": {
+    source = spend_source(
+        {
             "enabled": True,
             "since": "2024-11",
             "url_template": server.url + "/spend-{year}-{month:02d}.csv",
-        },
-    }
+        }
+    )
     catalogue = load_catalogue(write_catalogue(tmp_path, [source]))
     result = fetch_source(catalogue, "pub", now=datetime(2025, 1, 15))
     assert result.downloaded == ["spend-2024-11.csv", "spend-2024-12.csv", "spend-2025-01.csv"]

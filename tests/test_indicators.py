@@ -10,10 +10,9 @@ import yaml
 
 from oversight.catalogue import load_catalogue
 from oversight.explore import FLAG_COLUMNS
-from oversight.indicators import build_concentration, build_contract_oversight, build_scorecard
-from oversight.matching import match_registers_to_notices
+from oversight.indicators import build_concentration, build_contract_oversight, build_marts
 from oversight.parameters import load_parameters
-from oversight.resolution import build_buyers, build_links, build_suppliers
+from oversight.resolution import resolve_and_link
 from oversight.warehouse import open_warehouse
 from tests.conftest import PROJECT, ingest_all, needs_real, query, write_catalogue
 
@@ -153,10 +152,7 @@ def oversight(tmp_path_factory):
             " 'Test Council', 'Somebody Else Ltd', '2026-09-29', 600)"
         )
         parameters = load_parameters()
-        match_registers_to_notices(con)
-        build_suppliers(con, parameters)
-        build_buyers(con, parameters)
-        build_links(con, parameters)
+        resolve_and_link(con, parameters)
         build_contract_oversight(con, catalogue, parameters, D)
         rows = con.execute("select * from marts.contract_oversight").df()
     return rows.set_index("contract_id")
@@ -221,10 +217,7 @@ def concentration(tmp_path, shares_by_year: dict[int, list[float]]):
                     )
                     row += 1
         parameters = load_parameters()
-        match_registers_to_notices(con)
-        build_suppliers(con, parameters)
-        build_buyers(con, parameters)
-        build_links(con, parameters)
+        resolve_and_link(con, parameters)
         build_concentration(con, parameters, D)
         return con.execute(
             "select financial_year, suppliers, total, hhi, cr1, cr3, cr5, band, too_little_data,"
@@ -272,13 +265,8 @@ def sample(tmp_path_factory):
     as_of = date.fromisoformat(planted["as_of"])
     with open_warehouse(warehouse) as con:
         parameters = load_parameters()
-        match_registers_to_notices(con)
-        build_suppliers(con, parameters)
-        build_buyers(con, parameters)
-        build_links(con, parameters)
-        build_contract_oversight(con, catalogue, parameters, as_of)
-        build_concentration(con, parameters, as_of)
-        build_scorecard(con, parameters, as_of)
+        resolve_and_link(con, parameters)
+        build_marts(con, catalogue, parameters, as_of)
     return warehouse, planted["cases"]
 
 

@@ -4,9 +4,8 @@ from datetime import date
 
 import pytest
 
-from oversight.matching import match_registers_to_notices
 from oversight.parameters import load_parameters
-from oversight.resolution import build_buyers, build_links, build_suppliers
+from oversight.resolution import resolve_and_link
 from oversight.warehouse import open_warehouse
 
 CONTRACTS = [
@@ -96,10 +95,7 @@ def linked(warehouse):
                 [row, buyer, supplier, number, day, amount],
             )
         parameters = load_parameters()
-        match_registers_to_notices(con)
-        build_suppliers(con, parameters)
-        build_buyers(con, parameters)
-        build_links(con, parameters)
+        resolve_and_link(con, parameters)
         rows = con.execute(
             "select row_number, contract_id, method, score, candidates, "
             "unlinked_reason, supplier_id from links.spend_contract "
@@ -154,10 +150,7 @@ def test_sample_planted_expiry_cases(tmp_path):
     ingest_all(load_catalogue(PROJECT / "catalogue" / "sources.yaml"), warehouse)
     with open_warehouse(warehouse) as con:
         parameters = load_parameters()
-        match_registers_to_notices(con)
-        build_suppliers(con, parameters)
-        build_buyers(con, parameters)
-        build_links(con, parameters)
+        resolve_and_link(con, parameters)
     late = query(
         warehouse,
         """
