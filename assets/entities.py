@@ -5,6 +5,7 @@ import dagster as dg
 from assets.ingest import RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND, STAGING_SUPPLIERS
 from oversight.parameters import load_parameters
 from oversight.resolution import build_buyers, build_suppliers
+from oversight.warehouse import atomic
 from pipelines.resources import Warehouse
 
 SUPPLIERS = dg.AssetKey(["entities", "suppliers"])
@@ -25,9 +26,8 @@ def suppliers(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
     `entities.supplier_mentions` maps every published (name, number) to its supplier, with the
     method and score."""
     with warehouse.connect() as con:
-        con.begin()
-        by_method = build_suppliers(con, load_parameters())
-        con.commit()
+        with atomic(con):
+            by_method = build_suppliers(con, load_parameters())
         n = con.execute("select count(*) from entities.suppliers").fetchall()[0][0]
     context.log.info(f"{n} suppliers from {sum(by_method.values())} mentions: {by_method}")
     return dg.MaterializeResult(metadata={"dagster/row_count": n, "mentions by method": by_method})
@@ -43,10 +43,8 @@ def suppliers(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
 def buyers(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per buyer ("Salford City Council" and "Salford Council" are one), with every
     name and source; `entities.buyer_mentions` maps each published name to its buyer."""
-    with warehouse.connect() as con:
-        con.begin()
+    with warehouse.connect() as con, atomic(con):
         counts = build_buyers(con, load_parameters())
-        con.commit()
     return dg.MaterializeResult(
         metadata={"dagster/row_count": counts["buyers"], "names": counts["names"]}
     )

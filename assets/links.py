@@ -6,6 +6,7 @@ from assets.entities import BUYERS, SUPPLIERS
 from assets.ingest import STAGING_EVENTS
 from oversight.parameters import load_parameters
 from oversight.resolution import build_links
+from oversight.warehouse import atomic
 from pipelines.resources import Warehouse
 
 
@@ -22,9 +23,8 @@ def spend_contract(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
     grace period (catalogue/parameters.yaml). Several candidates: the narrowest period, then
     the closest value. Method and score kept; unlinked payments stay, with the reason."""
     with warehouse.connect() as con:
-        con.begin()
-        by_method = build_links(con, load_parameters())
-        con.commit()
+        with atomic(con):
+            by_method = build_links(con, load_parameters())
         share = con.execute("""
             select sum(abs(amount)) filter (where contract_id is not null)
                    / nullif(sum(abs(amount)), 0)

@@ -11,6 +11,7 @@ from oversight.charts import coverage_heatmap, markdown_image
 from oversight.explore import FLAG_COLUMNS
 from oversight.indicators import build_concentration, build_contract_oversight, build_scorecard
 from oversight.parameters import load_parameters
+from oversight.warehouse import atomic
 from pipelines.resources import SourceCatalogue, Warehouse
 
 SQL = Path(__file__).parent / "sql"
@@ -46,9 +47,8 @@ def publisher_quality(
     )
     with warehouse.connect() as con:
         con.register("sources", sources)
-        con.begin()
-        con.execute((SQL / "publisher_quality.sql").read_text())
-        con.commit()
+        with atomic(con):
+            con.execute((SQL / "publisher_quality.sql").read_text())
         quality = con.execute("select * from marts.publisher_quality").df()
     chart = coverage_heatmap(quality, Path(warehouse.outputs_dir) / "publisher_quality.png")
     context.log.info(f"publisher quality chart: {chart}")
@@ -90,9 +90,8 @@ def contract_oversight(
     parameters = load_parameters()
     as_of = parameters.as_of(config.as_of)
     with warehouse.connect() as con:
-        con.begin()
-        n = build_contract_oversight(con, catalogue.load(), parameters, as_of)
-        con.commit()
+        with atomic(con):
+            n = build_contract_oversight(con, catalogue.load(), parameters, as_of)
         counts = con.execute(
             "select "
             + ", ".join(f"count(*) filter ({f}), count(*) filter ({f} is null)" for f in FLAGS)
@@ -129,9 +128,8 @@ def supplier_concentration(
     (SC03) and its dependency on its largest buyer (SC04)."""
     parameters = load_parameters()
     with warehouse.connect() as con:
-        con.begin()
-        n = build_concentration(con, parameters, parameters.as_of(config.as_of))
-        con.commit()
+        with atomic(con):
+            n = build_concentration(con, parameters, parameters.as_of(config.as_of))
         high = con.execute(
             "select count(*) from marts.supplier_concentration where band = 'highly concentrated'"
         ).fetchall()[0][0]
@@ -174,9 +172,8 @@ def buyer_scorecard(
     spend (OV12, buyer x supplier x year) is in `marts.off_contract_spend`."""
     parameters = load_parameters()
     with warehouse.connect() as con:
-        con.begin()
-        n = build_scorecard(con, parameters, parameters.as_of(config.as_of))
-        con.commit()
+        with atomic(con):
+            n = build_scorecard(con, parameters, parameters.as_of(config.as_of))
         card = con.execute("select * from marts.buyer_scorecard").df()
     chart = Path(warehouse.outputs_dir) / "gaps.png"
     charts.oversight_gaps(card, chart)

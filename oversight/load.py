@@ -23,6 +23,7 @@ from oversight.catalogue import Catalogue, Source
 from oversight.notices import compile_ocids, load_ocds_file
 from oversight.readers import FileError
 from oversight.tabular import load_file, parse_file
+from oversight.warehouse import atomic
 
 log = logging.getLogger(__name__)
 
@@ -81,16 +82,11 @@ def _ocids_of_file(con: duckdb.DuckDBPyConnection, source: Source, rel: str) -> 
 
 def forget_file(con: duckdb.DuckDBPyConnection, source: Source, rel: str, **row: object) -> None:
     """Remove a file's rows and record why (it failed, or it is gone), atomically."""
-    con.begin()
-    try:
+    with atomic(con):
         ocids = _ocids_of_file(con, source, rel)
         ledger.delete_file_rows(con, source.id, rel)
         ledger.record_file(con, source_id=source.id, file_path=rel, **row)
         compile_ocids(con, source.id, ocids)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
 
 
 def _read_file(

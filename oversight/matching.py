@@ -7,15 +7,12 @@ from importlib import resources
 
 import duckdb
 
+from oversight.warehouse import atomic
+
 
 def match_registers_to_notices(con: duckdb.DuckDBPyConnection) -> int:
     """Rebuild `staging.contract_matches`; returns the number of matches."""
     sql = resources.files("oversight.sql").joinpath("contract_matches.sql").read_text("utf-8")
-    con.begin()
-    try:
+    with atomic(con):
         con.execute(sql)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return con.execute("select count(*) from staging.contract_matches").fetchall()[0][0]

@@ -21,6 +21,7 @@ from oversight.ocds import (
     file_format,
     iter_items,
 )
+from oversight.warehouse import atomic
 
 BATCH = 2000
 OCID_CHUNK = 500
@@ -209,8 +210,7 @@ def load_ocds_file(
 ) -> tuple[int, int, int]:
     """Replace this file's releases and recompile every ocid it touches, atomically."""
     fmt = file_format(path.name, source.read.format)
-    con.begin()
-    try:
+    with atomic(con):
         touched = _ocids_in(con, source.id, rel)
         ledger.delete_file_rows(con, source.id, rel)
         read = loaded = 0
@@ -264,10 +264,6 @@ def load_ocds_file(
             status="loaded",
         )
         compile_ocids(con, source.id, touched)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return read, loaded, len(quarantine)
 
 

@@ -13,6 +13,7 @@ from oversight.catalogue import Catalogue, Source
 from oversight.mapping import MappedPart, map_part
 from oversight.readers import FileError, detect_format, read_parts
 from oversight.schema import COLUMNS, REQUIRED, TABLES, column_names
+from oversight.warehouse import atomic
 
 TYPE_NOUN = {"date": "a date", "money": "an amount", "number": "a number", "flag": "yes/no"}
 
@@ -155,8 +156,7 @@ def load_file(
     table, mapped, headers = _batch(parsed)
     rows_read = sum(m.rows_read for m in parsed.mapped)
     staging_cols = [*column_names(source.kind), "supplier_other_id", "parse_issues"]
-    con.begin()
-    try:
+    with atomic(con):
         ledger.delete_file_rows(con, source.id, rel)
         con.register("batch", table)
         con.execute(typing_sql(source, mapped, headers))
@@ -217,8 +217,4 @@ def load_file(
             warnings="\n".join(warnings) or None,
             unmapped_columns=", ".join(unmapped) or None,
         )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return rows_read, loaded, len(quarantine)

@@ -127,6 +127,19 @@ def connect(
 
 
 @contextmanager
+def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """`with atomic(con):` one transaction: committed at the end, rolled back on any error
+    (a killed process loses only the uncommitted work)."""
+    con.begin()
+    try:
+        yield con
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+@contextmanager
 def open_warehouse(
     path: Path | str | None = None, *, read_only: bool = False, timeout: float | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
