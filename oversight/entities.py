@@ -8,7 +8,8 @@ resolved in stages, each recorded with its method and score:
 2. `name`: mentions whose normalised names are equal (case, punctuation, `&`/`and`, legal forms
    such as Ltd/Limited/PLC/LLP, "trading as") are one supplier.
 3. `fuzzy`: normalised names that rapidfuzz scores at or above the threshold (token sort ratio),
-   starting with the same three characters and with the same numbers in them, are one supplier.
+   starting with the same three characters, with the same numbers in them, and whose differing
+   words are spellings of one another (not "North" / "Group"), are one supplier.
 
 Two different company numbers (or two different charity numbers) are never merged, at any
 stage; a charitable company may carry one of each. Redacted and personal payees
@@ -21,10 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
@@ -65,6 +67,7 @@ BUYER_WORDS = (
     "cc",
     "dc",
 )
+FUZZY_SLICE = 2000  # rows of a block scored at once: 2,000 x block size bytes
 _BUYER_WORDS = re.compile(r"\b(" + "|".join(BUYER_WORDS) + r")\b")
 
 
@@ -169,8 +172,18 @@ class _Clusters:
         return True
 
 
-def _digits(text: str) -> set[str]:
-    return set(re.findall(r"\d+", text))
+def _digits(text: str) -> tuple[str, ...]:
+    return tuple(sorted(set(re.findall(r"\d+", text))))
+
+
+def _spelling_variants(a: str, b: str) -> bool:
+    """True when the words that differ between two names are spellings of one another (a
+    typo, a dropped letter, words run together), not different words: 'Crossfield Plumbing
+    (North)' and 'Crossfield Plumbing Group' score 92+ on long names but are two companies."""
+    words_a, words_b = Counter(a.split()), Counter(b.split())
+    only_a = "".join(sorted((words_a - words_b).elements()))
+    only_b = "".join(sorted((words_b - words_a).elements()))
+    return Levenshtein.normalized_similarity(only_a, only_b) >= 0.75
 
 
 def _stable_id(prefix: str, key: str) -> str:
@@ -225,20 +238,26 @@ def resolve(
         by_key.setdefault(key, i)
 
     # Fuzzy stage: names are compared within blocks sharing their first three characters
-    # (a typo later in the first word still meets its twin), with rapidfuzz's vectorised cdist.
-    blocks: dict[str, list[str]] = defaultdict(list)
+    # (a typo later in the first word still meets its twin) and the numbers in them (names
+    # with different numbers are never merged), with rapidfuzz's vectorised cdist, a slice
+    # of rows at a time so that memory stays flat however large a block is.
+    blocks: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)
     for key in by_key:
-        blocks[key[:3]].append(key)
+        blocks[key[:3], _digits(key)].append(key)
     for block in blocks.values():
-        if len(block) < 2:
-            continue
-        scores = process.cdist(
-            block, block, scorer=fuzz.token_sort_ratio, score_cutoff=fuzzy_threshold, workers=-1
-        )
-        for x, y in zip(*scores.nonzero(), strict=True):
-            a, b = block[x], block[y]
-            if x < y and _digits(a) == _digits(b):
-                join(by_key[a], by_key[b], "fuzzy", round(float(scores[x, y]) / 100, 3))
+        for start in range(0, len(block) - 1, FUZZY_SLICE):
+            scores = process.cdist(
+                block[start : start + FUZZY_SLICE],
+                block,
+                scorer=fuzz.token_sort_ratio,
+                score_cutoff=fuzzy_threshold,
+                dtype=np.uint8,
+                workers=-1,
+            )
+            for x, y in zip(*scores.nonzero(), strict=True):
+                a, b = block[start + x], block[y]
+                if start + x < y and _spelling_variants(a, b):
+                    join(by_key[a], by_key[b], "fuzzy", round(float(scores[x, y]) / 100, 3))
 
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(items)):

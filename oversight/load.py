@@ -13,6 +13,7 @@ import hashlib
 import logging
 import traceback
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from oversight import ledger
 from oversight.catalogue import Catalogue, Source
 from oversight.notices import compile_ocids, load_ocds_file
 from oversight.readers import FileError
-from oversight.tabular import load_file, parse_file
+from oversight.tabular import ParsedFile, load_file, parse_file
 from oversight.warehouse import atomic
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,11 @@ def forget_file(con: duckdb.DuckDBPyConnection, source: Source, rel: str, **row:
         compile_ocids(con, source.id, ocids)
 
 
+def _parse(catalogue: Catalogue, source: Source, path: Path) -> tuple[bytes, ParsedFile]:
+    data = path.read_bytes()
+    return data, parse_file(catalogue, source, path.name, data)
+
+
 def _read_file(
     con: duckdb.DuckDBPyConnection,
     catalogue: Catalogue,
@@ -96,12 +102,12 @@ def _read_file(
     rel: str,
     sha: str,
     path: Path,
+    parsed: Future | None,
 ) -> tuple[int, int, int]:
     if source.kind == "ocds":
         return load_ocds_file(con, catalogue, source, rel, sha, path)
-    data = path.read_bytes()
-    parsed = parse_file(catalogue, source, path.name, data)
-    return load_file(con, catalogue, source, rel, sha, data, parsed)
+    data, parsed_file = parsed.result() if parsed else _parse(catalogue, source, path)
+    return load_file(con, catalogue, source, rel, sha, data, parsed_file)
 
 
 def ingest_source(
@@ -132,44 +138,66 @@ def ingest_source(
             list(source.files),
             catalogue.raw_dir / source.folder,
         )
-    for n, path in enumerate(files, start=1):
-        rel = path.relative_to(catalogue.raw_dir).as_posix()
-        sha = file_sha256(path)
-        if not force and known.get(rel) in (
-            (sha, config_hash, "loaded"),
-            (sha, config_hash, "failed"),
-        ):
-            summary.unchanged += 1
+    hashes = [file_sha256(path) for path in files]
+    to_read = [
+        i
+        for i, sha in enumerate(hashes)
+        if force
+        or known.get(files[i].relative_to(catalogue.raw_dir).as_posix())
+        not in ((sha, config_hash, "loaded"), (sha, config_hash, "failed"))
+    ]
+    # Tabular files are parsed (Python, holding the GIL) one file ahead, in a thread, while
+    # DuckDB (which releases the GIL) types and loads the previous one: two cores busy.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
+        ahead: dict[int, Future] = {}
+
+        def parse_ahead(k: int) -> None:
+            if source.kind != "ocds" and k < len(to_read) and to_read[k] not in ahead:
+                ahead[to_read[k]] = pool.submit(_parse, catalogue, source, files[to_read[k]])
+
+        parse_ahead(0)
+        for n, path in enumerate(files, start=1):
+            rel = path.relative_to(catalogue.raw_dir).as_posix()
+            sha = hashes[n - 1]
+            if n - 1 not in to_read:
+                summary.unchanged += 1
+                if progress:
+                    progress(n, len(files), f"{rel}: unchanged, skipped")
+                continue
+            parse_ahead(to_read.index(n - 1) + 1)
+            try:
+                read, loaded, quarantined = _read_file(
+                    con, catalogue, source, rel, sha, path, ahead.pop(n - 1, None)
+                )
+                summary.parsed += 1
+                message = (
+                    f"{rel}: {read:,} rows read, {loaded:,} loaded, {quarantined:,} quarantined"
+                )
+            except (duckdb.Error, MemoryError, KeyboardInterrupt):
+                for future in ahead.values():
+                    future.cancel()
+                raise
+            except Exception as exc:  # FileError, or a reader bug: it must not stop the others
+                if isinstance(exc, FileError):
+                    error = str(exc)
+                else:
+                    log.error("unexpected error reading %s:\n%s", rel, traceback.format_exc())
+                    error = f"unexpected error ({type(exc).__name__}): {exc}"
+                forget_file(
+                    con,
+                    source,
+                    rel,
+                    sha256=sha,
+                    config_hash=config_hash,
+                    size_bytes=path.stat().st_size,
+                    status="failed",
+                    error=error,
+                )
+                summary.failed += 1
+                summary.errors.append(f"{rel}: {error}")
+                message = f"{rel}: FAILED: {error}"
             if progress:
-                progress(n, len(files), f"{rel}: unchanged, skipped")
-            continue
-        try:
-            read, loaded, quarantined = _read_file(con, catalogue, source, rel, sha, path)
-            summary.parsed += 1
-            message = f"{rel}: {read:,} rows read, {loaded:,} loaded, {quarantined:,} quarantined"
-        except (duckdb.Error, MemoryError, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # FileError, or a reader bug: it must not stop the other files
-            if isinstance(exc, FileError):
-                error = str(exc)
-            else:
-                log.error("unexpected error reading %s:\n%s", rel, traceback.format_exc())
-                error = f"unexpected error ({type(exc).__name__}): {exc}"
-            forget_file(
-                con,
-                source,
-                rel,
-                sha256=sha,
-                config_hash=config_hash,
-                size_bytes=path.stat().st_size,
-                status="failed",
-                error=error,
-            )
-            summary.failed += 1
-            summary.errors.append(f"{rel}: {error}")
-            message = f"{rel}: FAILED: {error}"
-        if progress:
-            progress(n, len(files), message)
+                progress(n, len(files), message)
     on_disk = {p.relative_to(catalogue.raw_dir).as_posix() for p in files}
     for rel, (_, _, status) in known.items():
         if rel not in on_disk and status != "removed":

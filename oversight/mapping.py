@@ -160,27 +160,34 @@ def map_part(
         unmapped=unmapped,
         warnings=warnings,
     )
+    # The hot loop (millions of rows at national scale): cheap tests first, and the
+    # per-cell work only for the rare rows that might be bad.
+    first_cell = next(j for j, c in enumerate(folded_header) if c)
+    columns = [(out.columns[canonical], j) for canonical, j in positions.items()]
     for i in range(h + 1, len(part.records)):
         record = part.records[i]
-        if not any(c.strip() for c in record):
+        if not "".join(record).strip():
             out.blank_rows += 1
             continue
-        filled = max((j for j, c in enumerate(record) if c.strip()), default=-1) + 1
         reason = None
-        if filled > width:
+        if len(record) > width and "".join(record[width:]).strip():
+            filled = max(j for j, c in enumerate(record) if c.strip()) + 1
             reason = f"row has values in {filled} columns but the header has {width}"
         elif len(record) < width:
             reason = (
                 f"row has {len(record)} values but the header has {width} columns "
                 "(a broken quote or a truncated file?)"
             )
-        elif [fold(c) for c in record[:width]] == folded_header:
+        elif (
+            fold(record[first_cell]) == folded_header[first_cell]
+            and [fold(c) for c in record[:width]] == folded_header
+        ):
             reason = "repeated header row"
         if reason:
             out.rejects.append(Reject(part.row_numbers[i], part.raw_text(i), reason))
             continue
-        for canonical, j in positions.items():
-            out.columns[canonical].append(record[j])
+        for values, j in columns:
+            values.append(record[j])
         out.row_numbers.append(part.row_numbers[i])
         out.record_index.append(i)
     return out
