@@ -76,3 +76,15 @@ def read_floor(files: list[Path]) -> int:
     rows = sum(con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables)
     con.close()
     return int(rows)
+
+
+if __name__ == "__main__":
+    import sys
+
+    root = Path(sys.argv[1])
+    found = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in (".csv", ".xlsx", ".zip", ".json", ".jsonl")
+    )
+    print(f"{len(found)} files read; rows: {read_floor(found)}")

@@ -161,7 +161,7 @@ def buyer_key(names: pd.Series) -> pd.Series:
     return s.str.replace(words, " ", regex=True).str.split().str.join(" ")
 
 
-PERSONAL = r"(?i)redact|personal (data|information|details)|private individual|withheld"
+PERSONAL = r"(?i)redact|personal (?:data|information|details)|private individual|withheld"
 
 
 # ---------- the three steps ----------
@@ -212,6 +212,44 @@ def expired_but_paid(spend: pd.DataFrame, contracts: pd.DataFrame, as_of: str) -
     )
 
 
+def expired_but_paid_loop(spend: pd.DataFrame, contracts: pd.DataFrame, as_of: str) -> pd.DataFrame:
+    """OV07 as it is usually written in a notebook: for each contract, filter the payments
+    of its buyer and supplier, and check each late one against the pair's other contracts.
+    Same rule and result as `expired_but_paid`."""
+    c = contracts.dropna(subset=["start"]).copy()
+    c = c[c["supplier_key"] != ""]
+    c["effective_end"] = c[["end", "expiry"]].max(axis=1).fillna(pd.Timestamp("2262-01-01"))
+    c["contract"] = c["ref"].fillna(c["title"])
+    margin, grace = pd.Timedelta(days=MARGIN_DAYS), pd.Timedelta(days=GRACE_DAYS)
+    late_grace = pd.Timedelta(days=EXPIRED_GRACE_DAYS)
+    rows = []
+    for contract in c.itertuples():
+        mine = spend[
+            (spend["buyer_key"] == contract.buyer_key)
+            & (spend["supplier_key"] == contract.supplier_key)
+            & (spend["date"] > contract.effective_end + late_grace)
+            & (spend["date"] <= pd.Timestamp(as_of))
+        ]
+        if mine.empty:
+            continue
+        pair = c[
+            (c["buyer_key"] == contract.buyer_key) & (c["supplier_key"] == contract.supplier_key)
+        ]
+        payments, paid = 0, 0.0
+        for payment in mine.itertuples():
+            covered = (
+                (payment.date >= pair["start"] - margin)
+                & (payment.date <= pair["effective_end"] + grace)
+            ).any()
+            followed = pair[payment.date > pair["effective_end"] + late_grace]
+            latest = followed.sort_values(["effective_end", "contract"], ascending=[False, True])
+            if not covered and latest.index[0] == contract.Index:
+                payments, paid = payments + 1, paid + payment.amount
+        if payments:
+            rows.append((contract.buyer_key, contract.contract, payments, paid))
+    return pd.DataFrame(rows, columns=["buyer_key", "contract", "payments", "paid_after"])
+
+
 def hhi(spend: pd.DataFrame) -> pd.DataFrame:
     """SC01 on spend: HHI of suppliers' shares per buyer and financial year (April-March)."""
     s = spend.copy()
@@ -227,10 +265,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("raw", type=Path)
     parser.add_argument("--as-of", required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--style", choices=["vectorised", "loop"], default="vectorised")
     args = parser.parse_args(argv)
     spend, contracts = ingest(args.raw)
     args.out.mkdir(parents=True, exist_ok=True)
-    expired_but_paid(spend, contracts, args.as_of).to_csv(args.out / "ov07.csv", index=False)
+    ov07 = expired_but_paid if args.style == "vectorised" else expired_but_paid_loop
+    ov07(spend, contracts, args.as_of).to_csv(args.out / "ov07.csv", index=False)
     hhi(spend).to_csv(args.out / "sc01.csv", index=False)
     counts = pd.DataFrame({"table": ["spend", "contracts"], "rows": [len(spend), len(contracts)]})
     counts.to_csv(args.out / "rows.csv", index=False)
