@@ -133,6 +133,7 @@ class Resolved:
     entity_id: str
     method: str  # identifier | name | fuzzy | single | personal
     score: float
+    key: str = ""  # the normalised name it was compared on
 
 
 @dataclass
@@ -281,5 +282,5 @@ def resolve(
         entity.charity_numbers = charities
         for i in members:
             how = "personal" if personal[i] else method[i]
-            resolved[items[i]] = Resolved(entity_id, how, score[i])
+            resolved[items[i]] = Resolved(entity_id, how, score[i], keys[i])
     return resolved, entities

@@ -13,7 +13,6 @@ import yaml
 
 from oversight import settings
 from oversight.catalogue import Catalogue
-from oversight.entities import normalise_name
 from oversight.parameters import Parameters
 
 # What notices carry, in the canonical contract columns (no review dates or owners).
@@ -70,23 +69,40 @@ def build_contract_oversight(
 
 
 def strategic_suppliers(con: duckdb.DuckDBPyConnection, path=None) -> pd.DataFrame:
-    """Resolved suppliers in the strategic-supplier reference list (SC05)."""
+    """Resolved suppliers in the strategic-supplier reference list (SC05): a listed company
+    number, or a normalised name equal to (or starting with) a listed one; the first group
+    listed wins."""
     path = Path(path or settings.PROJECT_ROOT / "catalogue" / "strategic_suppliers.yaml")
     groups = yaml.safe_load(path.read_text())["groups"]
-    rows = con.execute(
-        "select supplier_id, name, company_number from entities.suppliers where not is_personal"
-    ).fetchall()
-    out = []
-    for supplier_id, name, number in rows:
-        key = normalise_name(name)
-        for group, spec in groups.items():
-            numbers = spec.get("company_numbers", [])
-            if number in numbers or any(
-                key == n or key.startswith(n + " ") for n in spec.get("names", [])
-            ):
-                out.append((supplier_id, group))
-                break
-    return pd.DataFrame(out, columns=["supplier_id", "strategic_group"])
+    listed = pd.DataFrame(
+        [
+            (order, group, name, None)
+            for order, (group, spec) in enumerate(groups.items())
+            for name in spec.get("names", [])
+        ]
+        + [
+            (order, group, None, number)
+            for order, (group, spec) in enumerate(groups.items())
+            for number in spec.get("company_numbers", [])
+        ],
+        columns=["group_order", "strategic_group", "name_key", "company_number"],
+    )
+    con.register("strategic_list", listed)
+    try:
+        return con.execute("""
+            select s.supplier_id, l.strategic_group
+            from entities.suppliers s
+            left join (select distinct name, normalised_name from entities.supplier_mentions) m
+                   on m.name = s.name
+            join strategic_list l
+              on s.company_number = l.company_number
+              or m.normalised_name = l.name_key
+              or starts_with(m.normalised_name, l.name_key || ' ')
+            where not s.is_personal
+            qualify row_number() over (partition by s.supplier_id order by l.group_order) = 1
+            order by s.supplier_id""").df()
+    finally:
+        con.unregister("strategic_list")
 
 
 def build_concentration(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date) -> int:

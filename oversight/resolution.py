@@ -8,7 +8,7 @@ from importlib import resources
 import duckdb
 import pandas as pd
 
-from oversight.entities import Mention, normalise_buyer, normalise_name, resolve
+from oversight.entities import Mention, normalise_buyer, resolve
 from oversight.matching import match_registers_to_notices
 from oversight.parameters import Parameters
 
@@ -55,7 +55,7 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
                 m.name,
                 m.company_number,
                 m.charity_number,
-                normalise_name(m.name),
+                r.key,
                 r.entity_id,
                 r.method,
                 r.score,

@@ -12,6 +12,7 @@ CATALOGUE_ENV = "OVERSIGHT_CATALOGUE"
 RAW_DIR_ENV = "OVERSIGHT_RAW_DIR"
 LOCK_TIMEOUT_ENV = "OVERSIGHT_LOCK_TIMEOUT"
 GX_DIR_ENV = "OVERSIGHT_GX_DIR"
+MEMORY_ENV = "OVERSIGHT_DUCKDB_MEMORY"
 
 
 def warehouse_path() -> Path:
@@ -33,6 +34,12 @@ def raw_dir_override() -> Path | None:
 def lock_timeout_seconds() -> float:
     """How long a writer waits for another process to release the warehouse (default 600 s)."""
     return float(os.environ.get(LOCK_TIMEOUT_ENV, "600"))
+
+
+def duckdb_memory_limit() -> str:
+    """How much memory DuckDB may use before it spills to disk (default 2GB): keeps a run's
+    peak memory flat however large the input (the benchmark measures it)."""
+    return os.environ.get(MEMORY_ENV, "2GB")
 
 
 def gx_dir(warehouse: Path | str | None = None) -> Path:

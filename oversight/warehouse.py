@@ -122,6 +122,12 @@ def connect(
             log.warning("warehouse %s is locked by another process; waiting", path)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
+    con.execute("set memory_limit = ?", [settings.duckdb_memory_limit()])
+    if not read_only:
+        # Checkpoint (rewrite the tables from the write-ahead log) every 1 GB of changes, not
+        # every 16 MB: an ingest commits once per file, and checkpointing after most of them
+        # cost a sixth of the ingest time. A clean close still checkpoints.
+        con.execute("set checkpoint_threshold = '1GB'")
     load_macros(con)
     return con
 

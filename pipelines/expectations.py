@@ -5,20 +5,23 @@ SQL rules (`<table>.sql`). Rules carry a severity in their meta: `error` rules m
 table's blocking check fail (the marts are not built), `warn` rules are reported by a second,
 non-blocking check.
 
-GX's SQL datasource does not work on DuckDB, so rows are fetched through Arrow one file at a
-time, in batches of `CHUNK_ROWS`, and validated as pandas DataFrames: memory is bounded by the
-batch, not the table (a `mostly` rule is judged per batch). Every batch is validated by a GX
-checkpoint in a file context under `data/gx/`, so the results are stored and the Data Docs
-site is built from them. Each file's outcome per rule is kept in `quality.file_validations`;
-the asset checks validate only files ingested since their last validation (or all of them
-when the suite changes), so a nightly run that brings one new month validates one month.
+GX's SQL datasource does not work on DuckDB, so rows are fetched through Arrow, a source's
+files together, in batches of `CHUNK_ROWS`, and validated as pandas DataFrames: memory is
+bounded by the batch, not the table (a `mostly` rule is judged per batch). Every batch is
+validated by a GX checkpoint in a file context under `data/gx/`, so the results are stored
+and the Data Docs site is built from them. The outcome per rule of each group of files
+validated together is kept in `quality.validation_units` / `quality.unit_outcomes`; the asset
+checks validate only files ingested since their last validation (all of them when the suite
+changes), so a nightly run that brings one new month validates one month.
 """
 
 import hashlib
 import json
 import re
 import shutil
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,22 +88,27 @@ def _parameters(suite: dict) -> dict[str, Any]:
 
 
 def _select(table: str) -> str:
-    """One file's rows; money as double (GX compares floats, not Decimals)."""
+    """Some files' rows of a source; money as double (GX compares floats, not Decimals)."""
     cols = [
         f"cast({c.name} as double) as {c.name}" if c.type == "money" else c.name
         for c in TABLE_COLUMNS[table]
     ]
     return (
-        f"select {', '.join(cols)} from {table} where source_id = ? and file_path = ? "
-        "order by row_number"
+        f"select {', '.join(cols)} from {table} where source_id = ? "
+        "and list_contains(?, file_path) order by file_path, row_number"
     )
 
 
+# A validation unit is the files of one source validated together (one stream of batches);
+# its outcome per rule stands while every one of its files is as it was ingested.
 VALIDATIONS_DDL = """
 create schema if not exists quality;
-create table if not exists quality.file_validations (
-    table_name varchar, source_id varchar, file_path varchar, ingested_at timestamp,
-    suite_hash varchar, rule varchar, success boolean, unexpected bigint, error varchar,
+create table if not exists quality.validation_units (
+    unit varchar, table_name varchar, source_id varchar, suite_hash varchar,
+    file_path varchar, ingested_at timestamp
+);
+create table if not exists quality.unit_outcomes (
+    unit varchar, rule varchar, success boolean, unexpected bigint, error varchar,
     examples varchar, validated_at timestamp
 )
 """
@@ -170,42 +178,26 @@ def _examples(df: pd.DataFrame, result: Any, columns: list[str]) -> list[dict]:
     ]
 
 
-def _files(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
-    """(source_id, file_path, ingested_at, reusable) of every file with rows in the table.
-    Rows of tabular files are replaced only with their file, so their validation stays good
-    while the file's `ingested_at` does; notice rows are recompiled across files, so they
-    are validated every time."""
-    return con.execute(
-        f"""select t.source_id, t.file_path, f.ingested_at,
-                  coalesce(f.format in ('csv', 'xlsx', 'zip'), false) as reusable
-            from (select distinct source_id, file_path from {table}) t
-            left join raw.files f using (source_id, file_path)
-            order by 1, 2"""
-    ).fetchall()
-
-
-def _validate_file(
+def _validate_files(
     con: duckdb.DuckDBPyConnection,
     table: str,
     source_id: str,
-    file_path: str,
+    file_paths: list[str],
     checkpoint: Any,
     runner: SuiteRunner,
     parameters: dict[str, Any],
     chunk_rows: int,
 ) -> dict[str, RuleOutcome]:
-    """Validate one file's rows, in batches of `chunk_rows`; one outcome per GX rule."""
+    """Validate some files of one source, in batches of `chunk_rows`; an outcome per GX rule."""
     outcomes: dict[str, RuleOutcome] = {}
-    reader = con.sql(_select(table), params=[source_id, file_path]).to_arrow_reader(chunk_rows)
+    reader = con.sql(_select(table), params=[source_id, file_paths]).to_arrow_reader(chunk_rows)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     for n, batch in enumerate(reader):
         df = batch.to_pandas(date_as_object=False)
         run = checkpoint.run(
             batch_parameters={"dataframe": df},
             expectation_parameters=parameters,
-            run_id=runner.gx.RunIdentifier(
-                # GX stores results under the run name: no slashes in it
-                run_name=f"{table} {file_path.replace('/', ' ')} batch {n + 1}"
-            ),
+            run_id=runner.gx.RunIdentifier(run_name=f"{table} {source_id} {stamp} batch {n + 1}"),
         )
         for validation in run.run_results.values():
             for result in validation.results:
@@ -235,6 +227,26 @@ def _validate_file(
     return outcomes
 
 
+def _valid_units(con: duckdb.DuckDBPyConnection, table: str, suite_hash: str) -> set[str]:
+    """Units of this table whose files are all still in it as they were validated (tabular
+    files only: notice rows are recompiled across files, so they are validated every time)."""
+    return {
+        r[0]
+        for r in con.execute(
+            f"""select u.unit from quality.validation_units u
+                left join raw.files f using (source_id, file_path)
+                left join (select distinct source_id, file_path from {table}) t
+                       using (source_id, file_path)
+                where u.table_name = ?
+                group by u.unit
+                having bool_and(u.suite_hash = ? and f.ingested_at = u.ingested_at
+                                and f.format in ('csv', 'xlsx', 'zip')
+                                and t.file_path is not null)""",
+            [table, suite_hash],
+        ).fetchall()
+    }
+
+
 def run_suite(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -243,63 +255,60 @@ def run_suite(
     chunk_rows: int = CHUNK_ROWS,
     reuse: bool = False,
 ) -> list[RuleOutcome]:
-    """Validate `table` with its suite (file by file) and its SQL rules (whole table); one
-    outcome per rule. With `reuse`, a tabular file validated by the same suite since it was
-    last ingested is not validated again: its stored per-file outcome counts (an
-    incremental run validates only the new files)."""
+    """Validate `table` with its suite (a source's files together) and its SQL rules (whole
+    table); one outcome per rule. With `reuse`, files validated by the same suite since they
+    were last ingested are not validated again: their stored outcomes count, and only new or
+    re-ingested files are validated (an incremental run validates the new month)."""
     suite = load_suite(table)
     suite_hash = hashlib.sha256(json.dumps(suite, sort_keys=True).encode()).hexdigest()[:16]
     checkpoint = runner.checkpoint(suite)
     parameters = _parameters(suite)
     con.execute(VALIDATIONS_DDL)
-    files = _files(con, table)
-    stored = {
-        (source, path, at)
-        for source, path, at in con.execute(
-            "select distinct source_id, file_path, ingested_at from quality.file_validations "
-            "where table_name = ? and suite_hash = ?",
-            [table, suite_hash],
-        ).fetchall()
-    }
-    todo = [f for f in files if not (reuse and f[3] and (f[0], f[1], f[2]) in stored)]
-    if len(todo) == len(files):
+    valid = _valid_units(con, table, suite_hash) if reuse else set()
+    with atomic(con):  # forget units that no longer stand
+        stale = [
+            r[0]
+            for r in con.execute(
+                "select distinct unit from quality.validation_units where table_name = ?",
+                [table],
+            ).fetchall()
+            if r[0] not in valid
+        ]
+        for name in ("validation_units", "unit_outcomes"):
+            con.execute(f"delete from quality.{name} where list_contains(?, unit)", [stale])
+    if not valid:
         runner.forget_results(suite["name"])  # everything is validated again
-    keep = {(f[0], f[1], f[2]) for f in files if f not in todo}
-    with atomic(con):
-        rows = con.execute(
-            "select source_id, file_path, ingested_at from quality.file_validations "
-            "where table_name = ? group by all",
-            [table],
-        ).fetchall()
-        for source, path, at in rows:
-            if (source, path, at) not in keep:
-                con.execute(
-                    "delete from quality.file_validations where table_name = ? "
-                    "and source_id = ? and file_path = ?",
-                    [table, source, path],
-                )
-    for source_id, file_path, ingested_at, _ in todo:
-        found = _validate_file(
-            con, table, source_id, file_path, checkpoint, runner, parameters, chunk_rows
+    todo = con.execute(
+        f"""select t.source_id, list(t.file_path order by t.file_path), list(f.ingested_at
+                   order by t.file_path)
+            from (select distinct source_id, file_path from {table}) t
+            left join raw.files f using (source_id, file_path)
+            where (t.source_id, t.file_path) not in (
+                select (source_id, file_path) from quality.validation_units
+                where table_name = ?)
+            group by 1 order by 1""",
+        [table],
+    ).fetchall()
+    for source_id, paths, stamps in todo:
+        found = _validate_files(
+            con, table, source_id, paths, checkpoint, runner, parameters, chunk_rows
         )
-        con.executemany(
-            "insert into quality.file_validations values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-            [
-                (
-                    table,
-                    source_id,
-                    file_path,
-                    ingested_at,
-                    suite_hash,
-                    o.name,
-                    o.success,
-                    o.unexpected,
-                    o.error,
-                    json.dumps(o.examples),
-                )
-                for o in found.values()
-            ],  # fmt: skip
-        )
+        unit = f"{table}:{source_id}:{uuid.uuid4().hex[:12]}"
+        with atomic(con):
+            con.executemany(
+                "insert into quality.validation_units values (?, ?, ?, ?, ?, ?)",
+                [
+                    (unit, table, source_id, suite_hash, p, t)
+                    for p, t in zip(paths, stamps, strict=True)
+                ],
+            )
+            con.executemany(
+                "insert into quality.unit_outcomes values (?, ?, ?, ?, ?, ?, now())",
+                [
+                    (unit, o.name, o.success, o.unexpected, o.error, json.dumps(o.examples))
+                    for o in found.values()
+                ],  # fmt: skip
+            )
     outcomes = {
         e["meta"]["name"]: RuleOutcome(
             e["meta"]["name"], e["meta"].get("severity", "warn"), e["meta"].get("why", ""), "gx"
@@ -307,8 +316,9 @@ def run_suite(
         for e in suite["expectations"]
     }
     for rule, success, unexpected, error, examples in con.execute(
-        "select rule, success, unexpected, error, examples from quality.file_validations "
-        "where table_name = ? order by source_id, file_path",
+        "select rule, success, unexpected, error, examples from quality.unit_outcomes "
+        "where unit in (select unit from quality.validation_units where table_name = ?) "
+        "order by unit",
         [table],
     ).fetchall():
         outcome = outcomes.get(rule)

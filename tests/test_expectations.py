@@ -137,8 +137,9 @@ def test_an_incremental_validation_checks_only_files_ingested_since(clean, runne
     def validated() -> dict[str, object]:
         return dict(
             con.execute(
-                "select file_path, max(validated_at) from quality.file_validations "
-                "where table_name = 'staging.contracts' group by 1"
+                "select u.file_path, max(o.validated_at) from quality.validation_units u "
+                "join quality.unit_outcomes o using (unit) "
+                "where u.table_name = 'staging.contracts' group by 1"
             ).fetchall()
         )
 

@@ -220,6 +220,7 @@ class Sample:
         ]
         self.rng.shuffle(combos)
         pool = []
+        numbers: set[str] = set()  # a company number is one company's: never drawn twice
         for i in range(n):
             a, b, q = combos[i % len(combos)]
             extra = f" No. {i // len(combos) + 1}" if i >= len(combos) else ""
@@ -229,10 +230,15 @@ class Sample:
             if roll < 0.8:
                 prefix = self.rng.choice(["", "", "", "", "SC", "OC"])
                 digits = 6 if prefix else 8
-                number = prefix + str(self.rng.randrange(10 ** (digits - 2), 10**digits)).zfill(
-                    digits
-                )
-            charity = str(self.rng.randrange(200000, 1199999)) if 0.8 <= roll < 0.88 else None
+                while number is None or number in numbers:
+                    number = prefix + str(self.rng.randrange(10 ** (digits - 2), 10**digits)).zfill(
+                        digits
+                    )
+                numbers.add(number)
+            charity = None
+            while 0.8 <= roll < 0.88 and (charity is None or charity in numbers):
+                charity = str(self.rng.randrange(200000, 1199999))
+            numbers.add(charity or "")
             pool.append(
                 Supplier(
                     name,
