@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 UI_PORT ?= 3000
 
-.PHONY: run test ui lab sample evaluate lint format clean install browser
+.PHONY: run test ui lab sample evaluate bench lint format clean install browser
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ lab: install
 ## make evaluate: supplier-resolution precision/recall and payment linking on ../shared/data/real
 evaluate: install
 	$(BIN)/python -m oversight.evaluate
+
+## make bench: the performance benchmark at scales 0.1, 1 and 10 (about an hour; needs ~15 GB
+## free disk and ~12 GB RAM at scale 10). BENCH_SCALES="0.1 1" for a quicker run. Results:
+## benchmarks/results/results.md and .json; see docs/performance.md
+BENCH_SCALES ?= 0.1 1 10
+bench: install
+	$(BIN)/python -m benchmarks.bench --scales $(BENCH_SCALES)
 
 browser:
 	@command -v chromium >/dev/null || { \

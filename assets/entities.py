@@ -29,8 +29,13 @@ def suppliers(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
         with atomic(con):
             by_method = build_suppliers(con, load_parameters())
         n = con.execute("select count(*) from entities.suppliers").fetchall()[0][0]
-    context.log.info(f"{n} suppliers from {sum(by_method.values())} mentions: {by_method}")
-    return dg.MaterializeResult(metadata={"dagster/row_count": n, "mentions by method": by_method})
+    build = by_method.pop("build")
+    context.log.info(
+        f"{n} suppliers from {sum(by_method.values())} mentions ({build} build): {by_method}"
+    )
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": n, "mentions by method": by_method, "build": build}
+    )
 
 
 @dg.asset(

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from oversight.entities import Mention, normalise_buyer, resolve
+from oversight import entities
+from oversight.entities import Mention, Resolved, normalise_buyer, resolve, resolve_incrementally
 from oversight.matching import match_registers_to_notices
 from oversight.parameters import Parameters
 
@@ -44,11 +47,41 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) ->
     con.unregister("frame")
 
 
+# A previous resolution can be extended only if it was made by the same code and threshold.
+ENTITIES_CODE = hashlib.sha256(Path(entities.__file__).read_bytes()).hexdigest()[:16]
+
+
+def _previous_suppliers(
+    con: duckdb.DuckDBPyConnection, threshold: float
+) -> dict[Mention, Resolved] | None:
+    """The stored resolution, if it was made by this code with this threshold."""
+    try:
+        info = con.execute("select threshold, code from entities.supplier_build").fetchall()
+    except duckdb.CatalogException:
+        return None
+    if info != [(threshold, ENTITIES_CODE)]:
+        return None
+    rows = con.execute(
+        "select name, company_number, charity_number, supplier_id, method, score, "
+        "normalised_name from entities.supplier_mentions"
+    ).fetchall()
+    return {Mention(n, c, h): Resolved(e, m, s, k) for n, c, h, e, m, s, k in rows}
+
+
 def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
-    """Resolve every supplier mention in staging; returns counts by method."""
+    """Resolve every supplier mention in staging; returns counts by method (and `build`:
+    `full`, or `incremental` when only mentions new since the last build were resolved
+    against it)."""
+    threshold = parameters.entities.supplier_fuzzy_threshold
     rows = con.execute(SUPPLIER_MENTIONS_SQL).fetchall()
     sources = {Mention(n, c, h): s for n, c, h, s in rows}
-    resolved, entities = resolve(sources, parameters.entities.supplier_fuzzy_threshold)
+    previous = _previous_suppliers(con, threshold)
+    if previous is not None and previous.keys() <= sources.keys():
+        resolved = resolve_incrementally(previous, sources.keys() - previous.keys(), threshold)
+        build = "incremental"
+    else:  # first build, new code or threshold, or mentions gone (a file was replaced)
+        resolved, _ = resolve(sources, threshold)
+        build = "full"
     mentions = pd.DataFrame(
         [
             (
@@ -63,7 +96,7 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
                 sources[m],
             )
             for m, r in resolved.items()
-        ],
+        ],  # fmt: skip
         columns=[
             "name",
             "company_number",
@@ -76,41 +109,33 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
             "sources",
         ],
     )
-    suppliers = pd.DataFrame(
-        [
-            (
-                e.entity_id,
-                e.names[0] if e.names else None,
-                e.names,
-                e.company_numbers[0] if e.company_numbers else None,
-                e.charity_numbers[0] if e.charity_numbers else None,
-                e.is_personal,
-            )
-            for e in entities.values()
-        ],
-        columns=["supplier_id", "name", "names", "company_number", "charity_number", "is_personal"],
-    )
     con.execute("create schema if not exists entities")
-    _replace(con, "entities.supplier_mentions", mentions)
-    con.register("resolved_suppliers", suppliers)
+    _replace(con, "entities.supplier_mentions", mentions.sort_values(["supplier_id", "name"]))
     con.execute("""
         create or replace table entities.suppliers as
-        select s.supplier_id,
-               coalesce(mode(m.name), any_value(s.name)) as name,
-               s.names, s.company_number, s.charity_number,
-               list_sort(list_distinct(flatten(list(m.sources)))) as sources,
+        select supplier_id,
+               mode(name) as name,
+               list_sort(list_distinct(list(name))) as names,
+               min(company_number) as company_number,
+               min(charity_number) as charity_number,
+               list_sort(list_distinct(flatten(list(sources)))) as sources,
                count(*) as mentions,
-               list_sort(list_distinct(list(m.method))) as methods,
-               min(m.score) as min_score,
-               s.is_personal
-        from resolved_suppliers s join entities.supplier_mentions m using (supplier_id)
-        group by all order by s.supplier_id""")
-    con.unregister("resolved_suppliers")
-    return dict(
+               list_sort(list_distinct(list(method))) as methods,
+               min(score) as min_score,
+               bool_or(is_personal) as is_personal
+        from entities.supplier_mentions
+        group by supplier_id order by supplier_id""")
+    con.execute(
+        "create or replace table entities.supplier_build as select ?::double as threshold, "
+        "?::varchar as code",
+        [threshold, ENTITIES_CODE],
+    )
+    counts = dict(
         con.execute(
             "select method, count(*) from entities.supplier_mentions group by 1 order by 1"
         ).fetchall()
     )
+    return {**counts, "build": build}
 
 
 def build_buyers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:

@@ -169,6 +169,17 @@ class SuiteRunner:
         return self.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
+_RUNNERS: dict[Path, SuiteRunner] = {}
+
+
+def suite_runner(gx_dir: Path) -> SuiteRunner:
+    """One GX context per folder and process: the four table checks of a run share it
+    (starting a context takes a second or two)."""
+    if gx_dir not in _RUNNERS:
+        _RUNNERS[gx_dir] = SuiteRunner(gx_dir)
+    return _RUNNERS[gx_dir]
+
+
 def _examples(df: pd.DataFrame, result: Any, columns: list[str]) -> list[dict]:
     indices = (result.result or {}).get("partial_unexpected_index_list") or []
     keep = [c for c in LINEAGE + columns if c in df.columns]
@@ -410,7 +421,7 @@ def _suite_check(table: str):
         context: dg.AssetCheckExecutionContext, warehouse: Warehouse, catalogue: SourceCatalogue
     ):
         thresholds = {s.id: s.threshold for s in catalogue.load().sources if s.threshold}
-        runner = SuiteRunner(Path(warehouse.gx_dir))
+        runner = suite_runner(Path(warehouse.gx_dir))
         with warehouse.connect() as con:
             outcomes = run_suite(con, table, runner, thresholds, reuse=True)
         failed = [o.name for o in outcomes if not o.success]

@@ -158,3 +158,44 @@ def test_charity_numbers_are_kept_apart_from_company_numbers():
     # ...but two different charity numbers are two suppliers.
     other = resolved[Mention("Helping Hands", charity_number="2222222")].entity_id
     assert other == "GB-CHC-2222222" and len(entities) == 2
+
+
+INCREMENTAL_MENTIONS = [
+    Mention("Phoenix Software Ltd", "02548628"),
+    Mention("Phoenix Software Limited", "09999999"),
+    Mention("PHOENIX SOFTWARE LTD"),
+    Mention("Phoenix Sofware Ltd"),
+    Mention("Capita Business Services Ltd", "02299747"),
+    Mention("CAPITA BUSINESS SERVICES LIMITED"),
+    Mention("Capita Busness Services"),
+    Mention("Capita Resourcing Ltd", "02299747"),
+    Mention("Hollins Landscapes Ltd"),
+    Mention("Holins Landscapes Limited"),
+    Mention("Hollins Landscapes (North) Ltd"),
+    Mention("Age UK Calderdale", None, "1095373"),
+    Mention("Age UK Calderdale and Kirklees", "04565435", "1095373"),
+    Mention("Age UK Calderdale & Kirklees"),
+    Mention("REDACTED"),
+    Mention("Mr J Smith"),
+    Mention("Unit 4 Business Software Ltd"),
+    Mention("Unit 4 Busines Software Limited"),
+    Mention("Unit 5 Business Software Ltd", "11111111"),
+    Mention(None, "02548628"),
+]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_incremental_resolution_equals_a_full_one(seed):
+    import random
+
+    from oversight.entities import resolve_incrementally
+
+    rng = random.Random(seed)
+    mentions = INCREMENTAL_MENTIONS[:]
+    rng.shuffle(mentions)
+    cut = rng.randrange(1, len(mentions))
+    old, new = mentions[:cut], mentions[cut:]
+    full, _ = resolve(mentions, fuzzy_threshold=90)
+    previous, _ = resolve(old, fuzzy_threshold=90)
+    assert resolve_incrementally(previous, new, fuzzy_threshold=90) == full
+    assert resolve_incrementally(full, [], fuzzy_threshold=90) == full

@@ -172,3 +172,41 @@ def test_sample_planted_expiry_cases(tmp_path):
           and c.contract_ref = 'NCC-P07C'""",
     )
     assert edge == [("NCC-P07C", 0.8)]
+
+
+def test_a_new_month_extends_the_supplier_resolution_with_the_full_result(tmp_path):
+    """The sample without its newest months, resolved; then with them, resolved
+    incrementally: the tables equal those of a full resolution of everything."""
+    import shutil
+
+    from oversight.catalogue import load_catalogue
+    from oversight.resolution import build_suppliers
+    from tests.conftest import PROJECT, ingest_all
+
+    raw = tmp_path / "raw"
+    shutil.copytree(PROJECT / "data" / "raw", raw)
+    held = [raw / "northmoor/spend/2026-08.csv", raw / "kelder/spend/2026-09.csv"]
+    for path in held:
+        path.rename(path.with_suffix(".held"))
+    catalogue = load_catalogue(PROJECT / "catalogue" / "sources.yaml")
+    catalogue = catalogue.model_copy(update={"raw_dir": raw})
+    parameters = load_parameters()
+    tables = "select * from entities.{} order by all"
+    warehouse = tmp_path / "w.duckdb"
+    ingest_all(catalogue, warehouse)
+    with open_warehouse(warehouse) as con:
+        assert build_suppliers(con, parameters)["build"] == "full"
+    for path in held:
+        path.with_suffix(".held").rename(path)
+    ingest_all(catalogue, warehouse)
+    with open_warehouse(warehouse) as con:
+        con.execute("insert into staging.spend (source_id, file_path, supplier_name, amount) "
+                    "values ('x', 'x.csv', 'Brand New Supplier Ltd', 1)")  # fmt: skip
+        assert build_suppliers(con, parameters)["build"] == "incremental"
+        incremental = {t: con.execute(tables.format(t)).fetchall()
+                       for t in ("suppliers", "supplier_mentions")}  # fmt: skip
+        con.execute("drop table entities.supplier_build")
+        assert build_suppliers(con, parameters)["build"] == "full"
+        for t, rows in incremental.items():
+            assert con.execute(tables.format(t)).fetchall() == rows, t
+    assert any(r[0] == "Brand New Supplier Ltd" for r in incremental["supplier_mentions"])
