@@ -175,7 +175,7 @@ def compare(warehouse: Path, baseline: Path) -> dict:
     return out
 
 
-def bench_scale(scale: float, work: Path, baseline_loop_max: float) -> dict:
+def bench_scale(scale: float, work: Path, baseline_loop_max: float, loop_budget: float) -> dict:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("OVERSIGHT_", "DAGSTER"))}
     folder = work / f"scale-{scale:g}"
     raw, logs = folder / "raw", folder / "logs"
@@ -218,10 +218,20 @@ def bench_scale(scale: float, work: Path, baseline_loop_max: float) -> dict:
         log(f"scale {scale:g}: pandas baseline ({style})")
         out = folder / f"pandas-{style}"
         cmd = [sys.executable, "-m", "benchmarks.pandas_baseline", str(raw), "--as-of", as_of]
-        result[f"pandas_{style}"] = measure(
-            [*cmd, "--out", str(out), "--style", style], base, logs / f"pandas-{style}.log"
-        )
-        result[f"pandas_{style}"]["matches_pipeline"] = compare(warehouse, out)
+        cmd += ["--out", str(out), "--style", style]
+        if style == "loop":
+            cmd += ["--budget", str(loop_budget)]
+        measured = measure(cmd, base, logs / f"pandas-{style}.log")
+        timing = json.loads((out / "timing.json").read_text())
+        measured.update(timing)
+        if timing["ov07_share_done"] < 1:  # stopped at its budget: the rest is projected
+            measured["projected"] = True
+            measured["seconds"] = round(
+                measured["seconds"] - timing["ov07_seconds"] + timing["ov07_projected_seconds"], 1
+            )
+        else:
+            measured["matches_pipeline"] = compare(warehouse, out)
+        result[f"pandas_{style}"] = measured
 
     con = duckdb.connect(str(warehouse), read_only=True)
     result["payment_lines"], result["contracts"] = con.execute(
@@ -242,6 +252,41 @@ def bench_scale(scale: float, work: Path, baseline_loop_max: float) -> dict:
         )
     log(f"scale {scale:g}: done {json.dumps(result['ratios'])}")
     return result
+
+
+def plot(results: dict, path: Path) -> None:
+    """The scaling curve: seconds against payment lines, log-log, one line per measure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scales = results["scales"]
+    lines = [s["payment_lines"] for s in scales]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    series = {
+        "floor (DuckDB reads the files)": [s["floor"]["seconds"] for s in scales],
+        "full pipeline": [s["pipeline"]["seconds"] for s in scales],
+        "incremental month": [s["incremental"]["seconds"] for s in scales],
+        "pandas, vectorised": [s["pandas_vectorised"]["seconds"] for s in scales],
+    }
+    for label, values in series.items():
+        ax.plot(lines, values, marker="o", label=label)
+    loop = [(s["payment_lines"], s["pandas_loop"]["seconds"]) for s in scales
+            if "seconds" in s["pandas_loop"]]  # fmt: skip
+    if loop:
+        ax.plot(*zip(*loop, strict=True), marker="o", linestyle="--",
+                label="pandas, notebook loop (projected where marked)")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("payment lines")
+    ax.set_ylabel("seconds (2 cores)")
+    ax.set_title("Scaling: sample scales " + ", ".join(f"{s['scale']:g}" for s in scales))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def machine() -> dict:
@@ -305,7 +350,12 @@ def markdown(results: dict) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in results["scales"]:
-        loop = s["pandas_loop"].get("seconds", "skipped")
+        loop_run = s["pandas_loop"]
+        loop = (
+            f"{loop_run['seconds']:.0f}{' (projected)' if loop_run.get('projected') else ''}"
+            if "seconds" in loop_run
+            else "skipped"
+        )
         same = s["pandas_vectorised"]["matches_pipeline"]["equal"]
         rows.append(
             f"| {s['scale']:g} | {s['payment_lines']:,} | {s['contracts']:,} | "
@@ -355,18 +405,36 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="largest scale the notebook-style (loop) pandas baseline runs at (it is slow)",
     )
+    parser.add_argument(
+        "--loop-budget",
+        type=float,
+        default=300,
+        help="seconds the notebook-style baseline's OV07 loop may run before its time is "
+        "projected from the share of contracts done",
+    )
+    parser.add_argument(
+        "--merge", action="store_true", help="keep other scales already in <out>/results.json"
+    )
     args = parser.parse_args(argv)
+    previous = args.out / "results.json"
     results = {
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
-        "scales": [],
+        "scales": json.loads(previous.read_text())["scales"]
+        if args.merge and previous.exists()
+        else [],
     }
     args.out.mkdir(parents=True, exist_ok=True)
     for scale in args.scales:
-        results["scales"].append(bench_scale(scale, args.work, args.baseline_loop_max))
+        done = bench_scale(scale, args.work, args.baseline_loop_max, args.loop_budget)
+        results["scales"] = sorted(
+            [s for s in results["scales"] if s["scale"] != scale] + [done],
+            key=lambda s: s["scale"],
+        )
         results["targets"] = targets(results["scales"])
         (args.out / "results.json").write_text(json.dumps(results, indent=1, default=str))
         (args.out / "results.md").write_text(markdown(results))
+        plot(results, args.out / "scaling.png")
     print(markdown(results))
     print(f"Results: {args.out / 'results.json'} and {args.out / 'results.md'}")
     return 0

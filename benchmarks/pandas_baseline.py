@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
+import time
 import zipfile
 from pathlib import Path
 
@@ -212,10 +214,14 @@ def expired_but_paid(spend: pd.DataFrame, contracts: pd.DataFrame, as_of: str) -
     )
 
 
-def expired_but_paid_loop(spend: pd.DataFrame, contracts: pd.DataFrame, as_of: str) -> pd.DataFrame:
+def expired_but_paid_loop(
+    spend: pd.DataFrame, contracts: pd.DataFrame, as_of: str, budget: float | None = None
+) -> tuple[pd.DataFrame, float]:
     """OV07 as it is usually written in a notebook: for each contract, filter the payments
     of its buyer and supplier, and check each late one against the pair's other contracts.
-    Same rule and result as `expired_but_paid`."""
+    Same rule and result as `expired_but_paid`. With a `budget` (seconds), stops when it is
+    spent; returns the rows found and the share of contracts checked."""
+    started = time.perf_counter()
     c = contracts.dropna(subset=["start"]).copy()
     c = c[c["supplier_key"] != ""]
     c["effective_end"] = c[["end", "expiry"]].max(axis=1).fillna(pd.Timestamp("2262-01-01"))
@@ -223,7 +229,9 @@ def expired_but_paid_loop(spend: pd.DataFrame, contracts: pd.DataFrame, as_of: s
     margin, grace = pd.Timedelta(days=MARGIN_DAYS), pd.Timedelta(days=GRACE_DAYS)
     late_grace = pd.Timedelta(days=EXPIRED_GRACE_DAYS)
     rows = []
-    for contract in c.itertuples():
+    for done, contract in enumerate(c.itertuples()):
+        if budget is not None and time.perf_counter() - started > budget:
+            return pd.DataFrame(rows, columns=OV07_COLUMNS), done / len(c)
         mine = spend[
             (spend["buyer_key"] == contract.buyer_key)
             & (spend["supplier_key"] == contract.supplier_key)
@@ -247,7 +255,10 @@ def expired_but_paid_loop(spend: pd.DataFrame, contracts: pd.DataFrame, as_of: s
                 payments, paid = payments + 1, paid + payment.amount
         if payments:
             rows.append((contract.buyer_key, contract.contract, payments, paid))
-    return pd.DataFrame(rows, columns=["buyer_key", "contract", "payments", "paid_after"])
+    return pd.DataFrame(rows, columns=OV07_COLUMNS), 1.0
+
+
+OV07_COLUMNS = ["buyer_key", "contract", "payments", "paid_after"]
 
 
 def hhi(spend: pd.DataFrame) -> pd.DataFrame:
@@ -266,14 +277,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--as-of", required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--style", choices=["vectorised", "loop"], default="vectorised")
+    parser.add_argument(
+        "--budget", type=float, help="loop style: stop OV07 after this many seconds, and project"
+    )
     args = parser.parse_args(argv)
+    started = time.perf_counter()
     spend, contracts = ingest(args.raw)
     args.out.mkdir(parents=True, exist_ok=True)
-    ov07 = expired_but_paid if args.style == "vectorised" else expired_but_paid_loop
-    ov07(spend, contracts, args.as_of).to_csv(args.out / "ov07.csv", index=False)
+    timing = {"ingest_seconds": round(time.perf_counter() - started, 2)}
+    mark = time.perf_counter()
+    if args.style == "vectorised":
+        ov07, done = expired_but_paid(spend, contracts, args.as_of), 1.0
+    else:
+        ov07, done = expired_but_paid_loop(spend, contracts, args.as_of, args.budget)
+    timing["ov07_seconds"] = round(time.perf_counter() - mark, 2)
+    timing["ov07_share_done"] = round(done, 4)
+    ov07.to_csv(args.out / "ov07.csv", index=False)
+    mark = time.perf_counter()
     hhi(spend).to_csv(args.out / "sc01.csv", index=False)
+    timing["sc01_seconds"] = round(time.perf_counter() - mark, 2)
     counts = pd.DataFrame({"table": ["spend", "contracts"], "rows": [len(spend), len(contracts)]})
     counts.to_csv(args.out / "rows.csv", index=False)
+    if done < 1.0:  # the whole loop would have taken this long
+        timing["ov07_projected_seconds"] = round(timing["ov07_seconds"] / max(done, 1e-9), 1)
+    timing["projected_seconds"] = round(
+        timing["ingest_seconds"] + timing.get("ov07_projected_seconds", timing["ov07_seconds"])
+        + timing["sc01_seconds"], 1
+    )  # fmt: skip
+    (args.out / "timing.json").write_text(json.dumps(timing))
 
 
 if __name__ == "__main__":

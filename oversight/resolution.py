@@ -55,10 +55,13 @@ def _previous_suppliers(
     con: duckdb.DuckDBPyConnection, threshold: float
 ) -> dict[Mention, Resolved] | None:
     """The stored resolution, if it was made by this code with this threshold."""
-    try:
-        info = con.execute("select threshold, code from entities.supplier_build").fetchall()
-    except duckdb.CatalogException:
+    built = con.execute(  # (no failing query: it would abort the caller's transaction)
+        "select count(*) from duckdb_tables() where schema_name = 'entities' "
+        "and table_name in ('supplier_build', 'supplier_mentions')"
+    ).fetchall()[0][0]
+    if built < 2:
         return None
+    info = con.execute("select threshold, code from entities.supplier_build").fetchall()
     if info != [(threshold, ENTITIES_CODE)]:
         return None
     rows = con.execute(
