@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -11,7 +12,7 @@ import pyarrow as pa
 from oversight import ledger
 from oversight.catalogue import Catalogue, Source
 from oversight.mapping import MappedPart, map_part
-from oversight.readers import FileError, detect_format, read_parts
+from oversight.readers import FileError, Part, detect_format, read_parts
 from oversight.schema import COLUMNS, REQUIRED, TABLES, column_names
 from oversight.warehouse import atomic
 
@@ -84,8 +85,8 @@ def typing_sql(source: Source, mapped: set[str], headers: dict[str, str]) -> str
     reason_sql = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "null"
     return (
         f"create or replace temp table typed as\n"
-        f"with c as (select _p, _i, _part, _row, {cleaned} from batch)\n"
-        f"select _p, _i, {', '.join(selects)},\n"
+        f"with c as (select _i, _part, _row, {cleaned} from batch)\n"
+        f"select _i, {', '.join(selects)},\n"
         f"    {issue_sql} as parse_issues, {reason_sql} as _reason,\n"
         f"    _part as part, _row as row_number\nfrom c"
     )
@@ -93,54 +94,73 @@ def typing_sql(source: Source, mapped: set[str], headers: dict[str, str]) -> str
 
 @dataclass
 class ParsedFile:
-    format: str
-    encoding: str | None
-    delimiter: str | None
-    parts: list[tuple]  # (Part, MappedPart)
+    """A file's parts, each with its mapped rows. A CSV's one part is read when the file is
+    parsed (ahead of loading, in a thread); a workbook's sheets and a zip's members are read
+    one at a time while loading, so memory holds one part, not the whole file."""
 
-    @property
-    def mapped(self) -> list[MappedPart]:
-        return [m for _, m in self.parts]
+    format: str
+    parts: Iterable[tuple[Part, MappedPart]]
 
 
 def parse_file(catalogue: Catalogue, source: Source, name: str, data: bytes) -> ParsedFile:
-    """Read every part of a file and map its columns. Raises FileError when nothing usable."""
+    """Read (or prepare to read) every part of a file and map its columns. Raises FileError
+    when the file cannot be read; `load_file` raises it for problems found part by part."""
     columns = catalogue.source_columns(source.id)
     fmt = detect_format(name, source.read)
-    parts = []
-    for part in read_parts(name, data, source.read):
-        parts.append((part, map_part(part, columns, REQUIRED[source.kind], source.read.header_row)))
-    if not parts:
-        raise FileError("no tables found in the file")
-    if all(m.rows_read == 0 for _, m in parts):
-        where = ", ".join(f"{m.part or 'line'} {m.header_row}" for _, m in parts)
-        raise FileError(f"header only: no data rows below the header ({where})")
-    first = parts[0][0]
-    return ParsedFile(fmt, first.encoding, first.delimiter, parts)
+
+    def mapped_parts() -> Iterator[tuple[Part, MappedPart]]:
+        for part in read_parts(name, data, source.read):
+            yield part, map_part(part, columns, REQUIRED[source.kind], source.read.header_row)
+
+    return ParsedFile(fmt, list(mapped_parts()) if fmt == "csv" else mapped_parts())
 
 
-def _batch(parsed: ParsedFile) -> tuple[pa.Table, set[str], dict[str, str]]:
-    mapped: set[str] = set()
-    headers: dict[str, str] = {}
-    for m in parsed.mapped:
-        mapped.update(m.columns)
-        for k, v in m.headers.items():
-            headers.setdefault(k, v)
-    data: dict[str, list] = {"_p": [], "_i": [], "_part": [], "_row": []}
-    data.update({c: [] for c in sorted(mapped)})
-    for p, m in enumerate(parsed.mapped):
-        n = len(m.row_numbers)
-        data["_p"] += [p] * n
-        data["_i"] += list(range(n))
-        data["_part"] += [m.part] * n
-        data["_row"] += m.row_numbers
-        for c in mapped:
-            data[c] += m.columns.get(c, [""] * n)
+def _batch(m: MappedPart) -> pa.Table:
+    n = len(m.row_numbers)
+    data: dict[str, list] = {"_i": list(range(n)), "_part": [m.part] * n, "_row": m.row_numbers}
+    data.update({c: m.columns[c] for c in sorted(m.columns)})
     schema = pa.schema(
-        [("_p", pa.int32()), ("_i", pa.int64()), ("_part", pa.string()), ("_row", pa.int32())]
-        + [(c, pa.string()) for c in sorted(mapped)]
+        [("_i", pa.int64()), ("_part", pa.string()), ("_row", pa.int32())]
+        + [(c, pa.string()) for c in sorted(m.columns)]
     )
-    return pa.table(data, schema=schema), mapped, headers
+    return pa.table(data, schema=schema)
+
+
+def _load_part(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    params: list[str],
+    part: Part,
+    m: MappedPart,
+) -> tuple[int, list[tuple]]:
+    """Type one part's rows and insert the good ones; returns (loaded, quarantine rows)."""
+    staging_cols = ", ".join([*column_names(source.kind), "supplier_other_id", "parse_issues"])
+    con.register("batch", _batch(m))
+    con.execute(typing_sql(source, set(m.columns), m.headers))
+    con.unregister("batch")
+    record_cols, record_exprs = "", ""
+    if source.kind == "contract_register":
+        record_cols = ", contract_id, record_type"
+        record_exprs = (
+            ", concat(?, ':', ?, '#', case when part <> '' then part || ':' end, "
+            "row_number), 'register'"
+        )
+        params = [params[0], params[1], *params]
+    con.execute(
+        f"insert into {TABLES[source.kind]} ({staging_cols}{record_cols}, source_id, file_path, "
+        f"file_sha256, part, row_number) select {staging_cols}{record_exprs}, ?, ?, ?, part, "
+        "row_number from typed where _reason is null order by _i",
+        params,
+    )
+    bad = con.execute("select _i, _reason from typed where _reason is not null order by _i")
+    quarantine = [
+        (m.part, m.row_numbers[i], part.raw_text(m.record_index[i]), reason)
+        for i, reason in bad.fetchall()
+    ]
+    quarantine += [(m.part, r.row_number, r.raw_text, r.reason) for r in m.rejects]
+    loaded = con.execute("select count(*) from typed where _reason is null").fetchall()[0][0]
+    con.execute("drop table typed")
+    return loaded, quarantine
 
 
 def load_file(
@@ -152,49 +172,35 @@ def load_file(
     data: bytes,
     parsed: ParsedFile,
 ) -> tuple[int, int, int]:
-    """Replace this file's rows with the parsed ones, atomically. Returns (read, loaded, quar.)."""
-    table, mapped, headers = _batch(parsed)
-    rows_read = sum(m.rows_read for m in parsed.mapped)
-    staging_cols = [*column_names(source.kind), "supplier_other_id", "parse_issues"]
+    """Replace this file's rows with the parsed ones, atomically (part by part inside one
+    transaction). Returns (read, loaded, quarantined)."""
+    read = loaded = blank = 0
+    quarantined: list[tuple] = []
+    header_rows, warnings, unmapped = [], [], set()
+    encoding = delimiter = None
     with atomic(con):
         ledger.delete_file_rows(con, source.id, rel)
-        con.register("batch", table)
-        con.execute(typing_sql(source, mapped, headers))
-        con.unregister("batch")
-        cols = ", ".join(staging_cols)
-        record_cols, record_exprs, params = "", "", [source.id, rel, sha]
-        if source.kind == "contract_register":
-            record_cols = ", contract_id, record_type"
-            record_exprs = (
-                ", concat(?, ':', ?, '#', case when part <> '' then part || ':' end, "
-                "row_number), 'register'"
-            )
-            params = [source.id, rel, *params]
-        con.execute(
-            f"insert into {TABLES[source.kind]} ({cols}{record_cols}, source_id, file_path, "
-            f"file_sha256, part, row_number) select {cols}{record_exprs}, ?, ?, ?, part, "
-            "row_number from typed where _reason is null order by _p, _i",
-            params,
-        )
-        bad = con.execute(
-            "select _p, _i, _reason from typed where _reason is not null order by _p, _i"
-        ).fetchall()
-        quarantine = []
-        for p, i, reason in bad:
-            part, m = parsed.parts[p]
-            k = m.record_index[i]
-            quarantine.append((m.part, m.row_numbers[i], part.raw_text(k), reason))
-        for _, m in parsed.parts:
-            quarantine += [(m.part, r.row_number, r.raw_text, r.reason) for r in m.rejects]
-        if quarantine:
+        for part, m in parsed.parts:
+            if not header_rows:
+                encoding, delimiter = part.encoding, part.delimiter
+            n, bad = _load_part(con, source, [source.id, rel, sha], part, m)
+            read += m.rows_read
+            loaded += n
+            blank += m.blank_rows
+            quarantined += bad
+            header_rows.append((m.part, m.header_row))
+            warnings += [f"{m.part}: {w}" if m.part else w for w in m.warnings]
+            unmapped |= set(m.unmapped)
+        if not header_rows:
+            raise FileError("no tables found in the file")
+        if read == 0:
+            where = ", ".join(f"{p or 'line'} {h}" for p, h in header_rows)
+            raise FileError(f"header only: no data rows below the header ({where})")
+        if quarantined:
             con.executemany(
                 "insert into raw.quarantine values (?, ?, ?, ?, ?, ?, ?)",
-                [(source.id, rel, sha, *q) for q in quarantine],
+                [(source.id, rel, sha, *q) for q in quarantined],
             )
-        loaded = con.execute("select count(*) from typed where _reason is null").fetchall()[0][0]
-        con.execute("drop table typed")
-        warnings = [f"{m.part}: {w}" if m.part else w for m in parsed.mapped for w in m.warnings]
-        unmapped = sorted({c for m in parsed.mapped for c in m.unmapped})
         ledger.record_file(
             con,
             source_id=source.id,
@@ -203,18 +209,16 @@ def load_file(
             config_hash=catalogue.config_hash(source.id),
             size_bytes=len(data),
             format=parsed.format,
-            encoding=parsed.encoding,
-            delimiter=parsed.delimiter,
-            parts=len(parsed.parts),
-            header_rows=", ".join(
-                f"{m.part}:{m.header_row}" if m.part else str(m.header_row) for m in parsed.mapped
-            ),
-            rows_read=rows_read,
+            encoding=encoding,
+            delimiter=delimiter,
+            parts=len(header_rows),
+            header_rows=", ".join(f"{p}:{h}" if p else str(h) for p, h in header_rows),
+            rows_read=read,
             rows_loaded=loaded,
-            rows_quarantined=len(quarantine),
-            blank_rows=sum(m.blank_rows for m in parsed.mapped),
+            rows_quarantined=len(quarantined),
+            blank_rows=blank,
             status="loaded",
             warnings="\n".join(warnings) or None,
-            unmapped_columns=", ".join(unmapped) or None,
+            unmapped_columns=", ".join(sorted(unmapped)) or None,
         )
-    return rows_read, loaded, len(quarantine)
+    return read, loaded, len(quarantined)
