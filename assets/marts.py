@@ -134,7 +134,15 @@ def supplier_concentration(
             "select count(*) from marts.supplier_concentration where band = 'highly concentrated'"
         ).fetchall()[0][0]
         concentration = con.execute("select * from marts.supplier_concentration").df()
-        shares = con.execute("select * from marts.supplier_shares").df()
+        # The chart shows each buyer's top suppliers in its latest year: fetch only those
+        # (the table has a row per buyer, year and supplier: millions at national scale).
+        shares = con.execute("""
+            with latest as (
+                select * from marts.supplier_shares where basis = 'spend'
+                qualify financial_year = max(financial_year) over (partition by buyer))
+            select * from latest
+            qualify row_number() over (partition by buyer
+                                       order by share_of_buyer_spend desc) <= 20""").df()
     out = Path(warehouse.outputs_dir)
     charts.hhi_by_buyer(
         concentration,

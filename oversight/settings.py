@@ -37,9 +37,9 @@ def lock_timeout_seconds() -> float:
 
 
 def duckdb_memory_limit() -> str:
-    """How much memory DuckDB may use before it spills to disk (default 2GB): keeps a run's
+    """How much memory DuckDB may use before it spills to disk (default 1.5GB): keeps a run's
     peak memory flat however large the input (the benchmark measures it)."""
-    return os.environ.get(MEMORY_ENV, "2GB")
+    return os.environ.get(MEMORY_ENV, "1.5GB")
 
 
 def gx_dir(warehouse: Path | str | None = None) -> Path:
