@@ -44,9 +44,9 @@ lab: install
 evaluate: install
 	$(BIN)/python -m oversight.evaluate
 
-## make bench: the performance benchmark at scales 0.1, 1 and 10 (about an hour; needs ~15 GB
-## free disk and ~12 GB RAM at scale 10). BENCH_SCALES="0.1 1" for a quicker run. Results:
-## benchmarks/results/results.md and .json; see docs/performance.md
+## make bench: the performance benchmark at scales 0.1, 1 and 10 (about 35 minutes the first
+## time; scale 10 needs ~10 GB free disk and ~14 GB RAM for the pandas baseline).
+## BENCH_SCALES="0.1 1" for a 9-minute run. Results: benchmarks/results/; docs/performance.md
 BENCH_SCALES ?= 0.1 1 10
 bench: install
 	$(BIN)/python -m benchmarks.bench --scales $(BENCH_SCALES)

@@ -283,7 +283,7 @@ def plot(results: dict, path: Path) -> None:
     ax.set_ylabel("seconds (2 cores)")
     ax.set_title("Scaling: sample scales " + ", ".join(f"{s['scale']:g}" for s in scales))
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -324,8 +324,11 @@ def targets(scales: list[dict]) -> list[dict]:
         {
             "target": f"peak memory under {TARGETS['peak_rss_mb']:,} MB",
             "scale": largest["scale"],
-            "measured": max(largest["pipeline"]["peak_rss_mb"], largest["floor"]["peak_rss_mb"]),
-            "met": largest["pipeline"]["peak_rss_mb"] < TARGETS["peak_rss_mb"],
+            "measured": max(
+                largest["pipeline"]["peak_rss_mb"], largest["incremental"]["peak_rss_mb"]
+            ),
+            "met": max(largest["pipeline"]["peak_rss_mb"], largest["incremental"]["peak_rss_mb"])
+            < TARGETS["peak_rss_mb"],
         },
     ]
     if at_one:
@@ -415,8 +418,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--merge", action="store_true", help="keep other scales already in <out>/results.json"
     )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="only rewrite results.md and the chart from <out>/results.json",
+    )
     args = parser.parse_args(argv)
     previous = args.out / "results.json"
+    if args.report:
+        results = json.loads(previous.read_text())
+        results["targets"] = targets(results["scales"])
+        previous.write_text(json.dumps(results, indent=1, default=str))
+        (args.out / "results.md").write_text(markdown(results))
+        plot(results, args.out / "scaling.png")
+        print(markdown(results))
+        return 0
     results = {
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
