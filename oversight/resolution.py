@@ -117,7 +117,9 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
     con.execute("""
         create or replace table entities.suppliers as
         select supplier_id,
-               mode(name) as name,
+               -- the name printed most often; on a tie, not in capitals, then alphabetical
+               first(name order by name_mentions desc, name = upper(name), name)
+                   filter (where name is not null) as name,
                list_sort(list_distinct(list(name))) as names,
                min(company_number) as company_number,
                min(charity_number) as charity_number,
@@ -126,7 +128,8 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
                list_sort(list_distinct(list(method))) as methods,
                min(score) as min_score,
                bool_or(is_personal) as is_personal
-        from entities.supplier_mentions
+        from (select *, count(*) over (partition by supplier_id, name) as name_mentions
+              from entities.supplier_mentions)
         group by supplier_id order by supplier_id""")
     con.execute(
         "create or replace table entities.supplier_build as select ?::double as threshold, "
@@ -165,7 +168,8 @@ def build_buyers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict
     )
     con.execute("""
         create or replace table entities.buyers as
-        select buyer_id, mode(name) as name, list_sort(list(name)) as names,
+        select buyer_id, first(name order by name = upper(name), length(name) desc, name) as name,
+               list_sort(list(name)) as names,
                list_sort(list_distinct(flatten(list(sources)))) as sources,
                list_sort(list_distinct(list(method))) as methods
         from entities.buyer_mentions group by 1 order by 1""")

@@ -26,11 +26,25 @@ SPEND = (
     if REAL.is_dir()
     else PROJECT / "data" / "raw" / "northmoor" / "spend" / "2025-05.csv"
 ).read_bytes()
-PACKAGES = (
-    sorted((REAL / "contracts-finder" / "ocds").glob("*.json"))[:4]
-    if REAL.is_dir()
-    else sorted((PROJECT / "data" / "raw" / "drr" / "notices").glob("*.json"))
-)
+
+
+def _pages() -> list[dict]:
+    """Release packages the fake API serves: real Contracts Finder files, or (without them)
+    the sample's DRR package cut in two."""
+    if REAL.is_dir():
+        found = sorted((REAL / "contracts-finder" / "ocds").glob("*.json"))[:4]
+        return [json.loads(p.read_text()) for p in found]
+    package = json.loads(
+        (PROJECT / "data" / "raw" / "drr" / "notices" / "2024-25-releases.json").read_text()
+    )
+    half = len(package["releases"]) // 2
+    return [
+        {**package, "releases": package["releases"][:half]},
+        {**package, "releases": package["releases"][half:]},
+    ]
+
+
+PAGES = _pages()
 
 
 class Server:
@@ -242,7 +256,7 @@ def test_monthly_url_template(tmp_path, server):
 
 
 def ocds_api(tmp_path, server, fail_second_window=False, **spec):
-    pages = [json.loads(p.read_text()) for p in PACKAGES]
+    pages = PAGES
 
     def route(h, n, q):
         if "cursor" in q:
@@ -306,7 +320,7 @@ def test_ocds_api_windows_pages_and_resumes(tmp_path, server):
         for r in json.loads((folder / "find_a_tender-20250108T000000-0002.json").read_text())[
             "releases"
         ]
-    ] == [r["id"] for r in json.loads(PACKAGES[1].read_text())["releases"]]
+    ] == [r["id"] for r in PAGES[1]["releases"]]
     # The pages ingest like any OCDS file; the manifest (a hidden file) is not data.
     from tests.conftest import ingest_all, query
 
