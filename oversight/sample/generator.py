@@ -16,7 +16,7 @@ Four fictional publishers, each in the layout (column names, encoding, messiness
 Cases for the indicators in INDICATORS.md are planted beside clean twins and listed in
 `data/raw/planted.yaml`, with the as-of date they are judged on.
 
-`scale` 1 is about 1M payment lines and 50k contracts; the committed sample uses 0.01.
+`scale` 1 is about 1.4M payment lines and 50k contracts; the committed sample uses 0.01.
 """
 
 from __future__ import annotations
@@ -1708,7 +1708,7 @@ def main(argv: list[str] | None = None) -> None:
         "--scale",
         type=float,
         default=SAMPLE_SCALE,
-        help="1 = about 1M payment lines and 50k contracts (default 0.01)",
+        help="1 = about 1.4M payment lines and 50k contracts (default 0.01)",
     )
     args = parser.parse_args(argv)
     print(f"sample written to {generate(args.out, args.scale)}")
