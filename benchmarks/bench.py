@@ -1,6 +1,6 @@
 """`make bench`: the pipeline at national scale, against the parse floor and plain pandas.
 
-For each scale (1 = about 1M payment lines and 50k contracts):
+For each scale (1 = about 1.4M payment lines and 50k contracts):
 
 1. generate the sample at that scale (`oversight.sample.generator`: the real layouts, with
    their mess), and hold back the newest month of each monthly spend source;
