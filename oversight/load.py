@@ -148,23 +148,28 @@ def ingest_source(
     ]
     # Tabular files are parsed (Python, holding the GIL) one file ahead, in a thread, while
     # DuckDB (which releases the GIL) types and loads the previous one: two cores busy.
+    # (OCDS files are streamed by their own loader: nothing is parsed ahead for them.)
+    reading = set(to_read)
+    following = dict(zip(to_read, to_read[1:], strict=False))  # file -> next file to read
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
         ahead: dict[int, Future] = {}
 
-        def parse_ahead(k: int) -> None:
-            if source.kind != "ocds" and k < len(to_read) and to_read[k] not in ahead:
-                ahead[to_read[k]] = pool.submit(_parse, catalogue, source, files[to_read[k]])
+        def parse_ahead(i: int) -> None:
+            if source.kind != "ocds":
+                ahead[i] = pool.submit(_parse, catalogue, source, files[i])
 
-        parse_ahead(0)
+        if to_read:
+            parse_ahead(to_read[0])
         for n, path in enumerate(files, start=1):
             rel = path.relative_to(catalogue.raw_dir).as_posix()
             sha = hashes[n - 1]
-            if n - 1 not in to_read:
+            if n - 1 not in reading:
                 summary.unchanged += 1
                 if progress:
                     progress(n, len(files), f"{rel}: unchanged, skipped")
                 continue
-            parse_ahead(to_read.index(n - 1) + 1)
+            if n - 1 in following:
+                parse_ahead(following[n - 1])
             try:
                 read, loaded, quarantined = _read_file(
                     con, catalogue, source, rel, sha, path, ahead.pop(n - 1, None)
