@@ -187,15 +187,23 @@ def ingest(raw: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return spend, contracts
 
 
+def contract_periods(contracts: pd.DataFrame) -> pd.DataFrame:
+    """Register entries a payment can be matched to (a start date and a supplier), with their
+    effective end (the later of end and current expiry; open-ended when neither is known)
+    and a label (reference, else title)."""
+    c = contracts.dropna(subset=["start"]).copy()
+    c = c[c["supplier_key"] != ""]
+    c["effective_end"] = c[["end", "expiry"]].max(axis=1).fillna(pd.Timestamp("2262-01-01"))
+    c["contract"] = c["ref"].fillna(c["title"])
+    return c
+
+
 def expired_but_paid(spend: pd.DataFrame, contracts: pd.DataFrame, as_of: str) -> pd.DataFrame:
     """OV07: per contract, payments to its supplier after its end + grace that no contract
     of that buyer and supplier covers, each given to the latest-ending contract it follows."""
-    c = contracts.dropna(subset=["start"]).copy()
-    c = c[c["supplier_key"] != ""]
-    c["effective_end"] = c[["end", "expiry"]].max(axis=1)
-    c["contract"] = c["ref"].fillna(c["title"])
+    c = contract_periods(contracts)
     pairs = spend.reset_index().merge(c, on=["buyer_key", "supplier_key"], suffixes=("", "_c"))
-    end = pairs["effective_end"].fillna(pd.Timestamp("2262-01-01"))
+    end = pairs["effective_end"]
     covered = (pairs["date"] >= pairs["start"] - pd.Timedelta(days=MARGIN_DAYS)) & (
         pairs["date"] <= end + pd.Timedelta(days=GRACE_DAYS)
     )
@@ -222,10 +230,7 @@ def expired_but_paid_loop(
     Same rule and result as `expired_but_paid`. With a `budget` (seconds), stops when it is
     spent; returns the rows found and the share of contracts checked."""
     started = time.perf_counter()
-    c = contracts.dropna(subset=["start"]).copy()
-    c = c[c["supplier_key"] != ""]
-    c["effective_end"] = c[["end", "expiry"]].max(axis=1).fillna(pd.Timestamp("2262-01-01"))
-    c["contract"] = c["ref"].fillna(c["title"])
+    c = contract_periods(contracts)
     margin, grace = pd.Timedelta(days=MARGIN_DAYS), pd.Timedelta(days=GRACE_DAYS)
     late_grace = pd.Timedelta(days=EXPIRED_GRACE_DAYS)
     rows = []

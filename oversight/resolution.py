@@ -99,7 +99,7 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
                 sources[m],
             )
             for m, r in resolved.items()
-        ],  # fmt: skip
+        ],
         columns=[
             "name",
             "company_number",
