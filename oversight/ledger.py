@@ -1,4 +1,5 @@
-"""The file ledger: `raw.files` rows, and removing a file's rows from every table."""
+"""The file ledger: `raw.files` and `raw.quarantine` rows, and removing a file's rows from
+every table."""
 
 from __future__ import annotations
 
@@ -19,6 +20,23 @@ def delete_file_rows(con: duckdb.DuckDBPyConnection, source_id: str, rel: str) -
         return
     for table in (*TABLE_COLUMNS, "raw.quarantine", "raw.files"):
         con.execute(f"delete from {table} where source_id = ? and file_path = ?", [source_id, rel])
+
+
+def record_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    source_id: str,
+    rel: str,
+    sha: str,
+    rows: list[tuple[str, int | None, str, str]],
+) -> None:
+    """Insert a file's quarantined rows, each (part, row number, raw text, reason) (call
+    inside a transaction)."""
+    if rows:
+        con.executemany(
+            "insert into raw.quarantine (source_id, file_path, file_sha256, part, row_number, "
+            "raw_text, reason) values (?, ?, ?, ?, ?, ?, ?)",
+            [(source_id, rel, sha, *row) for row in rows],
+        )
 
 
 def record_file(con: duckdb.DuckDBPyConnection, **row: object) -> None:

@@ -243,11 +243,9 @@ def load_ocds_file(
                 batch = []
         if batch:
             _insert_releases(con, batch)
-        if quarantine:
-            con.executemany(
-                "insert into raw.quarantine values (?, ?, ?, ?, ?, ?, ?)",
-                [(source.id, rel, sha, "", q.row_number, q.raw_text, q.reason) for q in quarantine],
-            )
+        ledger.record_quarantine(
+            con, source.id, rel, sha, [("", q.row_number, q.raw_text, q.reason) for q in quarantine]
+        )
         ledger.record_file(
             con,
             source_id=source.id,

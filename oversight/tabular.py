@@ -196,11 +196,7 @@ def load_file(
         if read == 0:
             where = ", ".join(f"{p or 'line'} {h}" for p, h in header_rows)
             raise FileError(f"header only: no data rows below the header ({where})")
-        if quarantined:
-            con.executemany(
-                "insert into raw.quarantine values (?, ?, ?, ?, ?, ?, ?)",
-                [(source.id, rel, sha, *q) for q in quarantined],
-            )
+        ledger.record_quarantine(con, source.id, rel, sha, quarantined)
         ledger.record_file(
             con,
             source_id=source.id,
