@@ -189,6 +189,11 @@ def _examples(df: pd.DataFrame, result: Any, columns: list[str]) -> list[dict]:
     ]
 
 
+def _gx_outcome(meta: dict) -> RuleOutcome:
+    """A GX rule's outcome, passing until a batch fails it."""
+    return RuleOutcome(meta["name"], meta.get("severity", "warn"), meta.get("why", ""), "gx")
+
+
 def _validate_files(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -213,13 +218,7 @@ def _validate_files(
         for validation in run.run_results.values():
             for result in validation.results:
                 config = result.expectation_config
-                meta = config.meta
-                outcome = outcomes.setdefault(
-                    meta["name"],
-                    RuleOutcome(
-                        meta["name"], meta.get("severity", "warn"), meta.get("why", ""), "gx"
-                    ),
-                )
+                outcome = outcomes.setdefault(config.meta["name"], _gx_outcome(config.meta))
                 if result.exception_info and result.exception_info.get("raised_exception"):
                     outcome.success = False
                     outcome.error = result.exception_info.get("exception_message")
@@ -318,18 +317,16 @@ def run_suite(
                 [
                     (unit, o.name, o.success, o.unexpected, o.error, json.dumps(o.examples))
                     for o in found.values()
-                ],  # fmt: skip
+                ],
             )
-    outcomes = {
-        e["meta"]["name"]: RuleOutcome(
-            e["meta"]["name"], e["meta"].get("severity", "warn"), e["meta"].get("why", ""), "gx"
-        )
-        for e in suite["expectations"]
-    }
+    outcomes = {e["meta"]["name"]: _gx_outcome(e["meta"]) for e in suite["expectations"]}
     for rule, success, unexpected, error, examples in con.execute(
-        "select rule, success, unexpected, error, examples from quality.unit_outcomes "
-        "where unit in (select unit from quality.validation_units where table_name = ?) "
-        "order by unit",
+        """select o.rule, o.success, o.unexpected, o.error, o.examples
+           from quality.unit_outcomes o
+           join (select unit, min(source_id) as source_id, min(file_path) as file_path
+                 from quality.validation_units where table_name = ? group by unit) u
+             using (unit)
+           order by u.source_id, u.file_path""",  # examples in file order, run after run
         [table],
     ).fetchall():
         outcome = outcomes.get(rule)
