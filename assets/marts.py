@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from assets.entities import SUPPLIERS
 from assets.ingest import RAW_FILES, STAGING_CONTRACTS, STAGING_EVENTS, STAGING_SPEND
 from oversight import charts
 from oversight.charts import coverage_heatmap, markdown_image
@@ -31,7 +32,7 @@ class AsOf(dg.Config):
     key=["marts", "publisher_quality"],
     group_name="marts",
     kinds={"duckdb"},
-    deps=[RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND],
+    deps=[RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND, SUPPLIERS],
     pool="warehouse",
 )
 def publisher_quality(
@@ -40,7 +41,9 @@ def publisher_quality(
     """One row per source: how complete and timely its publication is. Coverage of each
     Transparency Code field (`cov_*`: share of rows with a value), months missing from the
     monthly spend series, quarantine rate, share of spend paid to a supplier with a company or
-    charity number, and share of register entries with a review date and a value."""
+    charity number, and share of register entries with a review date and a value;
+    `identifier_conflicts`: names this source prints with a company or charity number that
+    is printed elsewhere with a dissimilar name (`entities.identifier_conflicts`)."""
     sources = pd.DataFrame(
         [(s.id, s.publisher, s.kind, s.threshold) for s in catalogue.load().sources],
         columns=["source_id", "publisher", "kind", "threshold"],
@@ -177,7 +180,10 @@ def buyer_scorecard(
     """Per buyer and as-of date: for each indicator the contracts flagged, unknown, and the
     value behind them (value at risk for OV07, OV08 and OV12); the share of spend linked to a
     contract (register coverage); the latest year's concentration headline. Off-contract
-    spend (OV12, buyer x supplier x year) is in `marts.off_contract_spend`."""
+    spend (OV12, buyer x supplier x year: market suppliers only, with their `payee_class`) is
+    in `marts.off_contract_spend`; payments to public bodies, individuals, redacted payees and
+    grants, which OV12 and concentration leave out, are in `marts.non_market_spend` (buyer x
+    financial year x class)."""
     parameters = load_parameters()
     with warehouse.connect() as con:
         with atomic(con):

@@ -267,8 +267,9 @@ OV07_COLUMNS = ["buyer_key", "contract", "payments", "paid_after"]
 
 
 def hhi(spend: pd.DataFrame) -> pd.DataFrame:
-    """SC01 on spend: HHI of suppliers' shares per buyer and financial year (April-March)."""
-    s = spend.copy()
+    """SC01 on spend: HHI of suppliers' shares per buyer and financial year (April-March),
+    market suppliers only: redacted and personal payees are not the market."""
+    s = spend[~spend["supplier_key"].str.startswith("personal:")].copy()
     s["fy"] = (s["date"] - pd.DateOffset(months=3)).dt.year
     by = s.groupby(["buyer_key", "fy", "supplier_key"])["amount"].sum().clip(lower=0)
     share = by / by.groupby(level=[0, 1]).transform("sum")

@@ -12,13 +12,14 @@ method and score:
    character apart (`SG298533` / `SC298533`) are one supplier only on the same contract
    reference or with an equal normalised name.
 2. `name`: equal keys (case, punctuation, `&`/`and`, legal forms, decorations after `#`, a
-   dash or a legal form, one-word brackets), or equal keys once spaces are removed
+   dash or a legal form, brackets after the name), or equal keys once spaces are removed
    (`MDS Minibuses` / `Mds Mini Buses`).
 3. `alias`: a parent printed in brackets is the key of another (`Pontville School (Part of
    Witherslack Group)`), or two printings swap a legal and a trading name
    (`Sakinas Healthcare Limited T/A SureCare Bolton` / `SureCare Bolton#Sakinas Healthcare
    Limited`). A trading name alone does not join: sister companies share them.
-4. `fuzzy`: keys that rapidfuzz scores at or above the threshold (token sort ratio), starting
+4. `fuzzy`: keys that rapidfuzz scores at or above the threshold (plain or token-sort ratio),
+   starting
    with the same three characters, with the same numbers in them, and whose differing words
    are spellings of one another (not "North" / "Group").
 5. `abbreviation`: every word of the shorter key stands for the longer key's words in order:
@@ -71,11 +72,9 @@ FUZZY_SLICE = 2000  # rows of a block scored at once: 2,000 x block size bytes
 ABBREVIATION_BLOCK = 2000  # keys sharing a first word compared word by word, at most
 _BUYER_WORDS = re.compile(r"\b(" + "|".join(BUYER_WORDS) + r")\b")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
-# Words a branch or region adds after a name ("Adoption Matters Northwest").
-_REGION_WORDS = {
-    "uk", "gb", "england", "scotland", "wales", "ireland", "britain", "europe", "north", "south",
-    "east", "west", "northwest", "northeast", "southwest", "southeast", "midlands", "nw", "ne",
-}  # fmt: skip
+# Words that may follow a name without making it another company ("Focus Academy Trust UK").
+# Not regions: "X (Midlands) Ltd" and "X (North) Ltd" are usually companies of their own.
+_COUNTRY_WORDS = {"uk", "gb"}
 _SKIP_IN_INITIALS = {"and", "of", "the", "for", "in"}
 
 
@@ -177,9 +176,8 @@ def abbreviates(short: str, long: str) -> bool:
     """Every word of `short` stands for words of `long`, in order, and all of `long` is
     covered: an equal word, a prefix of 3+ letters (`assoc`), the initials of a run of 3+
     words (`gmw`: greater manchester west), or a last word cut at a fixed width (the rest of
-    `long` cut with it). Trailing region words of `long` ("northwest", "uk") may be left
-    over. At least one word of 4+ letters must be equal, so that initials alone never
-    decide."""
+    `long` cut with it). A trailing "UK" or "GB" of `long` may be left over. At least one
+    word of 4+ letters must be equal, so that initials alone never decide."""
     a, b = tuple(short.split()), tuple(long.split())
     if not a or a == b or not any(len(w) >= 4 and w in b for w in a):
         return False
@@ -187,7 +185,7 @@ def abbreviates(short: str, long: str) -> bool:
     @cache
     def go(i: int, j: int) -> bool:
         if i == len(a):
-            return all(w in _REGION_WORDS for w in b[j:])
+            return all(w in _COUNTRY_WORDS for w in b[j:])
         if j == len(b):
             return False
         w = a[i]
@@ -350,12 +348,6 @@ def resolve(
     def named(text: str) -> int | None:
         return by_key.get(text, by_compact.get(text.replace(" ", "")))
 
-    if "name" in stages:  # the same legal name without a one-word bracket
-        for i, p in enumerate(parts):
-            for variant in () if personal[i] else p.variants:
-                if (j := named(variant)) is not None:
-                    join(j, i, "name", 1.0, typos=True)
-
     if "alias" in stages:
         # A parent named in brackets is that supplier. A trading name is not enough on its
         # own: on real files a standalone "Voyage Care" or "Greenham" is a sister company of
@@ -379,15 +371,22 @@ def resolve(
         blocks: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)
         for key in by_key:
             blocks[_block(key)].append(key)
+        # Both the plain and the token-sorted ratio: sorting moves a misspelt word
+        # ("srvices" sorts after "sewer", "services" before it).
         for block in blocks.values():
             for start in range(0, len(block) - 1, FUZZY_SLICE):
-                scores = process.cdist(
-                    block[start : start + FUZZY_SLICE],
-                    block,
-                    scorer=fuzz.token_sort_ratio,
-                    score_cutoff=fuzzy_threshold,
-                    dtype=np.uint8,
-                    workers=-1,
+                scores = np.maximum(
+                    *(
+                        process.cdist(
+                            block[start : start + FUZZY_SLICE],
+                            block,
+                            scorer=scorer,
+                            score_cutoff=fuzzy_threshold,
+                            dtype=np.uint8,
+                            workers=-1,
+                        )
+                        for scorer in (fuzz.ratio, fuzz.token_sort_ratio)
+                    )
                 )
                 for x, y in zip(*scores.nonzero(), strict=True):
                     a, b = block[start + x], block[y]

@@ -2,12 +2,19 @@
 linking on the real published files in ../shared/data/real, and print the oversight
 indicators for Salford (count and value at risk of each).
 
-Supplier resolution, name only: every published (supplier name, Companies House number) in
+The headline: supplier resolution against a third party's Companies House matching of two
+councils' real payees (`oversight.label_eval`, gmca-labels). Then two more measures:
+
+Held out, real: every published (supplier name, Companies House number) in
 the real files that carry numbers (Calderdale's spend, Salford's register, Contracts Finder
 notices) is a labelled mention. The numbers are hidden, the names are resolved, and each pair
 of distinct names is scored: a true pair shares a company number; a predicted pair is resolved
 to one supplier. Precision = correct predicted pairs / predicted pairs; recall = correct
 predicted pairs / true pairs.
+
+Synthetic: the same real names printed the ways publishers print names (upper case, Ltd /
+Limited, a dropped letter...): the spellings are generated, so the figure is labelled
+synthetic wherever it is shown.
 
 Linking: the share of Salford's spend (by value, July 2020 - June 2022) linked to a contract
 in Salford's register, and a sample of links for a person to check against the CSVs.
@@ -26,16 +33,18 @@ from pathlib import Path
 
 import duckdb
 
-from oversight import settings
+from oversight import label_eval, settings
 from oversight.catalogue import load_catalogue
-from oversight.entities import Mention, is_personal, resolve
+from oversight.entities import Mention, resolve
 from oversight.indicators import build_marts
 from oversight.load import ingest_source
 from oversight.parameters import load_parameters
+from oversight.payees import is_personal
 from oversight.resolution import resolve_and_link
 from oversight.warehouse import open_warehouse
 
 REAL_CATALOGUE = settings.PROJECT_ROOT / "tests" / "catalogues" / "real.yaml"
+REAL_DIR = settings.PROJECT_ROOT.parent / "shared" / "data" / "real"
 LABELLED_SOURCES = ("calderdale-spend", "salford-register", "contracts-finder")
 
 LABELLED_SQL = """
@@ -213,7 +222,10 @@ def report(warehouse: Path, sample: int = 12, out=sys.stdout) -> dict:
         "select method, count(*) from entities.supplier_mentions group by 1 order by 1"
     ).fetchall()
     con.close()
-    print("Supplier resolution by name alone, company numbers hidden", file=out)
+    print(
+        "\nHeld out (real): supplier resolution by name alone, published company numbers hidden",
+        file=out,
+    )
     print(f"  labelled names: {scores.names} (from {', '.join(LABELLED_SOURCES)})", file=out)
     print(
         f"  true pairs (same company number): {scores.true_pairs}; predicted pairs: "
@@ -230,7 +242,7 @@ def report(warehouse: Path, sample: int = 12, out=sys.stdout) -> dict:
     for a, b in scores.missed[:25]:
         print(f"    missed, same number: {a!r} / {b!r}", file=out)
     print(
-        "\nThe same real names printed as real publishers print them (upper/title case,"
+        "\nSYNTHETIC: the same real names printed as generated variants (upper/title case,"
         " Ltd/Limited, '&'/'and', a dropped letter); negatives: the other real names",
         file=out,
     )
@@ -295,10 +307,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=12, help="links to print")
     args = parser.parse_args(argv)
-    if not (settings.PROJECT_ROOT.parent / "shared" / "data" / "real").is_dir():
+    if not REAL_DIR.is_dir():
         print("../shared/data/real is not here: nothing to evaluate on", file=sys.stderr)
         return 2
     random.seed(0)
+    print(label_eval.evaluate(REAL_DIR)["report"])
     with tempfile.TemporaryDirectory() as tmp:
         warehouse = Path(tmp) / "real.duckdb"
         build_real_warehouse(warehouse)

@@ -15,6 +15,7 @@ import duckdb
 MART_TABLES = (
     "marts.contract_oversight",
     "marts.off_contract_spend",
+    "marts.non_market_spend",
     "marts.expired_payments",
     "marts.supplier_concentration",
     "marts.supplier_shares",

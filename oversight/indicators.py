@@ -46,6 +46,9 @@ def set_variables(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of:
         for name, value in group.model_dump().items():
             if name != "as_of":
                 con.execute(f"set variable {name} = ?", [value])
+    con.execute(
+        "set variable market_classes = ?::varchar[]", [list(parameters.payees.market_classes)]
+    )
 
 
 def source_fields(catalogue: Catalogue) -> pd.DataFrame:

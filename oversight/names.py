@@ -9,10 +9,9 @@ Witherslack Group)`), branch suffixes (`Community Integrated Care - Cheshire`), 
 or joined (`MDS Minibuses` / `Mds Mini Buses`), and abbreviations (`NHS FT`, `Assoc`).
 
 `name_parts` returns the **key** (the legal name, decorations removed, normalised), the
-**aliases** the name also carries (variants without a one-word bracket, a parent named in
-brackets, trading names and the other `#` segments), and a **compact** key (the key without
-spaces). Nothing here decides whether two
-names are one supplier; `oversight.entities` does, from these parts.
+**aliases** the name also carries (a parent named in brackets, trading names and the other
+`#` segments), and a **compact** key (the key without spaces). Nothing here decides whether
+two names are one supplier; `oversight.entities` does, from these parts.
 """
 
 from __future__ import annotations
@@ -116,7 +115,6 @@ def is_redaction(text: str | None) -> bool:
 @dataclass(frozen=True)
 class NameParts:
     key: str  # the legal name, decorations removed, normalised: "capita business services"
-    variants: tuple[str, ...] = ()  # the same legal name without a one-word bracket
     parents: tuple[str, ...] = ()  # an organisation named in brackets: "(Part of X)", "(X)"
     trading: tuple[str, ...] = ()  # trading names and the other `#` segments
     core: str = ""  # the printed text the key was made from ("Capita Business Services Ltd")
@@ -128,7 +126,7 @@ class NameParts:
 
     @property
     def aliases(self) -> tuple[str, ...]:
-        return (*self.variants, *self.parents, *self.trading)
+        return (*self.parents, *self.trading)
 
 
 def _is_legal_form(word: str) -> bool:
@@ -169,16 +167,16 @@ def _useful_alias(key: str) -> bool:
     return bool(key) and not key.isdigit() and (len(key.split()) >= 2 or len(key) >= 5)
 
 
-def _key_and_brackets(text: str) -> tuple[str, list[str], list[str]]:
-    """The key of one printed name, its variants and the parents its brackets name.
+def _key_and_brackets(text: str) -> tuple[str, list[str]]:
+    """The key of one printed name, and the parents its brackets name.
 
     A bracket inside the legal name, before its legal form, is part of it, as Companies
     House prints it (`J Hopkins (Contractors) Ltd`, `Electricity North West (Construction &
-    Maintenance) Ltd`); a one-word one (a place: `Mds Mini Buses (Manchester) Ltd`) also gives
-    a variant without it. A bracket of the name's initials (`(ERS)`) is dropped. A bracket
+    Maintenance) Ltd`), and so is a place (`Hollins Building Contractors (Yorkshire) Ltd` is
+    usually a company of its own, not `Hollins Building Contractors Ltd`). A bracket of the
+    name's initials (`(ERS)`) is dropped. A bracket
     after the name is a decoration: dropped from the key, and a parent when it names one
     ("Part of Witherslack Group") or holds two words or more ("(The Harmony Trust)")."""
-    variants: list[str] = []
     parents: list[str] = []
     bare = text
     for match in reversed(list(_PAREN.finditer(text))):
@@ -192,8 +190,6 @@ def _key_and_brackets(text: str) -> tuple[str, list[str], list[str]]:
         inside = bool(inner) and after == ["x"] and _LEGAL_TAIL.search(text[match.end() :])
         if inside and not _PARENT.match(inner):
             bare = bare[: match.start()] + " " + inner + " " + bare[match.end() :]
-            if len(inner.split()) == 1:
-                variants.append(normalise_text(text[: match.start()] + text[match.end() :]))
             continue
         parent = _PARENT.sub("", inner)
         key = normalise_text(parent)
@@ -201,7 +197,7 @@ def _key_and_brackets(text: str) -> tuple[str, list[str], list[str]]:
             parents.append(key)
         bare = bare[: match.start()] + " " + bare[match.end() :]
     bare = _DASH.split(bare.strip())[0] or bare
-    return normalise_text(bare), [v for v in variants if v], parents
+    return normalise_text(bare), parents
 
 
 def name_parts(name: str | None) -> NameParts:
@@ -220,10 +216,10 @@ def name_parts(name: str | None) -> NameParts:
     candidates = [c for c in candidates if not is_redaction(c)]
     if not candidates:
         return NameParts("", redacted=True)
-    key, variants, parents = _key_and_brackets(candidates[0])
+    key, parents = _key_and_brackets(candidates[0])
     trading: list[str] = []
     for text in candidates[1:]:
-        other, _, more = _key_and_brackets(text)
+        other, more = _key_and_brackets(text)
         if not key:
             key = other
         else:
@@ -233,9 +229,7 @@ def name_parts(name: str | None) -> NameParts:
     def useful(keys: list[str]) -> tuple[str, ...]:
         return tuple(dict.fromkeys(k for k in keys if k != key and _useful_alias(k)))
 
-    return NameParts(
-        key, useful(variants), useful(parents), useful(trading), candidates[0], first_redacted
-    )
+    return NameParts(key, useful(parents), useful(trading), candidates[0], first_redacted)
 
 
 def normalise_name(name: str | None) -> str:

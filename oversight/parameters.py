@@ -8,9 +8,10 @@ from datetime import date
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from oversight import settings
+from oversight.payees import PAYEE_CLASSES
 
 PARAMETERS_ENV = "OVERSIGHT_PARAMETERS"
 AS_OF_ENV = "OVERSIGHT_AS_OF"
@@ -55,8 +56,22 @@ class ConcentrationParameters(_Strict):
     min_spend: float = Field(100_000, ge=0)
 
 
+class PayeeParameters(_Strict):
+    market_classes: tuple[str, ...] = ("company", "charity", "sole_trader", "unknown")
+    grant_expense_pattern: str = r"(?i)\bgrants?\b"
+
+    @field_validator("market_classes")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = set(value) - set(PAYEE_CLASSES)
+        if unknown:
+            raise ValueError(f"unknown payee classes {sorted(unknown)}; known: {PAYEE_CLASSES}")
+        return value
+
+
 class Parameters(_Strict):
     entities: EntityParameters = EntityParameters()
+    payees: PayeeParameters = PayeeParameters()
     links: LinkParameters = LinkParameters()
     indicators: IndicatorParameters = IndicatorParameters()
     concentration: ConcentrationParameters = ConcentrationParameters()

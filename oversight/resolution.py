@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from oversight import entities
+from oversight import entities, names, payees
 from oversight.entities import Mention, Resolved, normalise_buyer, resolve, resolve_incrementally
 from oversight.matching import match_registers_to_notices
 from oversight.parameters import Parameters
@@ -33,6 +33,21 @@ where supplier_name is not null or supplier_company_number is not null
 group by all
 """
 
+# Mentions printed under one contract reference of one register: the evidence that two
+# numbers one character apart are a typo (`SG298533` / `SC298533`).
+REFERENCES_SQL = """
+select source_id || ' ' || contract_ref as reference,
+       list(distinct {'name': supplier_name, 'number': supplier_company_number,
+                      'charity': supplier_charity_number})
+from staging.contracts
+where contract_ref is not null and supplier_company_number is not null
+group by 1 having count(distinct supplier_company_number) > 1
+"""
+
+# The class of a supplier, from its mentions: the strongest evidence wins.
+CLASS_RANK = "list_position(['public_body', 'company', 'charity', 'sole_trader', 'unknown', \
+'individual', 'redacted'], payee_class)"
+
 BUYER_MENTIONS_SQL = """
 select buyer_name as name, list(distinct source_id order by source_id) from (
     select buyer_name, source_id from staging.spend
@@ -47,8 +62,19 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) ->
     con.unregister("frame")
 
 
-# A previous resolution can be extended only if it was made by the same code and threshold.
-ENTITIES_CODE = hashlib.sha256(Path(entities.__file__).read_bytes()).hexdigest()[:16]
+# A previous resolution can be extended only if it was made by the same code, reference
+# lists and threshold.
+ENTITIES_CODE = hashlib.sha256(
+    b"".join(
+        Path(p).read_bytes()
+        for p in (
+            entities.__file__,
+            names.__file__,
+            payees.__file__,
+            Path(names.__file__).parents[1] / "catalogue" / "payee_classes.yaml",
+        )
+    )
+).hexdigest()[:16]
 
 
 def _previous_suppliers(
@@ -66,9 +92,19 @@ def _previous_suppliers(
         return None
     rows = con.execute(
         "select name, company_number, charity_number, supplier_id, method, score, "
-        "normalised_name from entities.supplier_mentions"
+        "normalised_name, payee_class, payee_evidence, identifier_conflict "
+        "from entities.supplier_mentions"
     ).fetchall()
-    return {Mention(n, c, h): Resolved(e, m, s, k) for n, c, h, e, m, s, k in rows}
+    return {Mention(n, c, h): Resolved(*rest) for n, c, h, *rest in rows}
+
+
+def references(con: duckdb.DuckDBPyConnection) -> dict[str, list[Mention]]:
+    """Register mentions grouped by contract reference, where a reference carries two or more
+    company numbers (the only groups that can hold a typo)."""
+    return {
+        ref: [Mention(m["name"], m["number"], m["charity"]) for m in group]
+        for ref, group in con.execute(REFERENCES_SQL).fetchall()
+    }
 
 
 def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
@@ -78,12 +114,14 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
     threshold = parameters.entities.supplier_fuzzy_threshold
     rows = con.execute(SUPPLIER_MENTIONS_SQL).fetchall()
     sources = {Mention(n, c, h): s for n, c, h, s in rows}
+    refs = references(con)
     previous = _previous_suppliers(con, threshold)
     if previous is not None and previous.keys() <= sources.keys():
-        resolved = resolve_incrementally(previous, sources.keys() - previous.keys(), threshold)
+        new = sources.keys() - previous.keys()
+        resolved = resolve_incrementally(previous, new, threshold, references=refs)
         build = "incremental"
     else:  # first build, new code or threshold, or mentions gone (a file was replaced)
-        resolved, _ = resolve(sources, threshold)
+        resolved, _ = resolve(sources, threshold, references=refs)
         build = "full"
     mentions = pd.DataFrame(
         [
@@ -96,6 +134,9 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
                 r.method,
                 r.score,
                 r.method == "personal",
+                r.payee_class,
+                r.evidence,
+                r.conflict,
                 sources[m],
             )
             for m, r in resolved.items()
@@ -109,20 +150,30 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
             "method",
             "score",
             "is_personal",
+            "payee_class",
+            "payee_evidence",
+            "identifier_conflict",
             "sources",
         ],
     )
     con.execute("create schema if not exists entities")
     _replace(con, "entities.supplier_mentions", mentions.sort_values(["supplier_id", "name"]))
-    con.execute("""
+    con.execute(f"""
         create or replace table entities.suppliers as
         select supplier_id,
                -- the name printed most often; on a tie, not in capitals, then alphabetical
                first(name order by name_mentions desc, name = upper(name), name)
                    filter (where name is not null) as name,
                list_sort(list_distinct(list(name))) as names,
-               min(company_number) as company_number,
-               min(charity_number) as charity_number,
+               min(company_number) filter (where identifier_conflict is null)
+                   as company_number,
+               min(charity_number) filter (where identifier_conflict is null)
+                   as charity_number,
+               list_sort(list_distinct(list(company_number)
+                   filter (where identifier_conflict is null))) as company_numbers,
+               first(payee_class order by {CLASS_RANK}, payee_evidence) as payee_class,
+               first(payee_evidence order by {CLASS_RANK}, payee_evidence) as payee_evidence,
+               list_sort(list_distinct(list(identifier_conflict))) as identifier_conflicts,
                list_sort(list_distinct(flatten(list(sources)))) as sources,
                count(*) as mentions,
                list_sort(list_distinct(list(method))) as methods,
@@ -131,6 +182,18 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
         from (select *, count(*) over (partition by supplier_id, name) as name_mentions
               from entities.supplier_mentions)
         group by supplier_id order by supplier_id""")
+    # A number printed with two dissimilar names: the minority name, where it went, and the
+    # supplier that keeps the number.
+    con.execute("""
+        create or replace table entities.identifier_conflicts as
+        select m.identifier_conflict as number, m.name, m.supplier_id, m.sources,
+               k.supplier_id as number_kept_by, k.name as number_kept_by_name
+        from entities.supplier_mentions m
+        left join entities.suppliers k
+               on list_contains(k.company_numbers, m.identifier_conflict)
+               or k.charity_number = m.identifier_conflict
+        where m.identifier_conflict is not null
+        order by number, m.name""")
     con.execute(
         "create or replace table entities.supplier_build as select ?::double as threshold, "
         "?::varchar as code",
@@ -182,6 +245,10 @@ def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
     con.execute("create schema if not exists links")
     con.execute("set variable start_margin_days = ?", [parameters.links.start_margin_days])
     con.execute("set variable grace_days = ?", [parameters.links.grace_days])
+    con.execute(
+        "set variable market_classes = ?::varchar[]", [list(parameters.payees.market_classes)]
+    )
+    con.execute("set variable grant_expense_pattern = ?", [parameters.payees.grant_expense_pattern])
     con.execute(sql)
     return dict(
         con.execute(

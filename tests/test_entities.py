@@ -199,3 +199,127 @@ def test_incremental_resolution_equals_a_full_one(seed):
     previous, _ = resolve(old, fuzzy_threshold=90)
     assert resolve_incrementally(previous, new, fuzzy_threshold=90) == full
     assert resolve_incrementally(full, [], fuzzy_threshold=90) == full
+
+
+# Real-file classes of mess, with invented names of the same shape (real names are read from
+# ../shared at test time in tests/test_label_eval.py and tests/test_payees.py).
+@pytest.mark.parametrize(
+    ("printed", "same_as"),
+    [
+        # a fixed-width cut, mid-word, and a cut legal form
+        ("Northfield Family Support Servi", "Northfield Family Support Services Ltd"),
+        ("Northfield Family Support Solutions Lt", "Northfield Family Support Solutions Ltd"),
+        # decorations: a site after '#', a dash, a description after the legal form
+        ("Lifeways Community Care#Albion Mews", "Lifeways Community Care Ltd"),
+        ("Community Integrated Care - Cheshire", "Community Integrated Care"),
+        ("Neopost Ltd = Consumable items (Inks, Lables etc)", "NEOPOST LIMITED"),
+        ("Max Potential UK Limited-Glen Avenue", "Max Potential UK Ltd"),
+        # a bracket of the name's initials, words split or joined
+        ("Electoral Reform Services (ERS) Limited", "Electoral Reform Services Ltd"),
+        ("Mds Mini Buses", "MDS Minibuses Ltd"),
+        # abbreviations: initials of a run of words, a word prefix, NHS FT
+        ("Gmw Mental Health NHS FT", "Greater Manchester West Mental Health NHS Foundation Trust"),
+        ("Freight Transport Assoc Ltd", "Freight Transport Association"),
+        # a parent in brackets; a legal and a trading name swapped
+        ("Pontville School (Part of Witherslack Group)", "Witherslack Group Limited"),
+        (
+            "SureCare Bolton#Sakinas Healthcare Limited",
+            "Sakinas Healthcare Ltd T/A SureCare Bolton",
+        ),
+    ],
+)
+def test_truncated_decorated_and_abbreviated_names_resolve(printed, same_as):
+    resolved, entities = resolve([Mention(printed), Mention(same_as)])
+    assert len(entities) == 1, (printed, same_as, resolved)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # a bracket inside the legal name is part of it (two Companies House entities)
+        ("Electricity North West (Construction & Maintenance) Ltd", "Electricity North West Ltd"),
+        ("Hollins Building Contractors (Yorkshire) Ltd", "Hollins Building Contractors Ltd"),
+        # a trading name alone does not join: sister companies share them
+        ("Voyage 1 Limited Trading As Voyage Care", "Voyage Care"),
+        # a word prefix is not a truncation unless the name is long enough to have been cut
+        ("Direct Health (UK) Ltd", "Direct Healthcare Group Limited"),
+        ("Oldham Care", "Oldham Care Services"),
+    ],
+)
+def test_names_that_look_alike_but_are_two_suppliers(a, b):
+    _, entities = resolve([Mention(a), Mention(b)])
+    assert len(entities) == 2
+
+
+def test_a_cut_name_with_two_candidates_is_left_alone():
+    resolved, entities = resolve(
+        [
+            Mention("Northfield Family Support Servi"),
+            Mention("Northfield Family Support Services Ltd"),
+            Mention("Northfield Family Support Servicing Ltd", "12345678"),
+            Mention("Northfield Family Support Services Ltd", "87654321"),
+        ]
+    )
+    assert resolved[Mention("Northfield Family Support Servi")].method == "single"
+
+
+def test_one_number_printed_against_two_dissimilar_names_is_a_conflict_not_a_merge():
+    mentions = [
+        Mention("Scottish & Southern Electric", "00117119"),
+        Mention("Scottish & Southern Elec", "00117119"),  # agrees: a word cut short
+        Mention("Scottish and Southern Electric plc", "00117119"),
+        Mention("Gazprom Energy", "00117119"),  # a register's slip
+        Mention("Gazprom Energy"),
+    ]
+    resolved, entities = resolve(mentions)
+    sse = resolved[mentions[0]].entity_id
+    assert sse == "GB-COH-00117119"
+    assert resolved[mentions[2]].entity_id == sse
+    gazprom = resolved[mentions[3]]
+    assert gazprom.entity_id != sse and gazprom.conflict == "00117119"
+    assert resolved[mentions[4]].entity_id == gazprom.entity_id  # by its name
+    assert len(entities) == 2
+
+
+def test_numbers_one_character_apart_join_only_on_a_reference_or_an_equal_name():
+    a = Mention("Acme Highways Ltd", "SG298533")
+    b = Mention("ACME HIGHWAYS LIMITED", "SC298533")  # equal normalised name: a typo
+    resolved, entities = resolve([a, b])
+    assert len(entities) == 1 and resolved[b].entity_id == resolved[a].entity_id
+    c = Mention("Acme Roads Ltd", "SG298533")
+    d = Mention("Acme Highway Maintenance", "SC298533")  # different names, no reference
+    _, entities = resolve([c, d])
+    assert len(entities) == 2
+    _, entities = resolve([c, d], references={"reg CR-17": [c, d]})  # one contract reference
+    assert len(entities) == 1
+    e = Mention("Acme Roads Ltd", "SC298534")  # two characters apart: never
+    _, entities = resolve([c, e], references={"reg CR-17": [c, e]})
+    assert len(entities) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "numbers", "expected"),
+    [
+        ("NHS Salford CCG", (None, None), "public_body"),
+        ("Gmw Mental Health NHS FT", (None, None), "public_body"),
+        ("Greater Manchester Pension Fund", (None, None), "public_body"),
+        ("Bolton Metropolitan Borough Council", (None, None), "public_body"),
+        ("Capita Business Services Ltd", (None, None), "company"),
+        ("Vodafone", ("01471587", None), "company"),
+        ("Helping Hands", (None, "1049226"), "charity"),
+        ("Vodafone", (None, None), "unknown"),
+        ("J R PLUMBING", (None, None), "sole_trader"),
+        ("A B Scaffolding", (None, None), "sole_trader"),
+        ("Dr Patel & Partners", (None, None), "sole_trader"),
+        ("Redacted - Personal Data#T/A Baxter Music", (None, None), "sole_trader"),
+        ("Mr J Smith", (None, None), "individual"),
+        ("SMITH, J", (None, None), "individual"),
+        ("REDACTED", (None, None), "redacted"),
+        ("THIRD PARTY SUPPLIER", (None, None), "redacted"),
+        ("Grosvenor Guest House#Redacted - Personal Data", (None, None), "unknown"),
+    ],
+)
+def test_payee_classes_from_evidence(name, numbers, expected):
+    from oversight.payees import classify
+
+    assert classify(name, *numbers).payee_class == expected

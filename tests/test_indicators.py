@@ -378,3 +378,57 @@ def test_salford_expired_but_paid_examples_read_from_the_csvs(tmp_path):
     empire = rows["S1073 Language Empire"]
     assert empire[0] == date(2021, 10, 31)
     assert "2022-03-02 £4118.49 (salford-spend:salford/spend/2022-03.csv#88)" in empire[2]
+
+
+def test_public_bodies_individuals_and_grants_are_beside_the_market_not_inside(tmp_path):
+    """A council whose largest payee is a CCG (a pooled health budget), with a grant and a
+    private individual: off-contract spend and concentration count the market only, and the
+    rest is in marts.non_market_spend. Amounts in £, financial year 2025-26."""
+    catalogue = load_catalogue(write_catalogue(tmp_path, SOURCES))
+    payments = [  # supplier, amount, expense type
+        ("NHS Salford CCG", 900_000, "Pooled budget"),
+        ("Greater Manchester Pension Fund", 300_000, "Pension contributions"),
+        ("Mr J Smith", 8_000, "Direct payments"),
+        ("Helping Hands Community Group", 50_000, "Voluntary Sector Grants"),
+        ("Alpha Ltd", 40_000, "Services"),
+        ("Beta Ltd", 30_000, "Services"),
+        ("Gamma Ltd", 20_000, "Services"),
+        ("Delta Ltd", 6_000, "Services"),
+        ("Epsilon Ltd", 4_000, "Services"),
+    ]
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        for i, (supplier, amount, expense) in enumerate(payments, start=2):
+            con.execute(
+                "insert into staging.spend (source_id, file_path, part, row_number, buyer_name,"
+                " supplier_name, payment_date, amount, expense_type) values ('pay', 'p.csv',"
+                " '', ?, 'Test Council', ?, '2025-06-01', ?, ?)",
+                [i, supplier, amount, expense],
+            )
+        parameters = load_parameters()
+        resolve_and_link(con, parameters)
+        build_marts(con, catalogue, parameters, D)
+        off = con.execute(
+            "select supplier, spend, payee_class from marts.off_contract_spend order by 1"
+        ).fetchall()
+        # Over £5k with no contract, market suppliers only (Epsilon's £4k is under).
+        assert off == [
+            ("Alpha Ltd", Decimal("40000.00"), "company"),
+            ("Beta Ltd", Decimal("30000.00"), "company"),
+            ("Delta Ltd", Decimal("6000.00"), "company"),
+            ("Gamma Ltd", Decimal("20000.00"), "company"),
+        ]
+        beside = con.execute(
+            "select what, payments, spend from marts.non_market_spend order by spend desc"
+        ).fetchall()
+        assert beside == [
+            ("public_body", 2, Decimal("1200000.00")),
+            ("grant", 1, Decimal("50000.00")),
+            ("individual", 1, Decimal("8000.00")),
+        ]
+        total, hhi, cr1, top = con.execute(
+            "select total, hhi, cr1, top_supplier from marts.supplier_concentration"
+            " where basis = 'spend' and category_scheme = 'all'"
+        ).fetchall()[0]
+    # Market: 40 + 30 + 20 + 6 + 4 = £100k; shares 40/30/20/6/4:
+    # HHI = 1,600 + 900 + 400 + 36 + 16 = 2,952; the CCG (90% of all spend) is not in it.
+    assert (total, hhi, cr1, top) == (Decimal("100000.00"), 2952.0, 0.4, "Alpha Ltd")

@@ -64,6 +64,12 @@ with files as (
            avg((irrecoverable_vat is not null)::int) as cov_register_irrecoverable_vat,
            avg((contract_owner is not null)::int) as cov_contract_owner
     from staging.contracts where record_type = 'register' group by 1
+), conflicts as (
+    -- a number printed with this name and elsewhere with a dissimilar one: not merged
+    select source_id, count(*) as identifier_conflicts
+    from (select unnest(sources) as source_id from entities.supplier_mentions
+          where identifier_conflict is not null)
+    group by 1
 )
 select src.source_id, src.publisher, src.kind,
        coalesce(f.files, 0) as files, coalesce(f.files_failed, 0) as files_failed,
@@ -74,6 +80,7 @@ select src.source_id, src.publisher, src.kind,
        s.spend_lines, s.spend_total, s.first_month::date as first_month,
        s.last_month::date as last_month, m.months_missing, m.missing_months,
        s.share_spend_with_registration,
+       coalesce(c.identifier_conflicts, 0) as identifier_conflicts,
        r.register_entries,
        r.cov_review_date as share_register_with_review_date,
        r.cov_value as share_register_with_value,
@@ -92,4 +99,5 @@ left join files f using (source_id)
 left join spend s using (source_id)
 left join months m using (source_id)
 left join register r using (source_id)
+left join conflicts c using (source_id)
 order by src.source_id;

@@ -6,6 +6,10 @@
 -- value closest to the payment, then the contract id (so the choice is stable).
 -- A notice matched to a register entry (staging.contract_matches) is that entry: only the
 -- register row is a candidate, but the notice's changes move its end.
+-- Every payment also carries its payee's class (entities.suppliers.payee_class), whether its
+-- expense type makes it a grant, and `is_market`: a payment to a market supplier (the
+-- classes in parameters.yaml payees.market_classes) that is not a grant. Off-contract spend
+-- and concentration count `is_market` payments only.
 create or replace table links.spend_contract as
 with payments as (
     select concat(s.source_id, ':', s.file_path, '#',
@@ -15,13 +19,17 @@ with payments as (
            case when m.is_personal
                 then concat('personal:', s.source_id, ':', s.file_path, '#', s.row_number)
                 else m.supplier_id end as supplier_id,
-           m.is_personal, m.score as supplier_score
+           m.is_personal, m.score as supplier_score,
+           case when m.is_personal then m.payee_class else sup.payee_class end as payee_class,
+           coalesce(regexp_matches(s.expense_type, getvariable('grant_expense_pattern')),
+                    false) as is_grant
     from staging.spend s
     left join entities.buyer_mentions b on b.name = s.buyer_name
     left join entities.supplier_mentions m
            on m.name is not distinct from s.supplier_name
           and m.company_number is not distinct from s.supplier_company_number
           and m.charity_number is not distinct from s.supplier_charity_number
+    left join entities.suppliers sup on sup.supplier_id = m.supplier_id
 ), parties as (
     select contract_id, supplier_name, supplier_company_number, supplier_charity_number
     from staging.contracts where record_type = 'register'
@@ -80,7 +88,10 @@ select p.payment_id, p.source_id, p.file_path, p.part, p.row_number, p.payment_d
             when p.is_personal then 'personal or redacted payee'
             when p.supplier_id is null then 'no supplier'
             when pr.supplier_id is null then 'no contract for this buyer and supplier'
-            else 'no contract period covers the payment date' end as unlinked_reason
+            else 'no contract period covers the payment date' end as unlinked_reason,
+       p.payee_class, p.is_grant,
+       coalesce(list_contains(getvariable('market_classes'), p.payee_class)
+                and not p.is_grant, false) as is_market
 from payments p
 left join best b using (payment_id)
 left join pairs pr on pr.buyer_id = p.buyer_id and pr.supplier_id = p.supplier_id

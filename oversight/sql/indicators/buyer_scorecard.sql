@@ -23,11 +23,11 @@ with pairs as (
            sum(l.amount) as spend, count(*) as payments,
            min(l.payment_date) as first_payment, max(l.payment_date) as last_payment
     from links.spend_contract l
-    where l.buyer_id is not null and l.supplier_id is not null
-      and l.supplier_id not like 'personal:%' and l.payment_date <= getvariable('as_of')
+    where l.buyer_id is not null and l.supplier_id is not null and l.is_market
+      and l.payment_date <= getvariable('as_of')
     group by all
 )
-select y.buyer_id, b.name as buyer, y.supplier_id, s.name as supplier,
+select y.buyer_id, b.name as buyer, y.supplier_id, s.name as supplier, s.payee_class,
        y.fy || '-' || right((y.fy + 1)::varchar, 2) as financial_year, y.spend, y.payments,
        y.first_payment, y.last_payment, getvariable('as_of')::date as as_of
 from yearly y
@@ -36,6 +36,28 @@ left join entities.buyers b using (buyer_id)
 left join entities.suppliers s using (supplier_id)
 where p.supplier_id is null and y.spend > getvariable('off_contract_min_spend')
 order by b.name, financial_year, y.spend desc;
+
+-- marts.non_market_spend: what off-contract spend and concentration leave out, reported
+-- beside them: payments to public bodies, individuals and redacted payees, and grants.
+create or replace table marts.non_market_spend as
+select l.buyer_id, b.name as buyer,
+       year(l.payment_date - interval 3 month) || '-'
+           || right((year(l.payment_date - interval 3 month) + 1)::varchar, 2)
+           as financial_year,
+       case when l.is_grant then 'grant' else coalesce(l.payee_class, 'no supplier') end
+           as what,
+       count(*) as payments, sum(l.amount) as spend,
+       count(distinct l.supplier_id) filter (where l.supplier_id not like 'personal:%')
+           as payees,
+       first(s.name order by l.amount desc) filter (where l.supplier_id not like 'personal:%')
+           as largest_payee,
+       getvariable('as_of')::date as as_of
+from links.spend_contract l
+left join entities.buyers b using (buyer_id)
+left join entities.suppliers s using (supplier_id)
+where not l.is_market and l.payment_date <= getvariable('as_of')
+group by all
+order by buyer, financial_year, spend desc;
 
 create or replace table marts.buyer_scorecard as
 with o as (

@@ -1,7 +1,9 @@
 -- marts.supplier_concentration (SC01, SC02, SC05, SC06) per basis (spend / contracted value)
 -- x buyer x category x financial year (April-March), and per buyer x year (category 'all').
 -- marts.supplier_shares (SC03, SC04) per basis x buyer x year x supplier.
--- Suppliers are resolved entities; personal and redacted payees count one per payment.
+-- Suppliers are resolved entities. Only the market counts (links.spend_contract.is_market:
+-- payee classes in parameters.yaml payees.market_classes, grants left out); public bodies,
+-- individuals, redacted payees and grants are in marts.non_market_spend.
 -- Needs the registered table strategic (supplier_id, strategic_group).
 create schema if not exists marts;
 
@@ -14,7 +16,7 @@ with pay as (
                 when s.expense_type is not null then 'expense type' end as category_scheme
     from links.spend_contract l
     join staging.spend s using (source_id, file_path, part, row_number)
-    where l.buyer_id is not null and l.supplier_id is not null
+    where l.buyer_id is not null and l.supplier_id is not null and l.is_market
 ), contracts as (
     -- Contracts counted once (a notice matched to a register entry is that entry), in the
     -- financial year they start.
@@ -32,6 +34,8 @@ with pay as (
      and sm.charity_number is not distinct from c.supplier_charity_number
     where c.contract_id not in (select notice_contract_id from staging.contract_matches)
       and c.start_date is not null and not sm.is_personal
+      and sm.supplier_id in (select supplier_id from entities.suppliers
+                             where list_contains(getvariable('market_classes'), payee_class))
 )
 select 'spend' as basis, buyer_id, category_scheme, category, fy, supplier_id,
        sum(amount) as value from pay where category is not null group by all
