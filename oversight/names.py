@@ -213,7 +213,11 @@ def name_parts(name: str | None) -> NameParts:
     for segment in _SEGMENTS.split(name.strip()):
         candidates += [p for p in _split_trading(segment) if p]
     first_redacted = bool(candidates) and is_redaction(_DASH.split(candidates[0])[0])
-    candidates = [c for c in candidates if not is_redaction(c)]
+    # A redaction, or a segment with no letters ("Redacted - Personal Data#2": a counter,
+    # not a trading name), names nobody.
+    candidates = [
+        c for c in candidates if not is_redaction(c) and re.search(r"[a-z]", normalise_text(c))
+    ]
     if not candidates:
         return NameParts("", redacted=True)
     key, parents = _key_and_brackets(candidates[0])
