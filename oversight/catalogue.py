@@ -191,6 +191,12 @@ class Source(_Strict):
         description="Publication threshold in pounds (500 for councils' spend, "
         "25000 for departments'); payment lines are summed by transaction before it is checked",
     )
+    multi_buyer: bool = Field(
+        False,
+        description="A register listing several buyers' contracts (a shared-service or "
+        "framework register): its mapped buyer column is the buyer. Otherwise the buyer of "
+        "every entry is the publisher, and a buyer column is kept as purchasing_body",
+    )
     columns: ColumnMap = Field(default_factory=dict)
     read: ReadOptions = ReadOptions()
     values: ValueRules = ValueRules()

@@ -49,6 +49,7 @@ def set_variables(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of:
     con.execute(
         "set variable market_classes = ?::varchar[]", [list(parameters.payees.market_classes)]
     )
+    con.execute("set variable min_confidence = ?", [parameters.links.min_confidence])
 
 
 def source_fields(catalogue: Catalogue) -> pd.DataFrame:

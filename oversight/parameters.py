@@ -29,6 +29,7 @@ class EntityParameters(_Strict):
 class LinkParameters(_Strict):
     start_margin_days: int = Field(30, ge=0)
     grace_days: int = Field(90, ge=0)
+    min_confidence: float = Field(0.75, ge=0, le=1)
 
 
 class IndicatorParameters(_Strict):

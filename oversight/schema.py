@@ -43,7 +43,18 @@ CONTRACT_COLUMNS: tuple[Column, ...] = (
     Column("contract_ref", "text", "The publisher's contract reference"),
     Column("title", "text", "Title of the agreement"),
     Column("description", "text", "Description of the goods, services or works"),
-    Column("buyer_name", "text", "Contracting authority; the source's publisher when not a column"),
+    Column(
+        "buyer_name",
+        "text",
+        "Contracting authority: the source's publisher, unless the source declares a "
+        "multi-buyer register (multi_buyer: true) and maps a buyer column",
+    ),
+    Column(
+        "purchasing_body",
+        "text",
+        "Purchasing body or framework the contract was let through (AGMA/STAR, ESPO, YPO): "
+        "for analysts, never used to link payments",
+    ),
     Column("department", "text", "Department, directorate or service responsible"),
     Column("procedure", "text", "Procurement process used (ITT, RFQ, call-off...)"),
     Column(
@@ -81,6 +92,12 @@ SPEND_COLUMNS: tuple[Column, ...] = (
     Column("payment_date", "date", "Date of payment"),
     Column("transaction_id", "text", "Transaction or document number"),
     Column("invoice_ref", "text", "Invoice number"),
+    Column(
+        "contract_ref",
+        "text",
+        "Contract reference printed on the payment, where the publisher prints one: it "
+        "decides the payment's contract when it equals a register entry's reference",
+    ),
     Column("amount", "money", "Amount paid in pounds (net of recoverable VAT where published)"),
     Column("gross_amount", "money", "Gross amount in pounds"),
     Column("vat_amount", "money", "VAT in pounds"),

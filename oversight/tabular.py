@@ -62,7 +62,12 @@ def typing_sql(source: Source, mapped: set[str], headers: dict[str, str]) -> str
         if name == "supplier_charity_number" and "supplier_company_number" in mapped:
             expr = f"coalesce({expr}, charity_in_registration(c.supplier_company_number))"
         if name == "buyer_name":
-            expr = f"coalesce({expr}, {_q(source.publisher)})"
+            # A register's buyer is its publisher; a buyer column means something else
+            # (the framework it was let through) unless the register lists several buyers.
+            single = source.kind == "contract_register" and not source.multi_buyer
+            expr = _q(source.publisher) if single else f"coalesce({expr}, {_q(source.publisher)})"
+        if name == "purchasing_body" and "buyer_name" in mapped and not source.multi_buyer:
+            expr = f"coalesce({expr}, {typed('buyer_name', 'text')})"
         selects.append(f"{expr} as {name}")
         if name not in mapped:
             continue

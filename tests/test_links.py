@@ -98,26 +98,29 @@ def linked(warehouse):
         resolve_and_link(con, parameters)
         rows = con.execute(
             "select row_number, contract_id, method, score, candidates, "
-            "unlinked_reason, supplier_id from links.spend_contract "
+            "unlinked_reason, supplier_id, tied_contracts from links.spend_contract "
             "order by row_number"
         ).fetchall()
     return {r[0]: r[1:] for r in rows}
 
 
-def test_payment_that_fits_two_contracts_goes_to_the_narrowest(linked):
-    assert linked[1][:4] == ("c-narrow", "narrowest_period", 1.0, 2)
-    assert linked[2][:4] == ("c-wide", "only_candidate", 1.0, 1)
+def test_payment_inside_two_contracts_own_periods_is_ambiguous(linked):
+    # c-narrow (2022) lies inside c-wide (2021-24): nothing separates them, so the link is
+    # ambiguous, shows the narrowest, lists both, and its confidence is shared.
+    assert linked[1][:4] == ("c-narrow", "ambiguous", 0.5, 2)
+    assert linked[1][6] == ["c-narrow", "c-wide"]
+    assert linked[2][:4] == ("c-wide", "own_period", 1.0, 1)
 
 
-def test_same_period_goes_to_the_closest_value(linked):
-    assert linked[3][:2] == ("c-twin-b", "narrowest_period")
+def test_same_period_twins_are_ambiguous_showing_the_closest_value(linked):
+    assert linked[3][:3] == ("c-twin-b", "ambiguous", 0.5)
 
 
 def test_grace_and_margin_boundaries(linked):
-    assert linked[4][:3] == ("c-wide", "only_candidate", 0.8)  # exactly end + 90 days
+    assert linked[4][:3] == ("c-wide", "margin_or_grace", 0.8)  # exactly end + 90 days
     assert linked[5][0] is None
     assert linked[5][4] == "no contract period covers the payment date"
-    assert linked[6][:3] == ("c-wide", "only_candidate", 0.8)  # exactly start - 30 days
+    assert linked[6][:3] == ("c-wide", "margin_or_grace", 0.8)  # exactly start - 30 days
 
 
 def test_unlinked_payments_stay_visible_with_a_reason(linked):
@@ -210,3 +213,110 @@ def test_a_new_month_extends_the_supplier_resolution_with_the_full_result(tmp_pa
         for t, rows in incremental.items():
             assert con.execute(tables.format(t)).fetchall() == rows, t
     assert any(r[0] == "Brand New Supplier Ltd" for r in incremental["supplier_mentions"])
+
+
+def link(contracts: list[tuple], payments: list[tuple], warehouse, as_of=None):
+    """Link hand-made payments (row, supplier, date, amount) to register rows (id, supplier,
+    start, end, value) of one buyer; with `as_of`, also build the oversight mart."""
+    from oversight.indicators import build_contract_oversight
+    from tests.conftest import write_catalogue
+
+    with open_warehouse(warehouse) as con:
+        for cid, supplier, start, end, value in contracts:
+            con.execute(
+                "insert into staging.contracts (contract_id, record_type, source_id, file_path,"
+                " contract_ref, buyer_name, supplier_name, start_date, end_date, total_value,"
+                " title) values (?, 'register', 'reg', 'r.csv', ?, 'Test Council', ?, ?, ?, ?,"
+                " 'x')",
+                [cid, cid, supplier, start, end, value],
+            )
+        for row, supplier, day, amount in payments:
+            con.execute(
+                "insert into staging.spend (source_id, file_path, part, row_number, buyer_name,"
+                " supplier_name, payment_date, amount) values ('pay', 'p.csv', '', ?,"
+                " 'Test Council', ?, ?, ?)",
+                [row, supplier, day, amount],
+            )
+        parameters = load_parameters()
+        resolve_and_link(con, parameters)
+        links = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "select row_number, contract_id, method, score from links.spend_contract"
+            ).fetchall()
+        }
+        if as_of is None:
+            return links, None
+        from oversight.catalogue import load_catalogue
+
+        source = {"id": "reg", "publisher": "Test Council", "kind": "contract_register",
+                  "folder": "reg", "files": "*.csv", "layout": "lgtc-register"}  # fmt: skip
+        catalogue = load_catalogue(write_catalogue(warehouse.parent, [source]))
+        build_contract_oversight(con, catalogue, parameters, as_of)
+        flags = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "select contract_id, ov08_paid_beyond_value, ov08_value_at_risk, ov08_evidence"
+                " from marts.contract_oversight"
+            ).fetchall()
+        }
+        return links, flags
+
+
+def test_a_payment_inside_its_own_contract_beats_another_contracts_grace(warehouse):
+    links, _ = link(
+        [
+            ("old", "Dale Ltd", "2020-01-01", "2021-12-31", 10000),
+            ("new", "Dale Ltd", "2022-01-01", "2023-12-31", 10000),
+        ],  # fmt: skip
+        [(2, "Dale Ltd", "2022-02-01", 500)],  # in new's own period and old's grace
+        warehouse,
+    )
+    assert links[2] == ("new", "own_period", 1.0)
+
+
+def test_a_period_that_ends_before_it_starts_never_wins(warehouse):
+    links, _ = link(
+        [
+            ("typo", "Eden Ltd", "2022-03-01", "2021-03-01", 5000),  # end before start
+            ("real", "Eden Ltd", "2021-01-01", "2022-02-28", 90000),
+        ],  # fmt: skip
+        [
+            (2, "Eden Ltd", "2022-03-10", 800),  # in real's grace and typo's window
+            (3, "Eden Ltd", "2023-01-01", 800),
+        ],  # only typo's window would not reach; none
+        warehouse,
+    )
+    assert links[2] == ("real", "margin_or_grace", 0.8)
+    assert links[3][0] is None
+    only, _ = link(
+        [("typo", "Eden Ltd", "2022-03-01", "2021-03-01", 5000)],
+        [(2, "Eden Ltd", "2022-03-10", 800)],
+        warehouse.parent / "only.duckdb",
+    )
+    assert only[2] == ("typo", "invalid_period", 0.3)
+
+
+def test_an_ambiguous_supplier_makes_paid_beyond_value_unknown_not_flagged(warehouse, tmp_path):
+    # Two live contracts with one supplier, same period: each payment fits both. £12k paid
+    # against £10k contracts could be over either value, or neither: unknown, no £ at risk.
+    links, flags = link(
+        [
+            ("a", "Fern Ltd", "2022-01-01", "2022-12-31", 10000),
+            ("b", "Fern Ltd", "2022-01-01", "2022-12-31", 10000),
+        ],  # fmt: skip
+        [(2, "Fern Ltd", "2022-03-01", 6000), (3, "Fern Ltd", "2022-04-01", 6000)],
+        warehouse,
+        as_of=date(2022, 12, 31),
+    )
+    assert {v[1] for v in links.values()} == {"ambiguous"}
+    assert flags["a"][:2] == (None, None) and flags["b"][:2] == (None, None)
+    assert "may be this contract's or another's" in (flags["a"][2] or flags["b"][2])
+    # With one contract, the same payments are confidently linked and flagged.
+    _, flags = link(
+        [("a", "Fern Ltd", "2022-01-01", "2022-12-31", 10000)],
+        [(2, "Fern Ltd", "2022-03-01", 6000), (3, "Fern Ltd", "2022-04-01", 6000)],
+        tmp_path / "one.duckdb",
+        as_of=date(2022, 12, 31),
+    )
+    assert flags["a"][0] is True and flags["a"][1] == 2000

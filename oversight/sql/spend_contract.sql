@@ -1,9 +1,19 @@
 -- links.spend_contract: every payment, with the contract it most likely pays (or none).
--- A candidate contract has the payment's buyer and supplier (resolved entities) and a period
--- that covers the payment date, from start - start_margin_days to effective end + grace_days.
+-- A candidate contract has the payment's buyer and supplier (resolved entities) and a window
+-- that holds the payment date, from start - start_margin_days to effective end + grace_days.
 -- The effective end is the latest of end date, current expiry date and any change or
--- extension that moved it. Among several candidates the narrowest period wins, then the
--- value closest to the payment, then the contract id (so the choice is stable).
+-- extension that moved it. The choice explains itself (`method`):
+--   reference        the contract's reference is printed on the payment line;
+--   own_period       the payment is inside one contract's own period (beats any margin or
+--                    grace candidate);
+--   margin_or_grace  inside no contract's own period, in one contract's margin or grace;
+--   ambiguous        several contracts fit equally and nothing separates them: the first by
+--                    narrowest period and closest value is shown, `tied_contracts` lists all,
+--                    and the score is shared between them;
+--   invalid_period   the only candidates end before they start (a register typo).
+-- `score` is the link's confidence: supplier-resolution score x 1.0 (reference, own
+-- period), 0.8 (margin or grace) or 0.3 (invalid period), divided by the tied candidates.
+-- OV07 and OV08 trust links at or above links.min_confidence (parameters.yaml).
 -- A notice matched to a register entry (staging.contract_matches) is that entry: only the
 -- register row is a candidate, but the notice's changes move its end.
 -- Every payment also carries its payee's class (entities.suppliers.payee_class), whether its
@@ -19,7 +29,7 @@ with payments as (
            case when m.is_personal
                 then concat('personal:', s.source_id, ':', s.file_path, '#', s.row_number)
                 else m.supplier_id end as supplier_id,
-           m.is_personal, m.score as supplier_score,
+           m.is_personal, m.score as supplier_score, s.contract_ref as spend_ref,
            case when m.is_personal then m.payee_class else sup.payee_class end as payee_class,
            coalesce(regexp_matches(s.expense_type, getvariable('grant_expense_pattern')),
                     false) as is_grant
@@ -44,7 +54,8 @@ with payments as (
     where e.event_type in ('change', 'extension')
     group by 1
 ), contracts as (
-    select c.contract_id, b.buyer_id, m.supplier_id, m.score as supplier_score, c.start_date,
+    select c.contract_id, c.contract_ref, c.title as contract_title, b.buyer_id, m.supplier_id,
+           m.score as supplier_score, c.start_date,
            greatest(c.end_date, c.current_expiry_date, moved.moved_end) as effective_end,
            coalesce(c.total_value, c.annual_value) as value
     from staging.contracts c
@@ -58,21 +69,45 @@ with payments as (
     where c.contract_id not in (select notice_contract_id from staging.contract_matches)
       and c.start_date is not null and not coalesce(m.is_personal, false)
 ), candidates as (
-    select p.payment_id, c.contract_id,
-           case when p.payment_date between c.start_date
+    -- Every contract whose window (start - margin to effective end + grace) holds the payment,
+    -- in tiers: 1 the payment is inside the contract's own period; 2 only in its start
+    -- margin or grace period; 3 the period ends before it starts (a data-quality finding:
+    -- never preferred, never confident).
+    select p.payment_id, c.contract_id, c.contract_ref, c.contract_title,
+           least(p.supplier_score, c.supplier_score) as supplier_score,
+           case when c.effective_end < c.start_date then 3
+                when p.payment_date between c.start_date
                                         and coalesce(c.effective_end, date '9999-12-31')
-                then 1.0 else 0.8 end * least(p.supplier_score, c.supplier_score) as score,
+                then 1 else 2 end as tier,
            date_diff('day', c.start_date, coalesce(c.effective_end, date '9999-12-31'))
                as period_days,
-           abs(c.value - p.amount) as value_gap
+           abs(c.value - p.amount) as value_gap,
+           -- evidence in the spend line: the contract's reference printed on it
+           p.spend_ref is not null and p.spend_ref = c.contract_ref as ref_printed
     from payments p
     join contracts c on p.buyer_id = c.buyer_id and p.supplier_id = c.supplier_id
      and p.payment_date >= c.start_date - to_days(getvariable('start_margin_days')::integer)
-     and p.payment_date <= coalesce(c.effective_end, date '9999-12-31')
+     and p.payment_date <= greatest(coalesce(c.effective_end, date '9999-12-31'), c.start_date)
                            + to_days(getvariable('grace_days')::integer)
-), best as (
-    select *, count(*) over (partition by payment_id) as candidates
+), tiered as (
+    -- A reference printed on the payment decides; otherwise the best tier holds the
+    -- candidates, and more than one there is ambiguous (nothing separates them).
+    select *, case when bool_or(ref_printed) over w then (case when ref_printed then 0 else 9 end)
+                   else tier end as rank_tier,
+           count(*) over w as candidates
     from candidates
+    window w as (partition by payment_id)
+), top as (
+    select * from tiered qualify rank_tier = min(rank_tier) over (partition by payment_id)
+), best_tier as (
+    select *, count(*) over w as in_best_tier,
+           list(contract_id) over (w order by period_days, value_gap nulls last, contract_id
+                                   rows between unbounded preceding
+                                            and unbounded following) as tied
+    from top
+    window w as (partition by payment_id)
+), best as (
+    select * from best_tier
     qualify row_number() over (partition by payment_id
                                order by period_days, value_gap nulls last, contract_id) = 1
 ), pairs as (
@@ -81,9 +116,18 @@ with payments as (
 select p.payment_id, p.source_id, p.file_path, p.part, p.row_number, p.payment_date,
        p.amount, p.buyer_id, p.supplier_id, b.contract_id,
        case when b.contract_id is null then 'unlinked'
-            when b.candidates = 1 then 'only_candidate'
-            else 'narrowest_period' end as method,
-       round(b.score, 3) as score, coalesce(b.candidates, 0) as candidates,
+            when b.rank_tier = 0 then 'reference'
+            when b.in_best_tier > 1 then 'ambiguous'
+            when b.rank_tier = 1 then 'own_period'
+            when b.rank_tier = 2 then 'margin_or_grace'
+            else 'invalid_period' end as method,
+       -- confidence: the supplier match times how well the period (or a printed reference)
+       -- singles the contract out; shared between tied candidates
+       round(b.supplier_score * case b.rank_tier when 0 then 1.0 when 1 then 1.0
+                                                 when 2 then 0.8 else 0.3 end
+             / b.in_best_tier, 3) as score,
+       coalesce(b.candidates, 0) as candidates,
+       case when b.in_best_tier > 1 then b.tied end as tied_contracts,
        case when b.contract_id is not null then null
             when p.is_personal then 'personal or redacted payee'
             when p.supplier_id is null then 'no supplier'

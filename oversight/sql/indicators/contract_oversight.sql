@@ -96,9 +96,20 @@ with late as (select * from marts.expired_payments), late_by as (
                       || ' (' || payment_id || ')', '; ' order by payment_date) as detail
     from late group by 1
 ), paid as (
+    -- Payments confidently linked (links.min_confidence): the only ones OV08 counts.
     select contract_id, sum(amount) as paid, count(*) as payments,
            max(payment_date) as last_paid
-    from links.spend_contract where contract_id is not null group by 1
+    from links.spend_contract
+    where contract_id is not null and score >= getvariable('min_confidence') group by 1
+), uncertain as (
+    -- Payments that may pay this contract but are not confidently linked (tied with other
+    -- contracts, margin or grace with a fuzzy supplier, an invalid period): they can make
+    -- OV08 unknown, never true.
+    select contract_id, sum(amount) as maybe, count(*) as n
+    from (select unnest(coalesce(tied_contracts, [contract_id])) as contract_id, amount
+          from links.spend_contract
+          where contract_id is not null and score < getvariable('min_confidence'))
+    group by 1
 ), after_end as (
     select f.contract_id, count(*) as n, max(l.payment_date) as last_date
     from links.spend_contract l
@@ -183,7 +194,10 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
        lb.detail as ov07_evidence,
        -- OV08 paid beyond value
        case when f.value is null or f.value <= 0 or f.last_payment is null then null
-            else coalesce(p.paid, 0) / f.value > getvariable('overpaid_ratio') end
+            when coalesce(p.paid, 0) / f.value > getvariable('overpaid_ratio') then true
+            when (coalesce(p.paid, 0) + coalesce(u.maybe, 0)) / f.value
+                 > getvariable('overpaid_ratio') then null  -- uncertain links could tip it
+            else false end
            as ov08_paid_beyond_value,
        round(coalesce(p.paid, 0) / nullif(f.value, 0), 4) as ov08_paid_ratio,
        case when coalesce(p.paid, 0) / nullif(f.value, 0) > getvariable('overpaid_ratio')
@@ -194,7 +208,12 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
        end as ov08_band,
        case when p.paid > f.value then p.paid - f.value end as ov08_value_at_risk,
        case when p.paid > f.value then p.payments || ' linked payments, £' || p.paid::varchar
-            || ' against £' || f.value::varchar end as ov08_evidence,
+            || ' against £' || f.value::varchar
+            when (coalesce(p.paid, 0) + coalesce(u.maybe, 0)) > f.value
+            then 'unknown: £' || coalesce(p.paid, 0)::varchar || ' confidently linked, £'
+                 || u.maybe::varchar || ' in ' || u.n || ' payments that may be this'
+                 || ' contract''s or another''s, against £' || f.value::varchar end
+           as ov08_evidence,
        -- OV09 past end, not closed
        case when f.effective_end is null then false
             when f.effective_end >= f.d - to_days(getvariable('not_closed_days')) then false
@@ -237,6 +256,7 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
 from oversight_flags f
 left join late_by lb using (contract_id)
 left join paid p using (contract_id)
+left join uncertain u using (contract_id)
 left join after_end ae using (contract_id)
 left join changes ch using (contract_id)
 left join buyer_notices bn using (buyer_id)
