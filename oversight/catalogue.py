@@ -191,6 +191,13 @@ class Source(_Strict):
         description="Publication threshold in pounds (500 for councils' spend, "
         "25000 for departments'); payment lines are summed by transaction before it is checked",
     )
+    snapshots: bool = Field(
+        False,
+        description="Each file is a snapshot of the whole register, and files sort by date "
+        "(2022-07.csv, 2022-10.csv): a contract's rows in the latest snapshot that lists it "
+        "replace its earlier rows; a contract missing from the latest snapshot is kept, "
+        "marked no_longer_listed",
+    )
     multi_buyer: bool = Field(
         False,
         description="A register listing several buyers' contracts (a shared-service or "

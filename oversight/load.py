@@ -122,6 +122,10 @@ def ingest_source(
     source = catalogue.source(source_id)
     summary = SourceSummary(source.id, source.kind)
     config_hash = catalogue.config_hash(source.id)
+    con.execute(
+        "insert or replace into raw.sources values (?, ?, ?, ?, ?)",
+        [source.id, source.publisher, source.kind, source.snapshots, source.multi_buyer],
+    )
     known = {
         path: (sha, cfg, status)
         for path, sha, cfg, status in con.execute(

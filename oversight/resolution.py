@@ -240,9 +240,12 @@ def build_buyers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict
 
 
 def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
-    """Link every payment to the contract it most likely pays (or to none)."""
-    sql = resources.files("oversight.sql").joinpath("spend_contract.sql").read_text("utf-8")
+    """Group contract entries into contracts (`links.contract_entries`), then link every
+    payment to the contract entry it most likely pays (or to none)."""
+    sql_dir = resources.files("oversight.sql")
     con.execute("create schema if not exists links")
+    con.execute(sql_dir.joinpath("contract_entries.sql").read_text("utf-8"))
+    sql = sql_dir.joinpath("spend_contract.sql").read_text("utf-8")
     con.execute("set variable start_margin_days = ?", [parameters.links.start_margin_days])
     con.execute("set variable grace_days = ?", [parameters.links.grace_days])
     con.execute(

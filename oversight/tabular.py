@@ -65,6 +65,8 @@ def typing_sql(source: Source, mapped: set[str], headers: dict[str, str]) -> str
             # A register's buyer is its publisher; a buyer column means something else
             # (the framework it was let through) unless the register lists several buyers.
             single = source.kind == "contract_register" and not source.multi_buyer
+            if not single and name not in mapped and "purchasing_body" in mapped:
+                expr = typed("purchasing_body", "text")  # a shared register's buying body
             expr = _q(source.publisher) if single else f"coalesce({expr}, {_q(source.publisher)})"
         if name == "purchasing_body" and "buyer_name" in mapped and not source.multi_buyer:
             expr = f"coalesce({expr}, {typed('buyer_name', 'text')})"

@@ -57,6 +57,17 @@ create table if not exists raw.files (
     ingested_at timestamp
 )"""
 
+# The catalogue's options for each source, as of its last ingest: what the layers after
+# staging need to know about a source (whether its files are snapshots of one register).
+RAW_SOURCES_DDL = """
+create table if not exists raw.sources (
+    source_id varchar primary key,
+    publisher varchar,
+    kind varchar,
+    snapshots boolean not null default false,
+    multi_buyer boolean not null default false
+)"""
+
 QUARANTINE_DDL = """
 create table if not exists raw.quarantine (
     source_id varchar not null,
@@ -79,6 +90,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for schema in ("raw", "staging"):
         con.execute(f"create schema if not exists {schema}")
     con.execute(RAW_FILES_DDL)
+    con.execute(RAW_SOURCES_DDL)
     con.execute(QUARANTINE_DDL)
     for table, columns in TABLE_COLUMNS.items():
         body = ",\n".join(f"    {c.name} {SQL_TYPES[c.type]}" for c in columns)

@@ -256,7 +256,7 @@ def link(contracts: list[tuple], payments: list[tuple], warehouse, as_of=None):
         flags = {
             r[0]: r[1:]
             for r in con.execute(
-                "select contract_id, ov08_paid_beyond_value, ov08_value_at_risk, ov08_evidence"
+                "select contract_ref, ov08_paid_beyond_value, ov08_value_at_risk, ov08_evidence"
                 " from marts.contract_oversight"
             ).fetchall()
         }

@@ -54,8 +54,8 @@ with payments as (
     where e.event_type in ('change', 'extension')
     group by 1
 ), contracts as (
-    select c.contract_id, c.contract_ref, c.title as contract_title, b.buyer_id, m.supplier_id,
-           m.score as supplier_score, c.start_date,
+    select c.contract_id, ce.contract_key, c.contract_ref, c.title as contract_title,
+           b.buyer_id, m.supplier_id, m.score as supplier_score, c.start_date,
            greatest(c.end_date, c.current_expiry_date, moved.moved_end) as effective_end,
            coalesce(c.total_value, c.annual_value) as value
     from staging.contracts c
@@ -66,14 +66,16 @@ with payments as (
           and m.company_number is not distinct from p.supplier_company_number
           and m.charity_number is not distinct from p.supplier_charity_number
     left join moved using (contract_id)
+    left join links.contract_entries ce on ce.entry_id = c.contract_id
     where c.contract_id not in (select notice_contract_id from staging.contract_matches)
+      and not coalesce(ce.superseded, false)  -- an earlier snapshot's row of a contract
       and c.start_date is not null and not coalesce(m.is_personal, false)
 ), candidates as (
     -- Every contract whose window (start - margin to effective end + grace) holds the payment,
     -- in tiers: 1 the payment is inside the contract's own period; 2 only in its start
     -- margin or grace period; 3 the period ends before it starts (a data-quality finding:
     -- never preferred, never confident).
-    select p.payment_id, c.contract_id, c.contract_ref, c.contract_title,
+    select p.payment_id, c.contract_id, c.contract_key, c.contract_ref, c.contract_title,
            least(p.supplier_score, c.supplier_score) as supplier_score,
            case when c.effective_end < c.start_date then 3
                 when p.payment_date between c.start_date
@@ -99,12 +101,16 @@ with payments as (
     window w as (partition by payment_id)
 ), top as (
     select * from tiered qualify rank_tier = min(rank_tier) over (partition by payment_id)
+), keys as (
+    -- rows of one contract (periods of a renewal) are not rivals: ties count contracts
+    select *, dense_rank() over (partition by payment_id order by contract_key) as key_rank
+    from top
 ), best_tier as (
-    select *, count(*) over w as in_best_tier,
+    select *, max(key_rank) over w as in_best_tier,
            list(contract_id) over (w order by period_days, value_gap nulls last, contract_id
                                    rows between unbounded preceding
                                             and unbounded following) as tied
-    from top
+    from keys
     window w as (partition by payment_id)
 ), best as (
     select * from best_tier
@@ -114,7 +120,7 @@ with payments as (
     select distinct buyer_id, supplier_id from contracts
 )
 select p.payment_id, p.source_id, p.file_path, p.part, p.row_number, p.payment_date,
-       p.amount, p.buyer_id, p.supplier_id, b.contract_id,
+       p.amount, p.buyer_id, p.supplier_id, b.contract_id, b.contract_key,
        case when b.contract_id is null then 'unlinked'
             when b.rank_tier = 0 then 'reference'
             when b.in_best_tier > 1 then 'ambiguous'

@@ -1,4 +1,5 @@
--- marts.contract_oversight: one row per contract, every OV flag true / false / null (unknown:
+-- marts.contract_oversight: one row per contract (links.contract_entries.contract_key: source +
+-- reference + resolved supplier; its rows are its periods), every OV flag true / false / null (unknown:
 -- the data the rule needs is missing), its evidence, and the value at risk. Variables:
 -- as_of and the indicators.* parameters (oversight/indicators.py sets them). Needs the
 -- registered table source_fields (source_id, field): the canonical columns each source maps.
@@ -10,7 +11,9 @@ select coalesce(mt.register_contract_id, e.contract_id) as contract_id, e.*
     from staging.contract_events e
     left join staging.contract_matches mt on mt.notice_contract_id = e.contract_id;
 
-create or replace temp table oversight_flags as
+-- One row per contract entry (a register row, a period of a contract), superseded snapshot
+-- rows left out; the contract it belongs to is contract_key (links.contract_entries).
+create or replace temp table oversight_entries as
 
 with params as (
     select getvariable('as_of')::date as d
@@ -40,7 +43,9 @@ with params as (
     -- What spend each buyer publishes, for rules that look at payments.
     select buyer_id, max(payment_date) as last_payment from links.spend_contract group by 1
 ), c as (
-    select b.contract_id, b.record_type, b.source_id, b.contract_ref, b.title, b.buyer_name,
+    select b.contract_id, coalesce(ce.contract_key, b.contract_id) as contract_key,
+           ce.no_longer_listed, ce.last_listed_in,
+           b.record_type, b.source_id, b.contract_ref, b.title, b.buyer_name,
            b.supplier_name, bm.buyer_id, sm.supplier_id, b.notice_id is not null as has_notice,
            b.start_date, b.end_date, b.current_expiry_date, b.review_date, b.contract_owner,
            b.status, b.total_value, b.annual_value,
@@ -63,6 +68,8 @@ with params as (
           and sm.company_number is not distinct from b.supplier_company_number
           and sm.charity_number is not distinct from b.supplier_charity_number
     left join spend_cover sc on sc.buyer_id = bm.buyer_id
+    left join links.contract_entries ce on ce.entry_id = b.contract_id
+    where not coalesce(ce.superseded, false)
 ), flags as (
     select *,
            case when start_date is null then null
@@ -81,13 +88,59 @@ create or replace table marts.expired_payments as
 
     -- OV07: unlinked payments from the buyer to the supplier after the grace period, each
     -- given to the latest-ending contract it follows.
-    select f.contract_id, l.payment_id, l.payment_date, l.amount
+    -- Periods are a contract's rows: a payment in a gap between two periods of one
+    -- contract (a renewal signed late) follows the earlier period, so it counts.
+    select f.contract_key as contract_id, f.contract_id as entry_id, l.payment_id,
+           l.payment_date, l.amount
     from links.spend_contract l
-    join oversight_flags f on f.buyer_id = l.buyer_id and f.supplier_id = l.supplier_id
+    join oversight_entries f on f.buyer_id = l.buyer_id and f.supplier_id = l.supplier_id
     where l.contract_id is null and l.payment_date <= f.d
       and l.payment_date > f.effective_end + to_days(getvariable('expired_grace_days'))
     qualify row_number() over (partition by l.payment_id order by f.effective_end desc,
                                                                   f.contract_id) = 1;
+
+-- One row per contract: its rows (periods) together. Values are the total across its rows;
+-- live on D when D falls inside one of its periods; the latest row gives its title, review
+-- date, owner and status.
+create or replace temp table oversight_flags as
+select contract_key as contract_id,
+       arg_max(record_type, coalesce(start_date, date '1900-01-01')) as record_type,
+       any_value(source_id) as source_id,
+       arg_max(contract_ref, coalesce(start_date, date '1900-01-01')) as contract_ref,
+       arg_max(title, coalesce(start_date, date '1900-01-01')) as title,
+       any_value(buyer_name) as buyer_name, any_value(buyer_id) as buyer_id,
+       arg_max(supplier_name, coalesce(start_date, date '1900-01-01')) as supplier_name,
+       any_value(supplier_id) as supplier_id, bool_or(has_notice) as has_notice,
+       min(start_date) as start_date, max(end_date) as end_date,
+       max(current_expiry_date) as current_expiry_date,
+       arg_max(review_date, coalesce(start_date, date '1900-01-01')) as review_date,
+       arg_max(contract_owner, coalesce(start_date, date '1900-01-01')) as contract_owner,
+       arg_max(status, coalesce(start_date, date '1900-01-01')) as status,
+       sum(total_value) as total_value,
+       arg_max(annual_value, coalesce(start_date, date '1900-01-01')) as annual_value,
+       coalesce(sum(total_value), arg_max(annual_value, coalesce(start_date, date '1900-01-01')))
+           as value,
+       any_value(category_scheme) as category_scheme, any_value(category_code) as category_code,
+       arg_max(supplier_company_number, coalesce(start_date, date '1900-01-01'))
+           as supplier_company_number,
+       arg_max(supplier_charity_number, coalesce(start_date, date '1900-01-01'))
+           as supplier_charity_number,
+       arg_max(supplier_other_id, coalesce(start_date, date '1900-01-01')) as supplier_other_id,
+       max(effective_end) as effective_end, sum(kpis) as kpis, max(last_rated) as last_rated,
+       arg_max(latest_rating, coalesce(last_rated, date '1900-01-01')) as latest_rating,
+       bool_or(terminated) as terminated, bool_or(extended) as extended,
+       any_value(fields) as fields, any_value(last_payment) as last_payment, any_value(d) as d,
+       case when bool_or(live) then true when bool_or(live is null) then null else false end
+           as live,
+       bool_or(is_works) as is_works,
+       count(*) as entries,
+       string_agg(coalesce(start_date::varchar, '?') || ' to '
+                  || coalesce(effective_end::varchar, 'open'), '; ' order by start_date)
+           as periods,
+       bool_or(coalesce(no_longer_listed, false)) as no_longer_listed,
+       any_value(last_listed_in) as last_listed_in
+from oversight_entries
+group by contract_key;
 
 create or replace table marts.contract_oversight as
 with late as (select * from marts.expired_payments), late_by as (
@@ -97,7 +150,7 @@ with late as (select * from marts.expired_payments), late_by as (
     from late group by 1
 ), paid as (
     -- Payments confidently linked (links.min_confidence): the only ones OV08 counts.
-    select contract_id, sum(amount) as paid, count(*) as payments,
+    select contract_key as contract_id, sum(amount) as paid, count(*) as payments,
            max(payment_date) as last_paid
     from links.spend_contract
     where contract_id is not null and score >= getvariable('min_confidence') group by 1
@@ -105,10 +158,13 @@ with late as (select * from marts.expired_payments), late_by as (
     -- Payments that may pay this contract but are not confidently linked (tied with other
     -- contracts, margin or grace with a fuzzy supplier, an invalid period): they can make
     -- OV08 unknown, never true.
-    select contract_id, sum(amount) as maybe, count(*) as n
-    from (select unnest(coalesce(tied_contracts, [contract_id])) as contract_id, amount
+    select coalesce(ce.contract_key, t.entry_id) as contract_id, sum(t.amount) as maybe,
+           count(distinct t.payment_id) as n
+    from (select payment_id, unnest(coalesce(tied_contracts, [contract_id])) as entry_id,
+                 amount
           from links.spend_contract
-          where contract_id is not null and score < getvariable('min_confidence'))
+          where contract_id is not null and score < getvariable('min_confidence')) t
+    left join links.contract_entries ce using (entry_id)
     group by 1
 ), after_end as (
     select f.contract_id, count(*) as n, max(l.payment_date) as last_date
@@ -117,7 +173,7 @@ with late as (select * from marts.expired_payments), late_by as (
     where l.payment_date > f.effective_end and l.payment_date <= f.d
     group by 1
 ), changes as (
-    select e.contract_id,
+    select f.contract_key as contract_id,
            max(e.value_after / nullif(e.value_before, 0) - 1) filter (where not e.has_notice)
                as value_rise,
            max(date_diff('day', f.start_date, e.end_date_after)
@@ -130,7 +186,7 @@ with late as (select * from marts.expired_payments), late_by as (
                       || coalesce(e.end_date_after::varchar, '?'), '; ')
                filter (where not e.has_notice) as detail,
            count(*) as n
-    from oversight_events e join oversight_flags f using (contract_id)
+    from oversight_events e join oversight_entries f using (contract_id)
     where e.event_type in ('change', 'extension') group by 1
 ), pipeline as (
     -- Notices each buyer has published recently (for OV11's successor test).
@@ -144,6 +200,7 @@ with late as (select * from marts.expired_payments), late_by as (
 select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buyer_name,
        f.buyer_id, f.supplier_name, f.supplier_id, f.start_date, f.end_date,
        f.current_expiry_date, f.effective_end, f.value, f.live, f.d as as_of,
+       f.entries, f.periods, f.no_longer_listed, f.last_listed_in,
        -- OV01 no review date
        case when not list_contains(f.fields, 'review_date') or f.live is null then null
             when not f.live then false
