@@ -18,10 +18,15 @@ from pipelines.resources import Warehouse
     pool="warehouse",
 )
 def spend_contract(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    """Every payment, with the contract it most likely pays: same buyer, same resolved
-    supplier, paid between the contract's start (less a margin) and its effective end plus a
-    grace period (catalogue/parameters.yaml). Several candidates: the narrowest period, then
-    the closest value. Method and score kept; unlinked payments stay, with the reason."""
+    """Every payment, with the contract entry it most likely pays and its contract
+    (`contract_key`): same buyer, same resolved supplier, paid between the contract's start
+    (less a margin) and its effective end plus a grace period (catalogue/parameters.yaml).
+    The method says why: `reference` (printed on the payment), `own_period` (inside one
+    contract's own period, which beats any margin or grace), `margin_or_grace`, `ambiguous`
+    (several fit equally: candidates in `tied_contracts`, confidence shared), `invalid_period`
+    (the period ends before it starts). `score` is the confidence OV07 and OV08 rely on
+    (`links.min_confidence`). Unlinked payments stay, with the reason. Also builds
+    `links.contract_entries`: each published entry with the contract it belongs to."""
     with warehouse.connect() as con:
         with atomic(con):
             by_method = build_links(con, load_parameters())

@@ -86,10 +86,13 @@ def contract_oversight(
     warehouse: Warehouse,
     catalogue: SourceCatalogue,
 ) -> dg.MaterializeResult:
-    """One row per contract (a register entry and its matching notice are one), with every
-    live-contract oversight flag OV01-OV14 of INDICATORS.md as true, false or null (unknown:
-    the data the rule needs is not published), the evidence behind each true flag, and the
-    value at risk (paid after expiry, paid above value). `as_of` is stored on every row."""
+    """One row per contract: a publisher's reference with its resolved supplier
+    (`links.contract_entries.contract_key`, stable across register snapshots; its rows are
+    its periods, its value their total; a register entry and its matching notice are one),
+    with every live-contract oversight flag OV01-OV14 (README, Indicators) as true, false or
+    null (unknown: the data the rule needs is not published, or payments could belong to
+    another contract), the evidence behind each true flag, and the value at risk (paid after
+    expiry, paid above value). Live on D: D inside one of its periods. `as_of` on every row."""
     parameters = load_parameters()
     as_of = parameters.as_of(config.as_of)
     with warehouse.connect() as con:
