@@ -286,20 +286,39 @@ def indicators_report(warehouse: Path, out=sys.stdout) -> list[tuple]:
     con = duckdb.connect(str(warehouse), read_only=True)
     rows = con.execute(INDICATORS_SQL).fetchall()
     examples = con.execute("""
-        select contract_ref, supplier_name, effective_end, ov07_value_at_risk, ov07_evidence
+        select contract_ref, supplier_name, periods, ov07_value_at_risk, ov07_evidence
         from marts.contract_oversight where source_id = 'salford-register'
-          and ov07_expired_but_paid order by ov07_value_at_risk desc limit 5""").fetchall()
+          and ov07_expired_but_paid order by ov07_value_at_risk desc limit 30""").fetchall()
+    overpaid = con.execute("""
+        select contract_ref, supplier_name, periods, value, ov08_paid_ratio,
+               ov08_value_at_risk, ov08_evidence
+        from marts.contract_oversight where source_id = 'salford-register'
+          and ov08_paid_beyond_value order by ov08_value_at_risk desc limit 30""").fetchall()
+    unknown08 = con.execute("""
+        select count(*) from marts.contract_oversight where source_id = 'salford-register'
+          and ov08_paid_beyond_value is null and ov08_evidence like 'unknown:%'""").fetchall()
     con.close()
     print(f"\nSalford City Council, indicators as of {REAL_AS_OF}:", file=out)
     print(f"  {'indicator':<10}{'flagged':>9}{'unknown':>9}{'value (£)':>16}", file=out)
     for indicator, flagged, unknown, value in rows:
         print(f"  {indicator:<10}{flagged:>9}{unknown:>9}{float(value or 0):>16,.2f}", file=out)
-    print("  Largest expired-but-paid (OV07):", file=out)
-    for ref, supplier, end, value, evidence in examples:
+    print(f"  The {len(examples)} largest expired-but-paid (OV07):", file=out)
+    for ref, supplier, periods, value, evidence in examples:
         print(
-            f"    {ref} {supplier}: ended {end}, £{value:,.2f} paid after: {evidence[:160]}",
+            f"    {ref} {supplier}: periods {periods}; £{value:,.2f} paid after: {evidence[:200]}",
             file=out,
         )
+    print(f"  The {len(overpaid)} largest paid-beyond-value (OV08):", file=out)
+    for ref, supplier, periods, value, ratio, risk, evidence in overpaid:
+        print(
+            f"    {ref} {supplier}: periods {periods}; value £{value:,.2f}, ratio {ratio}, "
+            f"£{risk:,.2f} above: {evidence}",
+            file=out,
+        )
+    print(
+        f"  OV08 unknown because payments could belong to another contract: {unknown08[0][0]}",
+        file=out,
+    )
     return rows
 
 
