@@ -9,8 +9,8 @@ method and score:
    supplier, **when their names agree**: a number printed against two dissimilar names
    ("Gazprom" under the number of "Scottish & Southern Electric") is a conflict, recorded on the
    mention (`conflict`), and the minority name is resolved by its name alone. Two numbers one
-   character apart (`SG298533` / `SC298533`) are one supplier only on the same contract
-   reference or with an equal normalised name.
+   keystroke apart (`SG298533` / `SC298533`, `02459259` / `25459259`) are one supplier only
+   on the same contract reference or with an equal normalised name.
 2. `name`: equal keys (case, punctuation, `&`/`and`, legal forms, decorations after `#`, a
    dash or a legal form, brackets after the name), or equal keys once spaces are removed
    (`MDS Minibuses` / `Mds Mini Buses`).
@@ -120,8 +120,11 @@ class Entity:
 
 
 def near_numbers(a: str, b: str) -> bool:
-    """Two registration numbers one character apart (`SG298533` / `SC298533`): a typo."""
-    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    """Two registration numbers one keystroke apart, once zero-padding is set aside: a letter
+    changed (`SG298533` / `SC298533` in Salford's register) or a digit slipped in
+    (`02459259` printed as `25459259`, also Salford's)."""
+    a, b = a.lstrip("0"), b.lstrip("0")
+    return a != b and min(len(a), len(b)) >= 5 and Levenshtein.distance(a, b) == 1
 
 
 class _Clusters:

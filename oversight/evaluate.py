@@ -33,7 +33,7 @@ from pathlib import Path
 
 import duckdb
 
-from oversight import label_eval, settings
+from oversight import label_eval, link_eval, settings
 from oversight.catalogue import load_catalogue
 from oversight.entities import Mention, resolve
 from oversight.indicators import build_marts
@@ -335,6 +335,15 @@ def main(argv: list[str] | None = None) -> int:
         warehouse = Path(tmp) / "real.duckdb"
         build_real_warehouse(warehouse)
         report(warehouse, args.sample)
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            print("\n" + link_eval.format_link_report(link_eval.evaluate_links(con, REAL_DIR)))
+            confident = link_eval.evaluate_links(
+                con, REAL_DIR, min_confidence=load_parameters().links.min_confidence
+            )
+            print("\n" + link_eval.format_link_report(confident))
+        finally:
+            con.close()
         indicators_report(warehouse)
     return 0
 

@@ -40,6 +40,7 @@ class IndicatorParameters(_Strict):
     rating_interval_days: int = Field(365, ge=1)
     expired_grace_days: int = Field(90, ge=0)
     overpaid_ratio: float = Field(1.0, gt=0)
+    overpaid_plausible_ratio: float = Field(3.0, gt=0)
     overpaid_band_goods_services: float = Field(1.10, gt=0)
     overpaid_band_works: float = Field(1.15, gt=0)
     not_closed_days: int = Field(30, ge=0)

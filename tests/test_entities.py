@@ -325,3 +325,14 @@ def test_payee_classes_from_evidence(name, numbers, expected):
     from oversight.payees import classify
 
     assert classify(name, *numbers).payee_class == expected
+
+
+def test_a_digit_slipped_into_a_number_is_a_typo_with_an_equal_name():
+    # Salford's register prints Schofield and Sons' 02459259 as 25459259 on most rows.
+    a = Mention("Schofield and Sons Ltd", "02459259")
+    b = Mention("Schofield & Sons Ltd", "25459259")
+    resolved, entities = resolve([a, b])
+    assert len(entities) == 1
+    c = Mention("Schofield Roofing Ltd", "25459259")  # another name: no
+    _, entities = resolve([a, c])
+    assert len(entities) == 2

@@ -251,6 +251,8 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
        lb.detail as ov07_evidence,
        -- OV08 paid beyond value
        case when f.value is null or f.value <= 0 or f.last_payment is null then null
+            when coalesce(p.paid, 0) / f.value > getvariable('overpaid_plausible_ratio')
+                 then null  -- many times the value: other agreements, not this one, likely
             when coalesce(p.paid, 0) / f.value > getvariable('overpaid_ratio') then true
             when (coalesce(p.paid, 0) + coalesce(u.maybe, 0)) / f.value
                  > getvariable('overpaid_ratio') then null  -- uncertain links could tip it
@@ -263,8 +265,15 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
                                  else getvariable('overpaid_band_goods_services') end
                       then 'beyond change tolerance' else 'within change tolerance' end
        end as ov08_band,
-       case when p.paid > f.value then p.paid - f.value end as ov08_value_at_risk,
-       case when p.paid > f.value then p.payments || ' linked payments, £' || p.paid::varchar
+       case when p.paid > f.value and p.paid / f.value
+                 <= getvariable('overpaid_plausible_ratio') then p.paid - f.value end
+           as ov08_value_at_risk,
+       case when p.paid / f.value > getvariable('overpaid_plausible_ratio')
+            then 'unknown: ' || p.payments || ' linked payments, £' || p.paid::varchar
+                 || ' against £' || f.value::varchar || ' (' || round(p.paid / f.value, 1)
+                 || 'x): more likely paid under other agreements with this supplier than'
+                 || ' overpaid on this one; check the register for them'
+            when p.paid > f.value then p.payments || ' linked payments, £' || p.paid::varchar
             || ' against £' || f.value::varchar
             when (coalesce(p.paid, 0) + coalesce(u.maybe, 0)) > f.value
             then 'unknown: £' || coalesce(p.paid, 0)::varchar || ' confidently linked, £'
@@ -307,8 +316,9 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
                           or list_contains(f.fields, 'supplier_charity_number')) then null
             else f.supplier_company_number is null and f.supplier_charity_number is null
                  and f.supplier_other_id is null end as ov14_supplier_unidentified,
-       coalesce(lb.paid_after, 0) + coalesce(greatest(p.paid - f.value, 0), 0)
-           as value_at_risk,
+       coalesce(lb.paid_after, 0)
+           + coalesce(case when p.paid / f.value <= getvariable('overpaid_plausible_ratio')
+                           then greatest(p.paid - f.value, 0) end, 0) as value_at_risk,
        p.paid as paid_linked
 from oversight_flags f
 left join late_by lb using (contract_id)
