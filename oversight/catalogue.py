@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -198,6 +199,14 @@ class Source(_Strict):
         "replace its earlier rows; a contract missing from the latest snapshot is kept, "
         "marked no_longer_listed",
     )
+    period_from_name: str | None = Field(
+        None,
+        description="A regular expression whose first group is the period a file covers, "
+        "read from its path (spend: '(\\d{4}-\\d{2})'). Files that cover the same period "
+        "are one publication republished: the one whose name adds most to the original "
+        "(2025-09-corrected.csv, 2025-09-v2.csv after 2025-09.csv) supersedes the others, "
+        "whose rows stay in staging but are not linked or counted",
+    )
     multi_buyer: bool = Field(
         False,
         description="A register listing several buyers' contracts (a shared-service or "
@@ -215,6 +224,13 @@ class Source(_Strict):
     @classmethod
     def _one_glob(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
+
+    @field_validator("period_from_name")
+    @classmethod
+    def _one_group(cls, value: str | None) -> str | None:
+        if value is not None and re.compile(value).groups < 1:
+            raise ValueError(f"period_from_name {value!r} needs a group: (\\d{{4}}-\\d{{2}})")
+        return value
 
 
 class Catalogue(_Strict):

@@ -123,8 +123,16 @@ def ingest_source(
     summary = SourceSummary(source.id, source.kind)
     config_hash = catalogue.config_hash(source.id)
     con.execute(
-        "insert or replace into raw.sources values (?, ?, ?, ?, ?)",
-        [source.id, source.publisher, source.kind, source.snapshots, source.multi_buyer],
+        "insert or replace into raw.sources (source_id, publisher, kind, snapshots, "
+        "multi_buyer, period_from_name) values (?, ?, ?, ?, ?, ?)",
+        [
+            source.id,
+            source.publisher,
+            source.kind,
+            source.snapshots,
+            source.multi_buyer,
+            source.period_from_name,
+        ],
     )
     known = {
         path: (sha, cfg, status)

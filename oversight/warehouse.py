@@ -65,7 +65,8 @@ create table if not exists raw.sources (
     publisher varchar,
     kind varchar,
     snapshots boolean not null default false,
-    multi_buyer boolean not null default false
+    multi_buyer boolean not null default false,
+    period_from_name varchar
 )"""
 
 QUARANTINE_DDL = """
@@ -91,6 +92,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create schema if not exists {schema}")
     con.execute(RAW_FILES_DDL)
     con.execute(RAW_SOURCES_DDL)
+    con.execute("alter table raw.sources add column if not exists period_from_name varchar")
     con.execute(QUARANTINE_DDL)
     for table, columns in TABLE_COLUMNS.items():
         body = ",\n".join(f"    {c.name} {SQL_TYPES[c.type]}" for c in columns)

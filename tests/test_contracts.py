@@ -144,3 +144,28 @@ def test_the_buyer_of_a_register_entry_is_its_publisher(tmp_path):
     assert shared.rows("select buyer_name, purchasing_body from staging.contracts") == [
         ("Stockport Council", "Stockport Council")
     ]
+
+
+def test_a_spend_month_republished_with_corrections_supersedes_the_first(tmp_path):
+    """The source declares the period a file covers: the last file by name for a period
+    replaces the others in links and indicators (their rows stay in staging, with lineage)."""
+    pay = OneSource(tmp_path, period_from_name=r"(\d{4}-\d{2})")
+    header = "Authority Name,Date of Payment,DocumentNo,Gross,VAT,Net,Vendor Name\n"
+    pay.file("2022-09.csv", header + "Salford,05/09/2022,1,600,0,600,Alder Ltd\n"
+             "Salford,06/09/2022,2,900,0,900,Birch Ltd\n")  # fmt: skip
+    pay.file("2022-09-corrected.csv", header + "Salford,05/09/2022,1,650,0,650,Alder Ltd\n"
+             "Salford,06/09/2022,2,900,0,900,Birch Ltd\n")  # fmt: skip
+    pay.file("2022-10.csv", header + "Salford,05/10/2022,3,700,0,700,Alder Ltd\n")
+    pay.ingest()
+    with open_warehouse(pay.warehouse) as con:
+        resolve_and_link(con, load_parameters())
+    assert pay.rows("select count(*) from staging.spend") == [(5,)]  # nothing lost
+    assert pay.rows(
+        "select file_path, sum(amount) from links.spend_contract group by 1 order by 1"
+    ) == [
+        ("pub/2022-09-corrected.csv", Decimal("1550.00")),
+        ("pub/2022-10.csv", Decimal("700.00")),
+    ]
+    assert pay.rows("select file_path, superseded_by from links.superseded_files") == [
+        ("pub/2022-09.csv", "pub/2022-09-corrected.csv")
+    ]

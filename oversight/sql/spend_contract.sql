@@ -20,6 +20,20 @@
 -- expense type makes it a grant, and `is_market`: a payment to a market supplier (the
 -- classes in parameters.yaml payees.market_classes) that is not a grant. Off-contract spend
 -- and concentration count `is_market` payments only.
+create or replace table links.superseded_files as
+-- A spend file republished under a new name (the source declares period_from_name): for
+-- each period the file whose name adds most to the original (2025-09-corrected.csv,
+-- 2025-09-v2.csv after 2025-09.csv; then the last by name) supersedes the others, whose
+-- payments are not linked or counted (they stay in staging.spend, with their lineage).
+select f.source_id, f.file_path, regexp_extract(f.file_path, s.period_from_name, 1) as period,
+       arg_max(f.file_path, lpad(length(f.file_path)::varchar, 6, '0') || f.file_path)
+           over (partition by f.source_id, regexp_extract(f.file_path, s.period_from_name, 1))
+           as superseded_by
+from raw.files f join raw.sources s using (source_id)
+where s.period_from_name is not null and f.status = 'loaded'
+  and regexp_extract(f.file_path, s.period_from_name, 1) <> ''
+qualify f.file_path <> superseded_by;
+
 create or replace table links.spend_contract as
 with payments as (
     select concat(s.source_id, ':', s.file_path, '#',
@@ -40,6 +54,8 @@ with payments as (
           and m.company_number is not distinct from s.supplier_company_number
           and m.charity_number is not distinct from s.supplier_charity_number
     left join entities.suppliers sup on sup.supplier_id = m.supplier_id
+    where (s.source_id, s.file_path) not in (select source_id, file_path
+                                             from links.superseded_files)
 ), parties as (
     select contract_id, supplier_name, supplier_company_number, supplier_charity_number
     from staging.contracts where record_type = 'register'
