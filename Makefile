@@ -5,15 +5,33 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 UI_PORT ?= 3000
 
-.PHONY: run test ui lab sample evaluate bench lint format clean install browser
+.PHONY: run test ui lab sample evaluate bench lint format clean install browser lock lock-check
 
-$(BIN)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# Dependencies are locked in uv.lock (the whole tree, with hashes, for Python 3.11-3.13).
+# uv itself comes from the package registry into .tools/, pinned here; nothing by hand.
+UV_VERSION ?= 0.13.9
+TOOLS ?= .tools
+UV := $(TOOLS)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+## exactly the locked versions (uv sync --frozen never re-resolves)
+$(BIN)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --extra dev --python $(PYTHON)
 	touch $@
 
 install: $(BIN)/.installed
+
+## make lock: re-resolve uv.lock from pyproject.toml (after changing a dependency)
+lock: | $(UV)
+	$(UV) lock
+
+## make lock-check: fail if uv.lock is stale against pyproject.toml (CI runs it)
+lock-check: | $(UV)
+	$(UV) lock --check
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
@@ -37,7 +55,7 @@ ui: install $(DAGSTER_HOME)/dagster.yaml
 
 ## make lab: JupyterLab on the notebooks (installs it the first time)
 lab: install
-	$(BIN)/pip install --quiet -e '.[dev,notebooks]'
+	$(UV) sync --frozen --extra dev --extra notebooks --python $(PYTHON)
 	$(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir notebooks
 
 ## make evaluate: supplier-resolution precision/recall and payment linking on ../shared/data/real
@@ -70,4 +88,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .dagster data/warehouse.duckdb data/warehouse.duckdb.wal
+	rm -rf $(VENV) $(TOOLS) .dagster data/warehouse.duckdb data/warehouse.duckdb.wal

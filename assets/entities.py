@@ -17,7 +17,6 @@ BUYERS = dg.AssetKey(["entities", "buyers"])
     group_name="entities",
     kinds={"duckdb"},
     deps=[RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND, STAGING_SUPPLIERS],
-    pool="warehouse",
 )
 def suppliers(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per resolved supplier, with every name, identifier and source seen, its payee
@@ -48,7 +47,6 @@ def suppliers(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
     group_name="entities",
     kinds={"duckdb"},
     deps=[RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND],
-    pool="warehouse",
 )
 def buyers(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per buyer ("Salford City Council" and "Salford Council" are one), with every

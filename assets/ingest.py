@@ -130,7 +130,6 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
         specs=SPECS,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        pool="warehouse",
     )
     def ingest_sources(
         context: dg.AssetExecutionContext,

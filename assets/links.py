@@ -15,7 +15,6 @@ from pipelines.resources import Warehouse
     group_name="links",
     kinds={"duckdb"},
     deps=[SUPPLIERS, BUYERS, STAGING_EVENTS, dg.AssetKey(["staging", "contract_matches"])],
-    pool="warehouse",
 )
 def spend_contract(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Every payment, with the contract entry it most likely pays and its contract

@@ -33,7 +33,6 @@ class AsOf(dg.Config):
     group_name="marts",
     kinds={"duckdb"},
     deps=[RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND, SUPPLIERS],
-    pool="warehouse",
 )
 def publisher_quality(
     context: dg.AssetExecutionContext, warehouse: Warehouse, catalogue: SourceCatalogue
@@ -78,7 +77,6 @@ FLAGS = list(FLAG_COLUMNS.values())
     group_name="marts",
     kinds={"duckdb"},
     deps=[LINKS, STAGING_EVENTS, dg.AssetKey(["staging", "contract_matches"])],
-    pool="warehouse",
 )
 def contract_oversight(
     context: dg.AssetExecutionContext,
@@ -120,9 +118,7 @@ def contract_oversight(
     )
 
 
-@dg.asset(
-    key=SUPPLIER_CONCENTRATION, group_name="marts", kinds={"duckdb"}, deps=[LINKS], pool="warehouse"
-)
+@dg.asset(key=SUPPLIER_CONCENTRATION, group_name="marts", kinds={"duckdb"}, deps=[LINKS])
 def supplier_concentration(
     context: dg.AssetExecutionContext, config: AsOf, warehouse: Warehouse
 ) -> dg.MaterializeResult:
@@ -175,7 +171,6 @@ def supplier_concentration(
     group_name="marts",
     kinds={"duckdb"},
     deps=[CONTRACT_OVERSIGHT, SUPPLIER_CONCENTRATION],
-    pool="warehouse",
 )
 def buyer_scorecard(
     context: dg.AssetExecutionContext, config: AsOf, warehouse: Warehouse

@@ -46,7 +46,6 @@ MARTS = [
     group_name="outputs",
     kinds={"parquet", "csv"},
     deps=MARTS,
-    pool="warehouse",
 )
 def exports(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Every mart as Parquet and as CSV in `data/exports/`. In the CSV a text cell that starts
@@ -61,9 +60,7 @@ def exports(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mater
     )
 
 
-@dg.asset(
-    key=["outputs", "report"], group_name="outputs", kinds={"html"}, deps=MARTS, pool="warehouse"
-)
+@dg.asset(key=["outputs", "report"], group_name="outputs", kinds={"html"}, deps=MARTS)
 def report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """A static HTML report, readable offline: `data/report/index.html` with the charts and
     the flags of every buyer, and a page per buyer with its scorecard, its top flagged

@@ -12,7 +12,6 @@ from pipelines.resources import Warehouse
     group_name="staging",
     kinds={"duckdb"},
     deps=[STAGING_CONTRACTS, RAW_FILES],
-    pool="warehouse",
 )
 def contract_matches(
     context: dg.AssetExecutionContext, warehouse: Warehouse

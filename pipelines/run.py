@@ -10,14 +10,11 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from oversight import settings
 from oversight.catalogue import CatalogueError
 from oversight.warehouse import WarehouseBusy, open_warehouse
+from pipelines.automation import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from pipelines.definitions import DERIVE_JOB, INGEST_JOB, build_defs
 
 SUMMARY_SQL = """
