@@ -25,3 +25,10 @@ where s.transaction_id is not null
 group by s.source_id, s.file_path, s.transaction_id
 having sum(coalesce(s.gross_amount, s.amount)) > 0
    and sum(coalesce(s.gross_amount, s.amount)) < any_value(t.threshold);
+
+-- name: file_loaded_under_two_names
+-- severity: error
+-- why: the same bytes loaded under two file names (a second download, `2025-09 (1).csv`) count every payment twice; ingest records the copy as a duplicate, so any row here is a bug
+select source_id, file_sha256, count(distinct file_path) as paths,
+       string_agg(distinct file_path, ', ') as files
+from staging.spend group by source_id, file_sha256 having count(distinct file_path) > 1;

@@ -12,6 +12,9 @@ def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
+    # Labels are text from the data: a supplier named "$5$ Ltd" must print, not be read as
+    # maths (matplotlib's mathtext raised on it and stopped the marts' charts).
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt

@@ -42,10 +42,17 @@ class SourceSummary:
     unchanged: int = 0
     failed: int = 0
     removed: int = 0
+    duplicates: int = 0
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+def _shown(rel: str) -> str:
+    """A path as it can be stored and printed: bytes that are not UTF-8 (Python keeps them as
+    surrogates) written as `\\xe9`."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def discover_files(catalogue: Catalogue, source: Source) -> list[Path]:
@@ -151,12 +158,22 @@ def ingest_source(
             catalogue.raw_dir / source.folder,
         )
     hashes = [file_sha256(path) for path in files]
+    # The same bytes under a second name (`2025-09 (1).csv`, a browser's second download):
+    # the shortest name is read, the copy is recorded as a duplicate naming it, with no rows.
+    first_of: dict[str, int] = {}
+    for i in sorted(range(len(files)), key=lambda i: (len(files[i].name), files[i].name)):
+        first_of.setdefault(hashes[i], i)
+    original = {i: first_of[sha] for i, sha in enumerate(hashes)}
+    duplicates = {i for i, j in original.items() if i != j}
     to_read = [
         i
         for i, sha in enumerate(hashes)
-        if force
-        or known.get(files[i].relative_to(catalogue.raw_dir).as_posix())
-        not in ((sha, config_hash, "loaded"), (sha, config_hash, "failed"))
+        if i not in duplicates
+        and (
+            force
+            or known.get(files[i].relative_to(catalogue.raw_dir).as_posix())
+            not in ((sha, config_hash, "loaded"), (sha, config_hash, "failed"))
+        )
     ]
     # Tabular files are parsed (Python, holding the GIL) one file ahead, in a thread, while
     # DuckDB (which releases the GIL) types and loads the previous one: two cores busy.
@@ -175,6 +192,41 @@ def ingest_source(
         for n, path in enumerate(files, start=1):
             rel = path.relative_to(catalogue.raw_dir).as_posix()
             sha = hashes[n - 1]
+            if _shown(rel) != rel:  # a name that is not valid UTF-8: one failed file
+                error = "the file name is not valid UTF-8: rename the file to read it"
+                if known.get(_shown(rel)) != (sha, config_hash, "failed"):
+                    forget_file(
+                        con,
+                        source,
+                        _shown(rel),
+                        sha256=sha,
+                        config_hash=config_hash,
+                        size_bytes=path.stat().st_size,
+                        status="failed",
+                        error=error,
+                    )
+                summary.failed += 1
+                summary.errors.append(f"{_shown(rel)}: {error}")
+                if progress:
+                    progress(n, len(files), f"{_shown(rel)}: FAILED: {error}")
+                continue
+            if n - 1 in duplicates:
+                first = files[original[n - 1]].relative_to(catalogue.raw_dir).as_posix()
+                summary.duplicates += 1
+                if known.get(rel) != (sha, config_hash, "duplicate"):
+                    forget_file(
+                        con,
+                        source,
+                        rel,
+                        sha256=sha,
+                        config_hash=config_hash,
+                        size_bytes=path.stat().st_size,
+                        status="duplicate",
+                        error=f"the same bytes as {first}: not loaded again",
+                    )
+                if progress:
+                    progress(n, len(files), f"{rel}: duplicate of {first}, not loaded")
+                continue
             if n - 1 not in reading:
                 summary.unchanged += 1
                 if progress:
@@ -215,7 +267,7 @@ def ingest_source(
                 message = f"{rel}: FAILED: {error}"
             if progress:
                 progress(n, len(files), message)
-    on_disk = {p.relative_to(catalogue.raw_dir).as_posix() for p in files}
+    on_disk = {_shown(p.relative_to(catalogue.raw_dir).as_posix()) for p in files}
     for rel, (_, _, status) in known.items():
         if rel not in on_disk and status != "removed":
             forget_file(

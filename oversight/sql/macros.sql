@@ -14,11 +14,15 @@ create or replace temp macro parse_money(s) as (
 );
 
 -- Text in any of the formats, or an Excel serial day number (when allowed), to a DATE.
--- Years outside 1900-2100 are typing slips ('22/04/222'), not dates.
+-- Years outside 1900-2100 are typing slips ('22/04/222'), not dates. A serial is read only
+-- within 1990-2050 (32874-54788, the range the expectation suites call realistic): '99999'
+-- is a number, not 2173-10-13, and stays unread (parse_issues, or quarantine if required).
 create or replace temp macro parse_date(s, formats, serials) as (
     case
         when serials and regexp_full_match(trim(s), '[0-9]{5}(\.[0-9]+)?')
-            then date '1899-12-30' + cast(floor(cast(trim(s) as double)) as integer)
+            then case when cast(trim(s) as double) between 32874 and 54788
+                      then date '1899-12-30' + cast(floor(cast(trim(s) as double)) as integer)
+                 end
         when year(try_strptime(trim(s), formats)) between 1900 and 2100
             then cast(try_strptime(trim(s), formats) as date)
     end

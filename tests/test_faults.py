@@ -1,0 +1,83 @@
+"""Reliability under bad input, each case reproduced first: a file downloaded twice, a
+five-digit number in a date column, a file name that is not UTF-8, maths markup in a name."""
+
+import pytest
+
+from tests.conftest import OneSource
+
+HEADER = "Authority Name,Date of Payment,DocumentNo,Gross,VAT,Net,Vendor Name\n"
+MONTH = (
+    HEADER + "Salford,05/09/2025,1,600,0,600,Alder Ltd\nSalford,06/09/2025,2,900,0,900,Birch Ltd\n"
+)
+
+
+def test_the_same_bytes_under_a_second_name_are_recorded_as_a_duplicate(one_source):
+    pay: OneSource = one_source()
+    pay.file("2025-09.csv", MONTH)
+    pay.file("2025-09 (1).csv", MONTH)  # a browser's second download
+    summary = pay.ingest()
+    assert summary.duplicates == 1
+    assert pay.rows("select count(*), sum(amount) from staging.spend") == [(2, 1500)]
+    copy = pay.file_row("2025-09 (1).csv")
+    assert copy["status"] == "duplicate" and copy["rows_loaded"] == 0
+    assert copy["error"] == "the same bytes as pub/2025-09.csv: not loaded again"
+    again = pay.ingest()  # a re-run changes nothing
+    assert again.duplicates == 1 and pay.rows("select count(*) from staging.spend") == [(2,)]
+    # The original gone: the copy is read in its place.
+    (pay.raw / "2025-09.csv").unlink()
+    pay.ingest()
+    assert pay.rows("select distinct file_path from staging.spend") == [("pub/2025-09 (1).csv",)]
+
+
+def test_a_five_digit_number_is_not_a_date_far_in_the_future(one_source):
+    pay: OneSource = one_source(values={"excel_serial_dates": True})
+    pay.file(
+        "2025-09.csv",
+        HEADER + "Salford,45905,1,600,0,600,Alder Ltd\n"  # 2025-09-05 as an Excel serial
+        "Salford,99999,2,900,0,900,Birch Ltd\n",  # not a realistic date: quarantined
+    )
+    pay.ingest()
+    assert pay.rows("select payment_date::varchar from staging.spend") == [("2025-09-05",)]
+    reasons = pay.rows("select reason from raw.quarantine")
+    assert len(reasons) == 1 and "99999" in reasons[0][0]
+
+
+def test_a_file_name_that_is_not_utf8_is_one_failed_file(one_source):
+    pay: OneSource = one_source()
+    bad = "caf" + b"\xe9".decode("utf-8", "surrogateescape") + ".csv"  # latin-1 on disk
+    pay.file(bad, MONTH)
+    pay.file("2025-10.csv", MONTH.replace("/09/", "/10/"))
+    summary = pay.ingest()
+    assert summary.failed == 1
+    assert pay.rows("select count(*) from staging.spend") == [(2,)]  # the other file loaded
+    failed = pay.rows("select file_path, status, error from raw.files where status = 'failed'")
+    assert failed == [
+        (
+            "pub/caf\\xe9.csv",
+            "failed",
+            "the file name is not valid UTF-8: rename the file to read it",
+        )
+    ]
+    assert pay.ingest().failed == 1  # and the next night is the same, not a crash
+
+
+@pytest.mark.parametrize(
+    "name", ["$\\nosuchcommand$ Cleaning Ltd", "Cash $^{ 4 U$ Ltd", "Mr $\\alpha$ Builders"]
+)
+def test_text_from_the_data_is_never_read_as_chart_markup(tmp_path, name):
+    import pandas as pd
+
+    from oversight.charts import top_suppliers
+
+    shares = pd.DataFrame(
+        {
+            "basis": ["spend"] * 2,
+            "buyer": ["Test Council"] * 2,
+            "financial_year": ["2025-26"] * 2,
+            "supplier": [name, "Other Ltd"],
+            "share_of_buyer_spend": [0.6, 0.4],
+            "value": [600.0, 400.0],
+        }
+    )
+    path = top_suppliers(shares, tmp_path / "top.png")
+    assert path.exists() and path.stat().st_size > 1000
