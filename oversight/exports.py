@@ -35,8 +35,11 @@ def neutralise(text: str | None) -> str | None:
 def _safe_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     columns = con.execute(f"describe {table}").fetchall()
     starts = ", ".join(f"'{c}'" for c in ("=", "+", "-", "@")) + ", chr(9), chr(13)"
+    # NUL bytes (a late one in a published file survives to staging) are dropped: a CSV cell
+    # must not carry one into a spreadsheet.
     exprs = [
-        f"case when left({name}, 1) in ({starts}) then '''' || {name} else {name} end as {name}"
+        f"case when left({name}, 1) in ({starts}) then '''' || replace({name}, chr(0), '') "
+        f"else replace({name}, chr(0), '') end as {name}"
         if kind == "VARCHAR"
         else name
         for name, kind, *_ in columns
@@ -53,7 +56,8 @@ def export_table(con: duckdb.DuckDBPyConnection, table: str, out: Path) -> tuple
         (csv, _safe_select(con, table), "format csv, header true"),
     ):
         partial = target.with_suffix(target.suffix + ".partial")
-        con.execute(f"copy ({sql}) to '{partial}' ({options})")
+        quoted = str(partial).replace("'", "''")  # a quote in the warehouse's path
+        con.execute(f"copy ({sql}) to '{quoted}' ({options})")
         os.replace(partial, target)
     return parquet, csv
 

@@ -69,7 +69,27 @@ def clean_text(value: Any) -> str | None:
     return text or None
 
 
+MAX_DEPTH = 64  # OCDS releases nest about 8 levels; far deeper is damage or an attack
+
+
+def _depth(obj: Any) -> int:
+    """How deeply a JSON value nests (iteratively: a 10,000-deep value must not recurse)."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            return depth
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _check(n: int, obj: Any, raw: str | None = None) -> Item:
+    if _depth(obj) > MAX_DEPTH:
+        shown = raw[:2000] if raw is not None else "(not shown: nested too deeply to print)"
+        return Item(n, None, shown, f"nested more than {MAX_DEPTH} levels deep")
     raw = raw if raw is not None else json.dumps(obj, ensure_ascii=False, default=str)
     if not isinstance(obj, dict):
         return Item(n, None, raw, f"not a JSON object but {type(obj).__name__}")
@@ -79,9 +99,18 @@ def _check(n: int, obj: Any, raw: str | None = None) -> Item:
     return Item(n, obj, raw)
 
 
+def _open(path: Path):
+    """The file, opened past a UTF-8 byte-order mark if it starts with one (Windows tools
+    write one; JSON parsers refuse it)."""
+    f = path.open("rb")
+    if f.read(3) != b"\xef\xbb\xbf":
+        f.seek(0)
+    return f
+
+
 def _top_level_keys(path: Path) -> list[str]:
     keys = []
-    with path.open("rb") as f:
+    with _open(path) as f:
         try:
             for prefix, event, value in ijson.parse(f):
                 if prefix == "" and event == "map_key":
@@ -123,7 +152,7 @@ def iter_items(path: Path, fmt: str) -> Iterator[Item]:
             "not an OCDS release or record package: no 'releases' or 'records' "
             f"(top-level keys: {keys[:12]})"
         )
-    with path.open("rb") as f:
+    with _open(path) as f:
         n = 0
         try:
             for obj in ijson.items(f, prefix, use_float=True):

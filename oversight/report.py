@@ -6,6 +6,9 @@ from __future__ import annotations
 import html
 import re
 import shutil
+from collections import Counter
+from collections.abc import Iterable
+from hashlib import sha1
 from pathlib import Path
 
 import duckdb
@@ -25,6 +28,17 @@ border:1px solid #eee;margin:.5rem 0}.note{color:#666;font-size:.85rem}
 
 def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "buyer"
+
+
+def page_keys(names: Iterable[str]) -> dict[str, str]:
+    """Each buyer's page name: its slug, with a short hash of the name added when two buyers'
+    names give the same slug ("St. Helens" / "St Helens"), so no page is shared."""
+    names = sorted(set(names))
+    counts = Counter(slug(n) for n in names)
+    return {
+        n: slug(n) if counts[slug(n)] == 1 else f"{slug(n)}-{sha1(n.encode()).hexdigest()[:6]}"
+        for n in names
+    }
 
 
 def _e(value: object) -> str:
@@ -85,8 +99,9 @@ def build_report(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
     pivot = card.pivot_table(
         index="buyer", columns="indicator", values="flagged", aggfunc="sum", fill_value=0
     ).reset_index()
+    keys = page_keys([*names, *pivot["buyer"]])
     pivot["buyer"] = [
-        f"<a href='buyers/{slug(b)}.html'>{html.escape(b)}</a>" for b in pivot["buyer"]
+        f"<a href='buyers/{keys[b]}.html'>{html.escape(b)}</a>" for b in pivot["buyer"]
     ]
     index_table = _table(pivot, markup=("buyer",))
     body = [
@@ -106,7 +121,7 @@ def build_report(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
     (staging / "index.html").write_text(_page("Contract oversight", "".join(body)))
     (staging / "buyers").mkdir()
     for buyer in names:
-        _buyer_page(con, buyer, card[card["buyer"] == buyer], concentration, staging)
+        _buyer_page(con, buyer, card[card["buyer"] == buyer], concentration, staging, keys[buyer])
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
     return out / "index.html"
@@ -118,8 +133,8 @@ def _buyer_page(
     card: pd.DataFrame,
     concentration: pd.DataFrame,
     root: Path,
+    key: str,
 ) -> None:
-    key = slug(buyer)
     charts.oversight_gaps(card, root / "img" / f"{key}-gaps.png", title=f"Oversight gaps: {buyer}")
     flagged = explore.flagged_contracts(con, buyer, limit=20)
     evidence = flagged[

@@ -81,3 +81,72 @@ def test_text_from_the_data_is_never_read_as_chart_markup(tmp_path, name):
     )
     path = top_suppliers(shares, tmp_path / "top.png")
     assert path.exists() and path.stat().st_size > 1000
+
+
+def test_a_nul_byte_and_a_quote_in_the_path_do_not_reach_or_break_the_csv_export(tmp_path):
+    import duckdb
+
+    from oversight.exports import export_table
+
+    con = duckdb.connect()
+    con.execute("create schema marts; create table marts.t (name varchar)")
+    con.execute("insert into marts.t values ('Acme' || chr(0) || ' Ltd'), ('=1+1')")
+    out = tmp_path / "it's here"  # a quote in the warehouse's folder
+    _, csv_path = export_table(con, "marts.t", out)
+    text = csv_path.read_bytes()
+    assert b"\x00" not in text
+    assert text.decode().splitlines() == ["name", "Acme Ltd", "'=1+1"]
+
+
+def test_two_buyers_whose_names_give_one_page_name_get_two_pages():
+    from oversight.report import page_keys
+
+    keys = page_keys(["St. Helens Council", "St Helens Council", "Bolton Council"])
+    assert keys["Bolton Council"] == "bolton-council"
+    assert len(set(keys.values())) == 3
+    assert keys["St Helens Council"].startswith("st-helens-council-")
+
+
+def _ocds(tmp_path, data: bytes):
+    import tempfile
+    from pathlib import Path
+
+    src = OneSource(Path(tempfile.mkdtemp(dir=tmp_path)), kind="ocds", layout=None, files="*.json")
+    src.file("p.json", data)
+    src.ingest()
+    return src
+
+
+RELEASE = {
+    "ocid": "ocds-1",
+    "id": "r1",
+    "date": "2022-01-01T00:00:00Z",
+    "buyer": {"name": "Test Council"},
+    "awards": [{"id": "a1", "value": {"amount": 1000}, "suppliers": [{"name": "Acme Ltd"}]}],
+}
+
+
+def test_one_bad_release_is_quarantined_and_the_rest_of_its_file_kept(tmp_path):
+    import json
+
+    wrong_types = {**RELEASE, "ocid": "ocds-2", "awards": [{"id": "a1", "value": {"amount": {}},
+                   "contractPeriod": "2022"}]}  # fmt: skip
+    deep = ('{"ocid": "ocds-3", "id": "r3", "x": ' + "[" * 5000 + "]" * 5000 + "}").encode()
+    body = b'{"releases": [' + json.dumps(RELEASE).encode() + b", "
+    body += json.dumps(wrong_types).encode() + b", " + deep + b"]}"
+    src = _ocds(tmp_path, body)
+    assert src.rows("select status, rows_read, rows_loaded, rows_quarantined from raw.files") == [
+        ("loaded", 3, 2, 1)
+    ]
+    assert src.rows("select reason from raw.quarantine") == [("nested more than 64 levels deep",)]
+    assert src.rows("select contract_id, total_value from staging.contracts order by 1") == [
+        ("ocds-1/a1", 1000),
+        ("ocds-2/a1", None),  # an amount that is not a number is left empty
+    ]
+
+
+def test_a_package_with_a_byte_order_mark_reads(tmp_path):
+    import json
+
+    src = _ocds(tmp_path, b"\xef\xbb\xbf" + json.dumps({"releases": [RELEASE]}).encode())
+    assert src.rows("select status, rows_loaded from raw.files") == [("loaded", 1)]
