@@ -1,4 +1,4 @@
-"""Oversight indicators (INDICATORS.md): the SQL in `sql/indicators/`, run with the
+"""Oversight indicators (README, Indicators): the SQL in `sql/indicators/`, run with the
 parameters from `catalogue/parameters.yaml` and an as-of date."""
 
 from __future__ import annotations

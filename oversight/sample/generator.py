@@ -13,7 +13,7 @@ Four fictional publishers, each in the layout (column names, encoding, messiness
 - Department for Regional Resilience: the Cabinet Office spend-over-£25k layout (cp1252 and CRLF
   early on, a ``#`` column and long dates later, transaction numbers repeated across lines).
 
-Cases for the indicators in INDICATORS.md are planted beside clean twins and listed in
+Cases for the indicators (README, Indicators) are planted beside clean twins and listed in
 `data/raw/planted.yaml`, with the as-of date they are judged on.
 
 `scale` 1 is about 1.4M payment lines and 50k contracts; the committed sample uses 0.01.
