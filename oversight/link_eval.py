@@ -40,15 +40,12 @@ counted apart and left out of precision (a miss for recall)."""
 from __future__ import annotations
 
 import csv
-import hashlib
-import io
 import random
 import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -56,6 +53,7 @@ from rapidfuzz import fuzz
 
 from oversight import settings
 from oversight.names import NameParts, name_parts, normalise_text
+from oversight.real_files import FixtureMismatch, check_file, records
 
 REAL_DIR = settings.PROJECT_ROOT.parent / "shared" / "data" / "real"
 FIXTURE = settings.PROJECT_ROOT / "tests" / "fixtures" / "salford_link_decisions.csv"
@@ -69,12 +67,6 @@ ANSWERS = ("row", "none", "ambiguous")
 AMBIGUOUS_METHOD = "ambiguous"
 VENDOR_COLUMN = 6  # `Vendor Name` (`Supplier Name` in July 2020)
 SUPPLIER_COLUMN = "Supplier Company Name"
-# What a UTF-8 byte-order mark looks like once decoded (Salford's are encoded twice).
-_BOM_ARTEFACTS = ("\ufeff", "ï»¿")
-
-
-class FixtureMismatch(ValueError):
-    """A decision does not point at the record it was written for (file changed or missing)."""
 
 
 @dataclass(frozen=True)
@@ -94,28 +86,6 @@ class Decision:
 
 
 # --- the files -----------------------------------------------------------------------------
-
-
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file's bytes, in hex."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-@cache
-def _records(path: Path) -> tuple[tuple[str, ...], ...]:
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252")
-    for artefact in _BOM_ARTEFACTS:
-        text = text.removeprefix(artefact)
-    return tuple(tuple(r) for r in csv.reader(io.StringIO(text, newline="")))
-
-
-def records(real_dir: Path, file: str) -> tuple[tuple[str, ...], ...]:
-    """A real CSV file's records, header first (record number n is `records[n - 1]`)."""
-    return _records(Path(real_dir) / file)
 
 
 def read_decisions(path: Path = FIXTURE) -> list[Decision]:
@@ -140,35 +110,25 @@ def read_decisions(path: Path = FIXTURE) -> list[Decision]:
     return out
 
 
-def _check_file(real_dir: Path, file: str, sha: str, checked: dict[str, str]) -> int:
+def _check_file(real_dir: Path, file: str, sha: str) -> int:
     """Check a file is the one a decision was written against; its number of records."""
-    path = Path(real_dir) / file
-    if not path.is_file():
-        raise FixtureMismatch(f"{file}: not found under {real_dir}")
-    if file not in checked:
-        checked[file] = sha256_of(path)
-    if checked[file] != sha:
-        raise FixtureMismatch(
-            f"{file}: sha256 is {checked[file]}, the decisions were written against {sha}; "
-            "the file changed, so row numbers may point elsewhere: re-check the decisions"
-        )
+    check_file(real_dir, file, sha)
     return len(records(real_dir, file))
 
 
 def check_decisions(decisions: Iterable[Decision], real_dir: Path = REAL_DIR) -> None:
     """Every decision's spend row and register rows exist in files whose sha256 matches, and
     its answer is well formed (`FixtureMismatch` otherwise, saying what differs)."""
-    checked: dict[str, str] = {}
     for d in decisions:
         where = f"{d.spend_file}:{d.spend_row}"
         if d.answer not in ANSWERS or d.stratum not in STRATA:
             raise FixtureMismatch(f"{where}: answer {d.answer!r} / stratum {d.stratum!r}")
         if (d.answer == "none") != (not d.register_rows):
             raise FixtureMismatch(f"{where}: answer {d.answer} with rows {d.register_rows}")
-        n = _check_file(real_dir, d.spend_file, d.spend_sha256, checked)
+        n = _check_file(real_dir, d.spend_file, d.spend_sha256)
         if not 2 <= d.spend_row <= n:
             raise FixtureMismatch(f"{where}: outside the file's {n} records")
-        m = _check_file(real_dir, REGISTER_FILE, d.register_sha256, checked)
+        m = _check_file(real_dir, REGISTER_FILE, d.register_sha256)
         for r in d.register_rows:
             if not 2 <= r <= m:
                 raise FixtureMismatch(f"{where}: register row {r} outside its {m} records")

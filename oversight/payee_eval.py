@@ -45,8 +45,6 @@ cannot place.
 from __future__ import annotations
 
 import csv
-import hashlib
-import io
 import math
 import random
 import re
@@ -54,11 +52,11 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from oversight import settings
 from oversight.payees import PAYEE_CLASSES, PERSONAL_CLASSES, classify
+from oversight.real_files import FixtureMismatch, check_file, checked_sha256, records
 
 REAL_DIR = settings.PROJECT_ROOT.parent / "shared" / "data" / "real"
 FIXTURES = settings.PROJECT_ROOT / "tests" / "fixtures"
@@ -93,12 +91,6 @@ PERSON_SHAPED = re.compile(
 )
 REDACTION_WORDS = re.compile(r"redact|personal|withheld|confidential|third party", re.I)
 LEGAL_FORM = re.compile(r"\b(ltd|limited|plc|llp|cic)\b", re.IGNORECASE)
-# What a UTF-8 byte-order mark looks like once decoded (Salford's are encoded twice).
-_BOM_ARTEFACTS = ("\ufeff", "ï»¿", "Ã¯Â»Â¿")
-
-
-class FixtureMismatch(ValueError):
-    """A fixture row does not point at the cell it was written for (file changed or missing)."""
 
 
 @dataclass(frozen=True)
@@ -112,56 +104,10 @@ class CellRef:
     sha256: str
 
 
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file's bytes, in hex."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@cache
-def _csv_records(path: Path) -> tuple[tuple[str, ...], ...]:
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252")
-    for artefact in _BOM_ARTEFACTS:
-        text = text.removeprefix(artefact)
-    return tuple(tuple(r) for r in csv.reader(io.StringIO(text, newline="")))
-
-
-@cache
-def _sheet_rows(path: Path, sheet: str) -> tuple[tuple[object, ...], ...]:
-    from python_calamine import CalamineWorkbook
-
-    data = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet)
-    top, left = data.start if data.start else (0, 0)
-    rows = [()] * top + [(None,) * left + tuple(r) for r in data.to_python(skip_empty_area=False)]
-    return tuple(rows)
-
-
-@cache
-def _checked_sha(path: Path) -> str:
-    return sha256_of(path)
-
-
-def records(real_dir: Path, file: str, sheet: str | None = None) -> list[tuple[object, ...]]:
-    """A real file's records, header first (a workbook's `sheet`, padded to its first row)."""
-    path = Path(real_dir) / file
-    return list(_sheet_rows(path, sheet) if sheet else _csv_records(path))
-
-
 def read_cell(real_dir: Path, ref: CellRef) -> str:
     """The text of the cell `ref` points at, after checking the file is the one it was written
     against (`FixtureMismatch` otherwise, saying what differs)."""
-    path = Path(real_dir) / ref.file
-    if not path.is_file():
-        raise FixtureMismatch(f"{ref.file}: not found under {real_dir}")
-    actual = _checked_sha(path)
-    if actual != ref.sha256:
-        raise FixtureMismatch(
-            f"{ref.file}: sha256 is {actual}, the fixture was written against {ref.sha256}; "
-            "the file changed, so row numbers may point elsewhere: re-check the fixture rows"
-        )
+    check_file(real_dir, ref.file, ref.sha256)
     sheet, _, number = ref.row.rpartition("!") if "!" in ref.row else (None, "", ref.row)
     rows = records(real_dir, ref.file, sheet)
     header = [str(h).strip() for h in rows[0]] if rows else []
@@ -197,7 +143,7 @@ def council_names(real_dir: Path, council: Council) -> Iterator[tuple[CellRef, s
         header = [str(h).strip() for h in rows[0]]
         column = next(c for c in council.columns if c in header)
         i = header.index(column)
-        sha = _checked_sha(path)
+        sha = checked_sha256(path)
         for number, record in enumerate(rows[1:], start=2):
             text = str(record[i]) if i < len(record) else ""
             key = " ".join(text.split()).casefold()
