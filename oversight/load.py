@@ -180,6 +180,20 @@ def ingest_source(
     # (OCDS files are streamed by their own loader: nothing is parsed ahead for them.)
     reading = set(to_read)
     following = dict(zip(to_read, to_read[1:], strict=False))  # file -> next file to read
+
+    def record(rel: str, sha: str, path: Path, status: str, error: str) -> None:
+        """A file that contributes no rows (failed, or a duplicate), with why."""
+        forget_file(
+            con,
+            source,
+            rel,
+            sha256=sha,
+            config_hash=config_hash,
+            size_bytes=path.stat().st_size,
+            status=status,
+            error=error,
+        )
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
         ahead: dict[int, Future] = {}
 
@@ -195,16 +209,7 @@ def ingest_source(
             if _shown(rel) != rel:  # a name that is not valid UTF-8: one failed file
                 error = "the file name is not valid UTF-8: rename the file to read it"
                 if known.get(_shown(rel)) != (sha, config_hash, "failed"):
-                    forget_file(
-                        con,
-                        source,
-                        _shown(rel),
-                        sha256=sha,
-                        config_hash=config_hash,
-                        size_bytes=path.stat().st_size,
-                        status="failed",
-                        error=error,
-                    )
+                    record(_shown(rel), sha, path, "failed", error)
                 summary.failed += 1
                 summary.errors.append(f"{_shown(rel)}: {error}")
                 if progress:
@@ -214,15 +219,8 @@ def ingest_source(
                 first = files[original[n - 1]].relative_to(catalogue.raw_dir).as_posix()
                 summary.duplicates += 1
                 if known.get(rel) != (sha, config_hash, "duplicate"):
-                    forget_file(
-                        con,
-                        source,
-                        rel,
-                        sha256=sha,
-                        config_hash=config_hash,
-                        size_bytes=path.stat().st_size,
-                        status="duplicate",
-                        error=f"the same bytes as {first}: not loaded again",
+                    record(
+                        rel, sha, path, "duplicate", f"the same bytes as {first}: not loaded again"
                     )
                 if progress:
                     progress(n, len(files), f"{rel}: duplicate of {first}, not loaded")
@@ -252,16 +250,7 @@ def ingest_source(
                 else:
                     log.error("unexpected error reading %s:\n%s", rel, traceback.format_exc())
                     error = f"unexpected error ({type(exc).__name__}): {exc}"
-                forget_file(
-                    con,
-                    source,
-                    rel,
-                    sha256=sha,
-                    config_hash=config_hash,
-                    size_bytes=path.stat().st_size,
-                    status="failed",
-                    error=error,
-                )
+                record(rel, sha, path, "failed", error)
                 summary.failed += 1
                 summary.errors.append(f"{rel}: {error}")
                 message = f"{rel}: FAILED: {error}"
