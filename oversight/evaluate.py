@@ -27,7 +27,6 @@ import itertools
 import random
 import sys
 import tempfile
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from oversight import label_eval, link_eval, settings
 from oversight.catalogue import load_catalogue
 from oversight.entities import Mention, resolve
 from oversight.indicators import build_marts
+from oversight.label_eval import PairScores
 from oversight.load import ingest_source
 from oversight.parameters import load_parameters
 from oversight.payees import is_personal
@@ -58,25 +58,7 @@ where supplier_company_number is not null and supplier_name is not null
 """
 
 
-@dataclass
-class Scores:
-    names: int
-    true_pairs: int
-    predicted_pairs: int
-    correct_pairs: int
-    false_merges: list[tuple[str, str]]
-    missed: list[tuple[str, str]]
-
-    @property
-    def precision(self) -> float:
-        return self.correct_pairs / self.predicted_pairs if self.predicted_pairs else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
-
-
-def score_resolution(labelled: list[tuple[str, str]], threshold: float) -> Scores:
+def score_resolution(labelled: list[tuple[str, str]], threshold: float) -> PairScores:
     """Resolve the names alone and compare with the hidden numbers, pair by pair."""
     numbers: dict[str, set[str]] = {}
     for name, number in labelled:
@@ -85,26 +67,17 @@ def score_resolution(labelled: list[tuple[str, str]], threshold: float) -> Score
     return _score_pairs(list(numbers), threshold, lambda a, b: bool(numbers[a] & numbers[b]))
 
 
-def _score_pairs(names: list[str], threshold: float, truth) -> Scores:
+def _score_pairs(names: list[str], threshold: float, truth) -> PairScores:
     """Resolve `names` alone, then compare every pair with `truth(a, b)`: True (one
     supplier), False (two), or None (left out of the measure)."""
     resolved, _ = resolve([Mention(n) for n in names], threshold, use_identifiers=False)
     entity = {m.name: r.entity_id for m, r in resolved.items()}
-    true = predicted = correct = 0
-    false_merges, missed = [], []
+    scores = PairScores(units=len(names))
     for a, b in itertools.combinations(sorted(names), 2):
         same = truth(a, b)
-        if same is None:
-            continue
-        merged = entity[a] == entity[b]
-        true += same
-        predicted += merged
-        correct += same and merged
-        if merged and not same:
-            false_merges.append((a, b))
-        if same and not merged:
-            missed.append((a, b))
-    return Scores(len(names), true, predicted, correct, false_merges, missed)
+        if same is not None:
+            scores.add(a, b, same, entity[a] == entity[b])
+    return scores
 
 
 # How the real files print the same supplier differently (each seen in ../shared/data/real):
@@ -146,7 +119,7 @@ VARIANTS = {
 
 def variant_benchmark(
     labelled: list[tuple[str, str]], threshold: float, seed: int = 20261122
-) -> Scores:
+) -> PairScores:
     """Real names, each printed the ways real publishers print them; a true pair is two
     printings of one real name. The real names with different numbers are the negatives."""
     rng = random.Random(seed)
@@ -226,7 +199,7 @@ def report(warehouse: Path, sample: int = 12, out=sys.stdout) -> dict:
         "\nHeld out (real): supplier resolution by name alone, published company numbers hidden",
         file=out,
     )
-    print(f"  labelled names: {scores.names} (from {', '.join(LABELLED_SOURCES)})", file=out)
+    print(f"  labelled names: {scores.units} (from {', '.join(LABELLED_SOURCES)})", file=out)
     print(
         f"  true pairs (same company number): {scores.true_pairs}; predicted pairs: "
         f"{scores.predicted_pairs}; correct: {scores.correct_pairs}",
@@ -247,7 +220,7 @@ def report(warehouse: Path, sample: int = 12, out=sys.stdout) -> dict:
         file=out,
     )
     print(
-        f"  printings: {variants.names}; true pairs: {variants.true_pairs}; predicted: "
+        f"  printings: {variants.units}; true pairs: {variants.true_pairs}; predicted: "
         f"{variants.predicted_pairs}; correct: {variants.correct_pairs}",
         file=out,
     )

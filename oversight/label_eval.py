@@ -23,6 +23,7 @@ import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz
 
@@ -77,8 +78,8 @@ class PairScores:
     true_pairs: int = 0
     predicted_pairs: int = 0
     correct_pairs: int = 0
-    false_merges: list[tuple[Unit, Unit]] = field(default_factory=list)
-    missed: list[tuple[Unit, Unit]] = field(default_factory=list)
+    false_merges: list[tuple[Any, Any]] = field(default_factory=list)
+    missed: list[tuple[Any, Any]] = field(default_factory=list)
 
     @property
     def precision(self) -> float:
@@ -87,6 +88,16 @@ class PairScores:
     @property
     def recall(self) -> float:
         return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    def add(self, a: Any, b: Any, same: bool, merged: bool) -> None:
+        """Count one pair: `same` by the labels, `merged` by resolution."""
+        self.true_pairs += same
+        self.predicted_pairs += merged
+        self.correct_pairs += same and merged
+        if merged and not same:
+            self.false_merges.append((a, b))
+        elif same and not merged:
+            self.missed.append((a, b))
 
 
 def score(
@@ -102,15 +113,7 @@ def score(
         members = [u for u in units if scope in ("both", u[0])]
         scores.units = len(members)
         for a, b in itertools.combinations(members, 2):
-            same = bool(labels[a] & labels[b])
-            merged = entity[a[1]] == entity[b[1]]
-            scores.true_pairs += same
-            scores.predicted_pairs += merged
-            scores.correct_pairs += same and merged
-            if merged and not same:
-                scores.false_merges.append((a, b))
-            elif same and not merged:
-                scores.missed.append((a, b))
+            scores.add(a, b, bool(labels[a] & labels[b]), entity[a[1]] == entity[b[1]])
     return out
 
 
