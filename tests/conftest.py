@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -39,6 +40,18 @@ def write_catalogue(folder: Path, sources: list[dict], **top: object) -> Path:
 def ingest_all(catalogue: Catalogue, warehouse: Path) -> dict[str, SourceSummary]:
     with open_warehouse(warehouse) as con:
         return {s.id: ingest_source(con, catalogue, s.id) for s in catalogue.sources}
+
+
+def add_payments(con: duckdb.DuckDBPyConnection, payments: Iterable[dict]) -> None:
+    """Payment lines straight into staging.spend (source `pay`, file `p.csv`, buyer `Test
+    Council` unless given): each a dict of canonical columns, with `row_number`."""
+    for payment in payments:
+        row = {"source_id": "pay", "file_path": "p.csv", "part": "", "buyer_name": "Test Council"}
+        row |= payment
+        con.execute(
+            f"insert into staging.spend ({', '.join(row)}) values ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
 
 
 def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:

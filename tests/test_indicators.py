@@ -14,7 +14,7 @@ from oversight.indicators import build_concentration, build_contract_oversight, 
 from oversight.parameters import load_parameters
 from oversight.resolution import resolve_and_link
 from oversight.warehouse import open_warehouse
-from tests.conftest import PROJECT, ingest_all, needs_real, query, write_catalogue
+from tests.conftest import PROJECT, add_payments, ingest_all, needs_real, query, write_catalogue
 
 D = date(2026, 9, 30)
 SOURCES = [
@@ -139,17 +139,21 @@ def oversight(tmp_path_factory):
                 " ?, 'f.csv', ?, 't', 'Test Council', ?, ?, ?, ?, ?, ?, ?)",
                 [cid, src, cid, supplier, start, end, review, owner, value, category],
             )
-        for i, (supplier, day, amount) in enumerate(PAYMENTS, start=2):
-            con.execute(
-                "insert into staging.spend (source_id, file_path, part, row_number, buyer_name,"
-                " supplier_name, payment_date, amount) values ('pay', 'p.csv', '', ?,"
-                " 'Test Council', ?, ?, ?)",
-                [i, supplier, day, amount],
-            )
-        con.execute(  # the buyer's spend runs to the as-of date
-            "insert into staging.spend (source_id, file_path, part, row_number, buyer_name,"
-            " supplier_name, payment_date, amount) values ('pay', 'p.csv', '', 99,"
-            " 'Test Council', 'Somebody Else Ltd', '2026-09-29', 600)"
+        add_payments(
+            con,
+            [
+                {"row_number": i, "supplier_name": supplier, "payment_date": day, "amount": amount}
+                for i, (supplier, day, amount) in enumerate(PAYMENTS, start=2)
+            ]
+            # the buyer's spend runs to the as-of date
+            + [
+                {
+                    "row_number": 99,
+                    "supplier_name": "Somebody Else Ltd",
+                    "payment_date": "2026-09-29",
+                    "amount": 600,
+                }
+            ],
         )
         parameters = load_parameters()
         resolve_and_link(con, parameters)
@@ -205,17 +209,25 @@ def concentration(tmp_path, shares_by_year: dict[int, list[float]]):
     """A buyer paying suppliers the given amounts (in £1,000s) in financial years."""
     warehouse = tmp_path / "c.duckdb"
     with open_warehouse(warehouse) as con:
-        row = 1
-        for fy, amounts in shares_by_year.items():
-            for i, amount in enumerate(amounts):
-                for day in (f"{fy}-04-01", f"{fy + 1}-03-31"):  # both ends of the year
-                    con.execute(
-                        "insert into staging.spend (source_id, file_path, part, row_number,"
-                        " buyer_name, supplier_name, payment_date, amount, expense_type)"
-                        " values ('pay', 'p.csv', '', ?, 'Test Council', ?, ?, ?, 'Care')",
-                        [row, f"Supplier {chr(65 + i)} Ltd", day, amount * 500],
-                    )
-                    row += 1
+        lines = [
+            (f"Supplier {chr(65 + i)} Ltd", day, amount * 500)
+            for fy, amounts in shares_by_year.items()
+            for i, amount in enumerate(amounts)
+            for day in (f"{fy}-04-01", f"{fy + 1}-03-31")  # both ends of the year
+        ]
+        add_payments(
+            con,
+            [
+                {
+                    "row_number": row,
+                    "supplier_name": supplier,
+                    "payment_date": day,
+                    "amount": amount,
+                    "expense_type": "Care",
+                }
+                for row, (supplier, day, amount) in enumerate(lines, start=1)
+            ],
+        )
         parameters = load_parameters()
         resolve_and_link(con, parameters)
         build_concentration(con, parameters, D)
@@ -401,13 +413,19 @@ def test_public_bodies_individuals_and_grants_are_beside_the_market_not_inside(t
         ("Epsilon Ltd", 4_000, "Services"),
     ]
     with open_warehouse(tmp_path / "w.duckdb") as con:
-        for i, (supplier, amount, expense) in enumerate(payments, start=2):
-            con.execute(
-                "insert into staging.spend (source_id, file_path, part, row_number, buyer_name,"
-                " supplier_name, payment_date, amount, expense_type) values ('pay', 'p.csv',"
-                " '', ?, 'Test Council', ?, '2025-06-01', ?, ?)",
-                [i, supplier, amount, expense],
-            )
+        add_payments(
+            con,
+            [
+                {
+                    "row_number": i,
+                    "supplier_name": supplier,
+                    "payment_date": "2025-06-01",
+                    "amount": amount,
+                    "expense_type": expense,
+                }
+                for i, (supplier, amount, expense) in enumerate(payments, start=2)
+            ],
+        )
         parameters = load_parameters()
         resolve_and_link(con, parameters)
         build_marts(con, catalogue, parameters, D)

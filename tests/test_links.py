@@ -7,6 +7,7 @@ import pytest
 from oversight.parameters import load_parameters
 from oversight.resolution import resolve_and_link
 from oversight.warehouse import open_warehouse
+from tests.conftest import add_payments
 
 CONTRACTS = [
     # contract_id, buyer, supplier, company number, start, end, current expiry, value
@@ -87,13 +88,20 @@ def linked(warehouse):
                 " ?, ?, ?, ?, ?, ?, ?, 'x')",
                 [cid, buyer, supplier, number, start, end, expiry, value],
             )
-        for row, buyer, supplier, number, day, amount in PAYMENTS:
-            con.execute(
-                "insert into staging.spend (source_id, file_path, part, row_number, buyer_name,"
-                " supplier_name, supplier_company_number, payment_date, amount) values "
-                "('pay', 'p.csv', '', ?, ?, ?, ?, ?, ?)",
-                [row, buyer, supplier, number, day, amount],
-            )
+        add_payments(
+            con,
+            [
+                {
+                    "row_number": row,
+                    "buyer_name": buyer,
+                    "supplier_name": supplier,
+                    "supplier_company_number": number,
+                    "payment_date": day,
+                    "amount": amount,
+                }
+                for row, buyer, supplier, number, day, amount in PAYMENTS
+            ],
+        )
         parameters = load_parameters()
         resolve_and_link(con, parameters)
         rows = con.execute(
@@ -230,13 +238,18 @@ def link(contracts: list[tuple], payments: list[tuple], warehouse, as_of=None):
                 " 'x')",
                 [cid, cid, supplier, start, end, value],
             )
-        for row, supplier, day, amount in payments:
-            con.execute(
-                "insert into staging.spend (source_id, file_path, part, row_number, buyer_name,"
-                " supplier_name, payment_date, amount) values ('pay', 'p.csv', '', ?,"
-                " 'Test Council', ?, ?, ?)",
-                [row, supplier, day, amount],
-            )
+        add_payments(
+            con,
+            [
+                {
+                    "row_number": row,
+                    "supplier_name": supplier,
+                    "payment_date": day,
+                    "amount": amount,
+                }
+                for row, supplier, day, amount in payments
+            ],
+        )
         parameters = load_parameters()
         resolve_and_link(con, parameters)
         links = {
