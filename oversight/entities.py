@@ -49,9 +49,17 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from oversight.names import NameParts, name_parts, normalise_name
-from oversight.payees import classify
+from oversight.payees import classify, is_personal
 
-__all__ = ["Mention", "Resolved", "Entity", "resolve", "resolve_incrementally", "normalise_name"]
+__all__ = [
+    "Mention",
+    "Resolved",
+    "Entity",
+    "resolve",
+    "resolve_incrementally",
+    "normalise_name",
+    "is_personal",
+]
 
 STAGES = ("identifier", "name", "alias", "fuzzy", "abbreviation")
 BUYER_WORDS = (
@@ -82,11 +90,6 @@ def normalise_buyer(name: str | None) -> str:
     """`'Salford City Council'` and `'Salford Council'` both become `'salford'`."""
     text = _NON_ALNUM.sub(" ", (name or "").casefold().replace("&", " and "))
     return " ".join(_BUYER_WORDS.sub(" ", text).split())
-
-
-def is_personal(name: str | None) -> bool:
-    """A payee that is a redaction or a private individual, not an organisation."""
-    return bool(name) and classify(name).is_personal
 
 
 @dataclass(frozen=True)

@@ -40,11 +40,11 @@ from oversight.label_eval import PairScores
 from oversight.load import ingest_source
 from oversight.parameters import load_parameters
 from oversight.payees import is_personal
+from oversight.real_files import REAL_DIR
 from oversight.resolution import resolve_and_link
 from oversight.warehouse import open_warehouse
 
 REAL_CATALOGUE = settings.PROJECT_ROOT / "tests" / "catalogues" / "real.yaml"
-REAL_DIR = settings.PROJECT_ROOT.parent / "shared" / "data" / "real"
 LABELLED_SOURCES = ("calderdale-spend", "salford-register", "contracts-finder")
 
 LABELLED_SQL = """

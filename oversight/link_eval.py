@@ -53,9 +53,8 @@ from rapidfuzz import fuzz
 
 from oversight import settings
 from oversight.names import NameParts, name_parts, normalise_text
-from oversight.real_files import FixtureMismatch, check_file, records
+from oversight.real_files import REAL_DIR, FixtureMismatch, check_file, records
 
-REAL_DIR = settings.PROJECT_ROOT.parent / "shared" / "data" / "real"
 FIXTURE = settings.PROJECT_ROOT / "tests" / "fixtures" / "salford_link_decisions.csv"
 REGISTER_FILE = "salford/contract-register/2022-07.csv"
 SPEND_GLOB = "salford/spend/*.csv"

@@ -56,9 +56,8 @@ from pathlib import Path
 
 from oversight import settings
 from oversight.payees import PAYEE_CLASSES, PERSONAL_CLASSES, classify
-from oversight.real_files import FixtureMismatch, check_file, checked_sha256, records
+from oversight.real_files import REAL_DIR, FixtureMismatch, check_file, checked_sha256, records
 
-REAL_DIR = settings.PROJECT_ROOT.parent / "shared" / "data" / "real"
 FIXTURES = settings.PROJECT_ROOT / "tests" / "fixtures"
 LABELS = FIXTURES / "payee_class_labels.csv"
 SEED = 20240611

@@ -13,7 +13,11 @@ import io
 from functools import cache
 from pathlib import Path
 
+from oversight import settings
 from oversight.load import file_sha256
+
+# Where the real published files are: beside the project, never inside it.
+REAL_DIR = settings.PROJECT_ROOT.parent / "shared" / "data" / "real"
 
 # What a UTF-8 byte-order mark looks like once decoded (Salford's are encoded twice).
 BOM_ARTEFACTS = ("\ufeff", "ï»¿", "Ã¯Â»Â¿")
