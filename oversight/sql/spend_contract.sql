@@ -70,7 +70,7 @@ with payments as (
     where e.event_type in ('change', 'extension')
     group by 1
 ), contracts as (
-    select c.contract_id, ce.contract_key, c.contract_ref, c.title as contract_title,
+    select c.contract_id, ce.contract_key, c.contract_ref,
            b.buyer_id, m.supplier_id, m.score as supplier_score, c.start_date,
            greatest(c.end_date, c.current_expiry_date, moved.moved_end) as effective_end,
            coalesce(c.total_value, c.annual_value) as value
@@ -91,7 +91,7 @@ with payments as (
     -- in tiers: 1 the payment is inside the contract's own period; 2 only in its start
     -- margin or grace period; 3 the period ends before it starts (a data-quality finding:
     -- never preferred, never confident).
-    select p.payment_id, c.contract_id, c.contract_key, c.contract_ref, c.contract_title,
+    select p.payment_id, c.contract_id, c.contract_key,
            least(p.supplier_score, c.supplier_score) as supplier_score,
            case when c.effective_end < c.start_date then 3
                 when p.payment_date between c.start_date
