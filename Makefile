@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 UI_PORT ?= 3000
 
-.PHONY: run test ui lab sample evaluate bench lint format clean install browser lock lock-check
+.PHONY: run test ui lab sample evaluate bench faults lint format clean install browser lock lock-check
 
 # Dependencies are locked in uv.lock (the whole tree, with hashes, for Python 3.11-3.13).
 # uv itself comes from the package registry into .tools/, pinned here; nothing by hand.
@@ -51,6 +51,7 @@ test: install browser
 
 ## make ui: the Dagster UI on http://127.0.0.1:3000 (UI_PORT=... for another port)
 ui: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m pipelines.recovery
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev --host 127.0.0.1 --port $(UI_PORT)
 
 ## make lab: JupyterLab on the notebooks (installs it the first time)
@@ -68,6 +69,18 @@ evaluate: install
 BENCH_SCALES ?= 0.1 1 10
 bench: install
 	$(BIN)/python -m benchmarks.bench --scales $(BENCH_SCALES)
+
+## make faults: the fault suite with 12 random kill -9s of `make run` (each re-run compared
+## with a clean build), two writers at once, a reader during a run, bad input and fetch faults
+## (about 25 minutes). Trials: benchmarks/results/faults.jsonl. `make test` runs 2 kills.
+FAULT_KILLS ?= 12
+faults: install
+	rm -f benchmarks/results/faults.jsonl
+	OVERSIGHT_FAULT_KILLS=$(FAULT_KILLS) OVERSIGHT_FAULT_REPORT=benchmarks/results/faults.jsonl \
+	  $(BIN)/pytest -p no:cacheprovider tests/test_fault_suite.py tests/test_faults.py \
+	  tests/test_reader_warnings.py tests/test_bad_files.py tests/test_fetch.py \
+	  tests/test_incremental_and_safety.py tests/test_recovery.py
+	$(BIN)/python -m tests.test_fault_suite benchmarks/results/faults.jsonl
 
 browser:
 	@command -v chromium >/dev/null || { \

@@ -45,12 +45,15 @@ MARTS = [
     key=["outputs", "exports"],
     group_name="outputs",
     kinds={"parquet", "csv"},
-    deps=MARTS,
+    deps=[*MARTS, dg.AssetKey(["entities", "buyers"]), dg.AssetKey(["entities", "suppliers"])],
 )
 def exports(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    """Every mart as Parquet and as CSV in `data/exports/`. In the CSV a text cell that starts
-    with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`, so opening it in
-    a spreadsheet cannot run a formula."""
+    """Every mart as Parquet and as CSV in `data/exports/`, and the buyers and suppliers as
+    Parquet. In the CSV a text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+    return is prefixed with `'`, so opening it in a spreadsheet cannot run a formula.
+
+    Notebooks read these files (`explore.connect()`), not the warehouse, so an open notebook
+    never blocks the nightly run; each file is replaced whole when this asset runs."""
     out = Path(warehouse.path).parent / "exports"
     with warehouse.connect() as con:
         written = export_marts(con, out)

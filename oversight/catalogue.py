@@ -21,12 +21,20 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import posixpath
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from oversight import settings
 from oversight.schema import COLUMNS, REQUIRED, Kind
@@ -153,6 +161,12 @@ class FetchSpec(_Strict):
     max_bytes: int = Field(500_000_000, ge=1)
     connect_timeout: float = Field(10, gt=0)
     read_timeout: float = Field(60, gt=0)
+    total_timeout: float = Field(
+        1800, gt=0, description="Seconds one download may take in all, its retries included"
+    )
+    allowed_hosts: tuple[str, ...] = Field(
+        (), description="Hosts that redirects and next links may lead to, besides the URLs' own"
+    )
     attempts: int = Field(3, ge=1, description="Tries for a body that stalls or is cut short")
     retries: int = Field(4, ge=0, description="Retries of 429 and 5xx answers")
     backoff: float = Field(1.0, ge=0)
@@ -213,12 +227,37 @@ class Source(_Strict):
         "framework register): its mapped buyer column is the buyer. Otherwise the buyer of "
         "every entry is the publisher, and a buyer column is kept as purchasing_body",
     )
+    outside_raw_dir: bool = Field(
+        False,
+        description="Allow `folder` to be outside the raw folder (an absolute path, or one "
+        "that climbs out with '..'). Off by default: a source reads only beneath the raw "
+        "folder, and a file there that is a link to somewhere else is refused",
+    )
     columns: ColumnMap = Field(default_factory=dict)
     read: ReadOptions = ReadOptions()
     values: ValueRules = ValueRules()
     fetch: FetchSpec | None = None
 
     _spellings = field_validator("columns", mode="before")(_as_spellings)
+
+    @field_validator("files")
+    @classmethod
+    def _globs_stay_in_the_folder(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for glob in value:
+            if PurePosixPath(glob).is_absolute() or ".." in PurePosixPath(glob).parts:
+                raise ValueError(f"files {glob!r} must name files under the folder (no '..')")
+        return value
+
+    @model_validator(mode="after")
+    def _folder_stays_in_the_raw_dir(self) -> Source:
+        folder = PurePosixPath(self.folder)
+        climbs = posixpath.normpath(self.folder).split("/")[0] == ".."
+        if (folder.is_absolute() or climbs) and not self.outside_raw_dir:
+            raise ValueError(
+                f"folder {self.folder!r} is outside the raw folder; a source reads only "
+                "beneath it unless it sets `outside_raw_dir: true`"
+            )
+        return self
 
     @field_validator("files", mode="before")
     @classmethod

@@ -1,8 +1,16 @@
-"""Functions for analysts (notebooks, the report): read the warehouse, never write it.
+"""Functions for analysts (notebooks, the report): read the results, never write them.
 
 from oversight import explore
-con = explore.connect()            # read-only
+con = explore.connect()            # the exported marts, as of the last run
 explore.scorecard(con, "Northmoor City Council")
+
+`connect()` does not open the warehouse: it gives an in-memory DuckDB whose `marts.*`,
+`entities.buyers` and `entities.suppliers` are views over the Parquet files in `data/exports/`.
+A notebook left open therefore never holds the warehouse's lock (DuckDB allows no writer while
+another process has the file open, even read-only), so the nightly run is never blocked. What
+a notebook sees is the last run's exports; each file is replaced whole at the end of a run, and
+the next query reads the new one. `connect(live=True)` opens the warehouse itself, read-only,
+for every table (raw, staging, links): close it when done, as a writer waits while it is open.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from oversight import settings
+from oversight.exports import LOOKUP_TABLES, MART_TABLES, export_file
 from oversight.warehouse import connect as _connect
 
 INDICATOR_NAMES = {
@@ -48,9 +57,23 @@ FLAG_COLUMNS = {
 }
 
 
-def connect(path: Path | str | None = None) -> duckdb.DuckDBPyConnection:
-    """The warehouse, read-only (default: `settings.warehouse_path()`)."""
-    return _connect(path or settings.warehouse_path(), read_only=True, timeout=30)
+def connect(path: Path | str | None = None, *, live: bool = False) -> duckdb.DuckDBPyConnection:
+    """The results of the last run, for reading: views over the exports beside the warehouse
+    at `path` (default: `settings.warehouse_path()`); `live=True` opens the warehouse itself,
+    read-only (which blocks a writer while it stays open)."""
+    path = Path(path or settings.warehouse_path())
+    if live:
+        return _connect(path, read_only=True, timeout=30)
+    folder = path.parent / "exports"
+    tables = [t for t in (*MART_TABLES, *LOOKUP_TABLES) if (folder / export_file(t)).exists()]
+    if not tables:
+        raise FileNotFoundError(f"no exports in {folder}: run `make run` first")
+    con = duckdb.connect()
+    for table in tables:
+        con.execute(f"create schema if not exists {table.split('.')[0]}")
+        parquet = str(folder / export_file(table)).replace("'", "''")
+        con.execute(f"create view {table} as select * from read_parquet('{parquet}')")
+    return con
 
 
 def buyers(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -1,4 +1,5 @@
-"""Marts as Parquet (for tools) and CSV (for spreadsheets), written atomically.
+"""Marts as Parquet (for tools) and CSV (for spreadsheets), written atomically; these are
+also what notebooks read (`explore.connect`), so that a reader never holds the warehouse's lock.
 
 In the CSV, any text cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return is
 prefixed with a single quote, so that opening the file in a spreadsheet cannot run a formula
@@ -22,6 +23,9 @@ MART_TABLES = (
     "marts.buyer_scorecard",
     "marts.publisher_quality",
 )
+# Written as Parquet only, beside the marts, so that notebooks can name a buyer or a supplier
+# without opening the warehouse (see explore.connect).
+LOOKUP_TABLES = ("entities.buyers", "entities.suppliers")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -47,18 +51,28 @@ def _safe_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return f"select {', '.join(exprs)} from {table}"
 
 
+def export_file(table: str) -> str:
+    """The file name a table is exported under: `marts.buyer_scorecard` ->
+    `buyer_scorecard.parquet`, `entities.buyers` -> `entities.buyers.parquet`."""
+    schema, name = table.split(".")
+    return f"{name}.parquet" if schema == "marts" else f"{table}.parquet"
+
+
+def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path, options: str) -> Path:
+    """Write to a partial file, then rename: a reader sees the old file or the new, whole."""
+    partial = target.with_suffix(target.suffix + ".partial")
+    quoted = str(partial).replace("'", "''")  # a quote in the warehouse's path
+    con.execute(f"copy ({sql}) to '{quoted}' ({options})")
+    os.replace(partial, target)
+    return target
+
+
 def export_table(con: duckdb.DuckDBPyConnection, table: str, out: Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
-    name = table.split(".")[-1]
-    parquet, csv = out / f"{name}.parquet", out / f"{name}.csv"
-    for target, sql, options in (
-        (parquet, f"select * from {table}", "format parquet"),
-        (csv, _safe_select(con, table), "format csv, header true"),
-    ):
-        partial = target.with_suffix(target.suffix + ".partial")
-        quoted = str(partial).replace("'", "''")  # a quote in the warehouse's path
-        con.execute(f"copy ({sql}) to '{quoted}' ({options})")
-        os.replace(partial, target)
+    parquet = _copy(con, f"select * from {table}", out / export_file(table), "format parquet")
+    csv = _copy(
+        con, _safe_select(con, table), parquet.with_suffix(".csv"), "format csv, header true"
+    )
     return parquet, csv
 
 
@@ -72,4 +86,10 @@ def export_marts(con: duckdb.DuckDBPyConnection, out: Path) -> list[Path]:
     for table in MART_TABLES:
         if table in existing:
             written += export_table(con, table, out)
+    for table in LOOKUP_TABLES:
+        if table in existing:
+            out.mkdir(parents=True, exist_ok=True)
+            written.append(
+                _copy(con, f"select * from {table}", out / export_file(table), "format parquet")
+            )
     return written

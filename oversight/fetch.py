@@ -9,14 +9,19 @@ Two kinds of fetch, set per source in the catalogue (`fetch:`; off unless `enabl
   package; the window end is recorded only once all its pages are saved, so an interrupted run
   resumes where it stopped.
 
-Every request has connect/read timeouts; 429 (honouring Retry-After) and 5xx answers are
-retried with backoff by urllib3's Retry; a body that stalls or arrives short is retried by the
-download loop. Bodies over the size limit are refused. Each file is written to a hidden
-`.<name>.partial` beside its target and renamed only when complete and checked, so nothing
-half-written reaches `data/raw/`. A zip is refused when an entry would escape its folder
-(absolute path, `..`) or when it would expand beyond the size limit or 200 times its size.
-The manifest `.manifest.json` in the folder records, per file, its URL, hash, size, headers
-and when it was fetched, and per API the last date fetched.
+Every request has connect/read timeouts, and each download a total deadline (a body that
+trickles in is cut off when it passes); 429 (honouring Retry-After) and 5xx answers are
+retried with backoff by urllib3's Retry; a body that stalls or arrives short (counted in bytes
+on the wire, so before gzip decoding) is retried by the download loop. Bodies over the size
+limit are refused. Redirects and `links.next` are followed only to the hosts of the source's
+own URLs and its `allowed_hosts`, and never from https to http. Secrets in URLs (userinfo,
+query parameters such as `apikey` or `token`) are shown as `***` in every error, log line and
+manifest entry. Each file is written to a hidden `.<name>.partial` beside its target and
+renamed only when complete and checked, so nothing half-written reaches `data/raw/`. A zip
+is refused when an entry would escape its folder (absolute path, `..`) or when it would expand
+beyond the size limit or 200 times its size. The manifest `.manifest.json` in the folder
+records, per file, its URL, hash, size, headers and when it was fetched, and per API the last
+date fetched.
 """
 
 from __future__ import annotations
@@ -25,10 +30,13 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 import time
+import traceback
 import zipfile
 from collections import deque
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -39,12 +47,17 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from oversight.catalogue import Catalogue, Source
+from oversight.catalogue import Catalogue, FetchSpec, Source
 
 log = logging.getLogger(__name__)
 
 MANIFEST = ".manifest.json"
 MAX_ZIP_RATIO = 200
+MAX_REDIRECTS = 10
+SECRET_NAMES = (
+    "key", "api_key", "apikey", "token", "access_token", "secret", "password", "sig",
+    "signature", "auth", "client_secret",
+)  # fmt: skip
 USER_AGENT = "contract-oversight-pipeline (+https://github.com/; open data research)"
 
 API_DEFAULTS = {
@@ -71,6 +84,32 @@ API_DEFAULTS = {
 
 class FetchError(Exception):
     """A download was refused or failed after its retries; the message says why."""
+
+
+# A query parameter named like a secret (also with a prefix: `X-Api-Key`, `subscription-key`),
+# and the userinfo of a URL (`user:password@`), in a URL or in any text quoting one.
+_SECRET_PARAM = re.compile(
+    rf"([?&;](?:[\w.-]*[_.-])?(?:{'|'.join(SECRET_NAMES)})=)[^&#\s'\"<>]*", re.IGNORECASE
+)
+_USERINFO = re.compile(r"//[^/?#\s@'\"<>]+@")
+
+
+def redact(text: str) -> str:
+    """`text` (a URL, or a message quoting URLs or their paths) with each secret query value
+    and each URL's userinfo replaced by `***`."""
+    return _USERINFO.sub("//***@", _SECRET_PARAM.sub(r"\1***", text))
+
+
+class _Redact(logging.Filter):
+    """Redacts what urllib3 logs (its retry warnings quote the URL, query included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), ()
+        return True
+
+
+for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry"):
+    logging.getLogger(_name).addFilter(_Redact())
 
 
 @dataclass
@@ -167,56 +206,57 @@ def download(
     *,
     max_bytes: int,
     timeout: tuple[float, float],
+    allowed_hosts: frozenset[str],
+    total_timeout: float = 1800.0,
     attempts: int = 3,
     backoff: float = 1.0,
     previous: dict | None = None,
     limiter: RateLimiter | None = None,
     params: dict | None = None,
 ) -> dict | None:
-    """Fetch `url` into `target` atomically. Returns the manifest entry, or None when the
-    server says the file is unchanged (304). Raises FetchError with the reason."""
+    """Fetch `url` into `target` atomically, within `total_timeout` seconds from the first
+    request (retries included), from `allowed_hosts` only. Returns the manifest entry, or None
+    when the server says the file is unchanged (304). Raises FetchError with the reason."""
     headers = {}
     if previous and previous.get("etag"):
         headers["If-None-Match"] = previous["etag"]
     if previous and previous.get("last_modified"):
         headers["If-Modified-Since"] = previous["last_modified"]
     partial = target.with_name(f".{target.name}.partial")
+    late = f"{redact(url)} not complete after {total_timeout:g} s (fetch.total_timeout)"
     last_error = "no attempt made"
+    deadline = None
     for attempt in range(1, attempts + 1):
         if limiter:
             limiter.wait()
+        deadline = deadline or time.monotonic() + total_timeout
+        if time.monotonic() >= deadline:
+            raise FetchError(f"{late}: {last_error}")
         try:
-            with http.get(
-                url, headers=headers, params=params, stream=True, timeout=timeout
+            with _get(
+                http, url, allowed_hosts, headers=headers, params=params, timeout=timeout
             ) as response:
+                shown = redact(response.url)
                 if response.status_code == 304:
                     return None
                 if response.status_code != 200:
-                    raise FetchError(f"HTTP {response.status_code} from {url}")
+                    raise FetchError(f"HTTP {response.status_code} from {shown}")
                 declared = response.headers.get("Content-Length")
                 if declared and int(declared) > max_bytes:
                     raise FetchError(
-                        f"{url} is {int(declared):,} bytes, over the limit of {max_bytes:,}"
+                        f"{shown} is {int(declared):,} bytes, over the limit of {max_bytes:,}"
                     )
-                digest, size = hashlib.sha256(), 0
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with partial.open("wb") as out:
-                    for chunk in response.iter_content(1 << 16):
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise FetchError(
-                                f"{url} sent more than the limit of {max_bytes:,} bytes"
-                            )
-                        digest.update(chunk)
-                        out.write(chunk)
-                if declared and size != int(declared):
-                    raise _Retryable(f"body cut short: {size:,} of {int(declared):,} bytes")
+                sha256, size = _save(response, partial, max_bytes, deadline)
+                received = response.raw.tell()  # bytes on the wire, before gzip decoding
+                if declared and received != int(declared):
+                    raise _Retryable(f"body cut short: {received:,} of {int(declared):,} bytes")
                 if target.suffix.lower() == ".zip":
                     check_zip(partial, max_bytes)
                 os.replace(partial, target)
                 return {
-                    "url": response.url,
-                    "sha256": digest.hexdigest(),
+                    "url": shown,
+                    "sha256": sha256,
                     "size": size,
                     "etag": response.headers.get("ETag"),
                     "last_modified": response.headers.get("Last-Modified"),
@@ -226,17 +266,90 @@ def download(
         except FetchError:
             partial.unlink(missing_ok=True)
             raise
+        except _Late:
+            partial.unlink(missing_ok=True)
+            raise FetchError(late) from None
         except (_Retryable, requests.RequestException) as exc:
             partial.unlink(missing_ok=True)
             last_error = _describe(exc)
-            log.warning("%s: attempt %d of %d failed: %s", url, attempt, attempts, last_error)
+            log.warning(
+                "%s: attempt %d of %d failed: %s", redact(url), attempt, attempts, last_error
+            )
             if attempt < attempts:
                 time.sleep(backoff * 2 ** (attempt - 1))
-    raise FetchError(f"{url}: gave up after {attempts} attempts: {last_error}")
+    raise FetchError(f"{redact(url)}: gave up after {attempts} attempts: {last_error}")
 
 
 class _Retryable(Exception):
     pass
+
+
+class _Late(Exception):
+    """The download's deadline passed while its body was arriving."""
+
+
+def _get(
+    http: requests.Session, url: str, allowed_hosts: frozenset[str], **kwargs: Any
+) -> requests.Response:
+    """GET `url` streamed, following up to MAX_REDIRECTS redirects one at a time: each must
+    stay on `allowed_hosts` and never go from https to http."""
+    _check_host(url, allowed_hosts, "")
+    for _ in range(MAX_REDIRECTS + 1):
+        response = http.get(url, stream=True, allow_redirects=False, **kwargs)
+        if not response.is_redirect or response.next is None:  # None: an empty Location
+            return response
+        response.close()
+        target = response.next.url  # Location, resolved by requests against `url`
+        if urlparse(url).scheme == "https" and urlparse(target).scheme != "https":
+            raise FetchError(f"{redact(url)} redirects from https to http: refused")
+        _check_host(target, allowed_hosts, f"{redact(url)} redirects to ")
+        url, kwargs["params"] = target, None
+    raise FetchError(f"{redact(url)}: more than {MAX_REDIRECTS} redirects")
+
+
+def _check_host(url: str, allowed_hosts: frozenset[str], came_from: str) -> None:
+    host = (urlparse(url).hostname or "").lower()
+    if host not in allowed_hosts:
+        raise FetchError(
+            f"{came_from}{redact(url)}: host {host!r} is not one the source fetches from; "
+            f"to allow it, add it to the source's fetch.allowed_hosts in the catalogue"
+        )
+
+
+def _save(
+    response: requests.Response, partial: Path, max_bytes: int, deadline: float
+) -> tuple[str, int]:
+    """Write the (decoded) body to `partial`; return its SHA-256 (hex) and size. Raises FetchError
+    over `max_bytes`, and _Late once `deadline` (time.monotonic()) passes: a timer then shuts
+    the socket (urllib3's `shutdown`), which ends even a body that trickles in."""
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        with suppress(ValueError, RuntimeError, OSError):  # already finished and closed
+            response.raw.shutdown()
+
+    timer = threading.Timer(max(deadline - time.monotonic(), 0), cut)
+    timer.start()
+    digest, size = hashlib.sha256(), 0
+    try:
+        with partial.open("wb") as out:
+            for chunk in response.iter_content(1 << 16):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FetchError(
+                        f"{redact(response.url)} sent more than the limit of {max_bytes:,} bytes"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+    except requests.RequestException:
+        if not expired.is_set():
+            raise
+    finally:
+        timer.cancel()
+    if expired.is_set():  # the read ended because the socket was shut, not at the body's end
+        raise _Late
+    return digest.hexdigest(), size
 
 
 def _describe(exc: Exception) -> str:
@@ -245,15 +358,26 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "connection broken in the middle of the body"
     if isinstance(exc, requests.exceptions.RetryError):
-        return f"still failing after the retries: {exc}"
-    return str(exc)
+        return f"still failing after the retries: {redact(str(exc))}"
+    return redact(str(exc))
 
 
-def _limits(spec) -> dict:
-    """The catalogue's size, time and retry limits, as `download` takes them."""
+def hosts_allowed(spec: FetchSpec) -> frozenset[str]:
+    """Hosts the source's downloads may come from: those of its URLs, template or API, and
+    its `allowed_hosts` (lower case, no port)."""
+    api = (spec.base_url or API_DEFAULTS[spec.api]["base_url"]) if spec.api else None
+    urls = [*spec.urls, spec.url_template, api]
+    hosts = [urlparse(u).hostname for u in urls if u] + list(spec.allowed_hosts)
+    return frozenset(h.lower() for h in hosts if h)
+
+
+def _limits(spec: FetchSpec) -> dict:
+    """The catalogue's size, time, retry and host limits, as `download` takes them."""
     return {
         "max_bytes": spec.max_bytes,
         "timeout": (spec.connect_timeout, spec.read_timeout),
+        "total_timeout": spec.total_timeout,
+        "allowed_hosts": hosts_allowed(spec),
         "attempts": spec.attempts,
         "backoff": spec.backoff,
     }
@@ -367,8 +491,8 @@ def fetch_source(
         else:
             fetch_files(http, source, folder, result, now.date())
     except Exception as exc:  # a bug or an odd answer must not stop the other sources
-        log.exception("fetching %s failed", source_id)
-        result.errors.append(f"unexpected error ({type(exc).__name__}): {exc}")
+        log.error("fetching %s failed:\n%s", source_id, redact(traceback.format_exc()))
+        result.errors.append(f"unexpected error ({type(exc).__name__}): {redact(str(exc))}")
     if result.errors:
         result.status = "failed"
     return result

@@ -39,9 +39,24 @@ def record_quarantine(
         )
 
 
+# An error or warning recorded on a file quotes at most this much: a message that quotes a
+# published line (a header row of 1 MB, say) is cut, and says how long it was.
+MESSAGE_LIMIT = 2000
+
+
+def excerpt(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`text`, or its first `limit` characters and how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters not shown)"
+
+
 def record_file(con: duckdb.DuckDBPyConnection, **row: object) -> None:
     """Insert the file's `raw.files` row (call inside a transaction)."""
     row.setdefault("ingested_at", datetime.now(UTC).replace(tzinfo=None))
+    for key in ("error", "warnings"):
+        if isinstance(row.get(key), str):
+            row[key] = excerpt(row[key])
     names = ", ".join(row)
     con.execute(
         f"insert into raw.files ({names}) values ({', '.join('?' * len(row))})", list(row.values())

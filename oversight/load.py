@@ -68,6 +68,29 @@ def discover_files(catalogue: Catalogue, source: Source) -> list[Path]:
     return sorted(found)
 
 
+def outside_reason(catalogue: Catalogue, source: Source, path: Path) -> str | None:
+    """Why a file found for the source must not be read, or None: it is (or its folder is) a
+    link that leads out of the raw folder (out of the source's own folder when the catalogue
+    allows that folder to be outside)."""
+    root = catalogue.raw_dir / source.folder if source.outside_raw_dir else catalogue.raw_dir
+    target = path.resolve()
+    if target.is_relative_to(root.resolve()):
+        return None
+    return (
+        f"a link to a file outside the raw folder ({root}); not followed. Copy the file "
+        "into the folder to read it"
+    )
+
+
+def _rel(catalogue: Catalogue, path: Path) -> str:
+    """A file's path as recorded: relative to the raw folder when beneath it."""
+    return (
+        path.relative_to(catalogue.raw_dir).as_posix()
+        if path.is_relative_to(catalogue.raw_dir)
+        else path.as_posix()
+    )
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -157,21 +180,25 @@ def ingest_source(
             list(source.files),
             catalogue.raw_dir / source.folder,
         )
-    hashes = [file_sha256(path) for path in files]
+    # Links out of the raw folder are refused before a byte of them is read.
+    refused = {i: r for i, p in enumerate(files) if (r := outside_reason(catalogue, source, p))}
+    hashes = [None if i in refused else file_sha256(path) for i, path in enumerate(files)]
     # The same bytes under a second name (`2025-09 (1).csv`, a browser's second download):
     # the shortest name is read, the copy is recorded as a duplicate naming it, with no rows.
     first_of: dict[str, int] = {}
     for i in sorted(range(len(files)), key=lambda i: (len(files[i].name), files[i].name)):
-        first_of.setdefault(hashes[i], i)
-    original = {i: first_of[sha] for i, sha in enumerate(hashes)}
+        if i not in refused:
+            first_of.setdefault(hashes[i], i)
+    original = {i: first_of[sha] for i, sha in enumerate(hashes) if i not in refused}
     duplicates = {i for i, j in original.items() if i != j}
     to_read = [
         i
         for i, sha in enumerate(hashes)
         if i not in duplicates
+        and i not in refused
         and (
             force
-            or known.get(files[i].relative_to(catalogue.raw_dir).as_posix())
+            or known.get(_rel(catalogue, files[i]))
             not in ((sha, config_hash, "loaded"), (sha, config_hash, "failed"))
         )
     ]
@@ -181,7 +208,7 @@ def ingest_source(
     reading = set(to_read)
     following = dict(zip(to_read, to_read[1:], strict=False))  # file -> next file to read
 
-    def record(rel: str, sha: str, path: Path, status: str, error: str) -> None:
+    def record(rel: str, sha: str | None, path: Path, status: str, error: str) -> None:
         """A file that contributes no rows (failed, or a duplicate), with why."""
         forget_file(
             con,
@@ -189,7 +216,7 @@ def ingest_source(
             rel,
             sha256=sha,
             config_hash=config_hash,
-            size_bytes=path.stat().st_size,
+            size_bytes=None if sha is None else path.stat().st_size,
             status=status,
             error=error,
         )
@@ -204,10 +231,11 @@ def ingest_source(
         if to_read:
             parse_ahead(to_read[0])
         for n, path in enumerate(files, start=1):
-            rel = path.relative_to(catalogue.raw_dir).as_posix()
+            rel = _rel(catalogue, path)
             sha = hashes[n - 1]
-            if _shown(rel) != rel:  # a name that is not valid UTF-8: one failed file
-                error = "the file name is not valid UTF-8: rename the file to read it"
+            error = refused.get(n - 1)
+            if error or _shown(rel) != rel:  # a link out, or a name that is not valid UTF-8
+                error = error or "the file name is not valid UTF-8: rename the file to read it"
                 if known.get(_shown(rel)) != (sha, config_hash, "failed"):
                     record(_shown(rel), sha, path, "failed", error)
                 summary.failed += 1
@@ -216,7 +244,7 @@ def ingest_source(
                     progress(n, len(files), f"{_shown(rel)}: FAILED: {error}")
                 continue
             if n - 1 in duplicates:
-                first = files[original[n - 1]].relative_to(catalogue.raw_dir).as_posix()
+                first = _rel(catalogue, files[original[n - 1]])
                 summary.duplicates += 1
                 if known.get(rel) != (sha, config_hash, "duplicate"):
                     record(
@@ -256,7 +284,7 @@ def ingest_source(
                 message = f"{rel}: FAILED: {error}"
             if progress:
                 progress(n, len(files), message)
-    on_disk = {_shown(p.relative_to(catalogue.raw_dir).as_posix()) for p in files}
+    on_disk = {_shown(_rel(catalogue, p)) for p in files}
     for rel, (_, _, status) in known.items():
         if rel not in on_disk and status != "removed":
             forget_file(

@@ -16,6 +16,11 @@ HEADER_SEARCH_ROWS = 30
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
+def _cut(header: str, limit: int = 60) -> str:
+    """A header as quoted in an error: a 'header' of 1 MB is not a header."""
+    return header if len(header) <= limit else f"{header[:limit]}... ({len(header):,} characters)"
+
+
 def fold(header: str) -> str:
     """`' G/L Description. '` -> `'gldescription'`."""
     return _NON_ALNUM.sub("", header.casefold())
@@ -113,7 +118,7 @@ def find_header(
     missing = [r for r in required if r not in found]
     raise FileError(
         f"no header row{where} matches the mapping (required columns not found: "
-        f"{', '.join(missing)}).\n  Headers found: {[c for c in first if c.strip()]}\n"
+        f"{', '.join(missing)}).\n  Headers found: {[_cut(c) for c in first if c.strip()]}\n"
         f"  Headers expected:\n{_describe_expected(columns, required)}"
         + _delimiter_hint(first, lookup, part.delimiter)
     )

@@ -1,11 +1,16 @@
 """Load OCDS files into `raw.releases`, and compile each touched `ocid` into
 `staging.contracts` (record_type 'notice'), `staging.contract_suppliers` and
-`staging.contract_events`. A file and the recompilation of its ocids are one transaction."""
+`staging.contract_events`. A file and the recompilation of its ocids are one transaction.
+
+Releases of one ocid that share an id (within a file or across the source's files) are compiled
+once: the first in date, file and position order. Copies with the same content are harmless; a
+copy with different content is ignored too, but named in a warning on the file being loaded."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -25,6 +30,7 @@ from oversight.warehouse import atomic
 
 BATCH = 2000
 OCID_CHUNK = 500
+SHOWN_CONFLICTS = 5  # releases named in a warning
 _CHARITY = ", ".join(f"'{s}'" for s in CHARITY_SCHEMES)
 
 # Text from the compiled releases is typed here, with the same macros as the registers.
@@ -49,11 +55,11 @@ select contract_id, 'notice', ocid, award_id, contract_ref, title, description, 
     try_cast(left(max_end_date, 10) as date), category_code, category, category_scheme, status,
     nullif(concat_ws('; ',
         case when total_value is not null and parse_money(total_value) is null
-             then format('total_value: {{}} is not an amount', total_value) end,
+             then format('total_value: {{}} is not an amount', excerpt(total_value)) end,
         case when start_date is not null and try_cast(left(start_date, 10) as date) is null
-             then format('start_date: {{}} is not a date', start_date) end,
+             then format('start_date: {{}} is not a date', excerpt(start_date)) end,
         case when end_date is not null and try_cast(left(end_date, 10) as date) is null
-             then format('end_date: {{}} is not a date', end_date) end), ''),
+             then format('end_date: {{}} is not a date', excerpt(end_date)) end), ''),
     source_id, file_path, file_sha256, '', row_number
 from notice_contracts
 """
@@ -200,6 +206,31 @@ def _ocids_in(con: duckdb.DuckDBPyConnection, source_id: str, rel: str) -> set[s
     }
 
 
+class Conflict(NamedTuple):
+    """A release ignored in compiling because an earlier one of its ocid has its id but
+    different content; `kept` and `ignored` are each (file path, row number)."""
+
+    ocid: str
+    release_id: str
+    kept: tuple[str, int]
+    ignored: tuple[str, int]
+
+
+def conflict_warning(conflicts: list[Conflict]) -> str:
+    """The warning naming the ignored releases (the first few) and the rule that chose."""
+    n = len(conflicts)
+    named = ", ".join(
+        f"{c.ocid} release {c.release_id} (compiled {c.kept[0]} #{c.kept[1]}; "
+        f"ignored {c.ignored[0]} #{c.ignored[1]})"
+        for c in conflicts[:SHOWN_CONFLICTS]
+    )
+    return (
+        f"{n} release{'s have' if n > 1 else ' has'} the id of another release of its ocid but "
+        "different content; of releases sharing an id only the first by date, then file and "
+        f"position, is compiled: {named}{', ...' if n > SHOWN_CONFLICTS else ''}"
+    )
+
+
 def load_ocds_file(
     con: duckdb.DuckDBPyConnection,
     catalogue: Catalogue,
@@ -246,6 +277,9 @@ def load_ocds_file(
         ledger.record_quarantine(
             con, source.id, rel, sha, [("", q.row_number, q.raw_text, q.reason) for q in quarantine]
         )
+        conflicts = [
+            c for c in compile_ocids(con, source.id, touched) if rel in (c.kept[0], c.ignored[0])
+        ]
         ledger.record_file(
             con,
             source_id=source.id,
@@ -260,13 +294,17 @@ def load_ocds_file(
             rows_loaded=loaded,
             rows_quarantined=len(quarantine),
             status="loaded",
+            warnings=conflict_warning(conflicts) if conflicts else None,
         )
-        compile_ocids(con, source.id, touched)
     return read, loaded, len(quarantine)
 
 
-def compile_ocids(con: duckdb.DuckDBPyConnection, source_id: str, ocids: set[str]) -> None:
-    """Rebuild the notice rows of these ocids from all their releases (inside a transaction)."""
+def compile_ocids(
+    con: duckdb.DuckDBPyConnection, source_id: str, ocids: set[str]
+) -> list[Conflict]:
+    """Rebuild the notice rows of these ocids from all their releases (inside a transaction).
+    Returns the releases ignored for sharing an id with an earlier, different release."""
+    conflicts: list[Conflict] = []
     ordered = sorted(ocids)
     for start in range(0, len(ordered), OCID_CHUNK):
         chunk = ordered[start : start + OCID_CHUNK]
@@ -289,13 +327,18 @@ def compile_ocids(con: duckdb.DuckDBPyConnection, source_id: str, ocids: set[str
         for row in rows:
             by_ocid.setdefault(row[0], []).append(row)
         for group in by_ocid.values():
-            releases, lineages, seen = [], {}, set()
-            for _, text, file_path, sha, row_number in group:
+            releases, lineages = [], {}
+            seen: dict[object, tuple[dict, str, int]] = {}
+            for ocid, text, file_path, sha, row_number in group:
                 release = json.loads(text)
                 key = release.get("id") or (file_path, row_number)
-                if key in seen:  # the same release published in two files
+                if key in seen:  # the same release published twice (or a different one)
+                    first, kept_path, kept_row = seen[key]
+                    if release != first:
+                        kept, ignored = (kept_path, kept_row), (file_path, row_number)
+                        conflicts.append(Conflict(ocid, str(key), kept, ignored))
                     continue
-                seen.add(key)
+                seen[key] = (release, file_path, row_number)
                 releases.append(release)
                 lineages[str(release.get("id"))] = {
                     "source_id": source_id,
@@ -322,3 +365,4 @@ def compile_ocids(con: duckdb.DuckDBPyConnection, source_id: str, ocids: set[str
                 con.register(name, _text_table(data, fields + LINEAGE_FIELDS))
                 con.execute(sql)
                 con.unregister(name)
+    return conflicts

@@ -77,7 +77,8 @@ def typing_sql(source: Source, mapped: set[str], headers: dict[str, str]) -> str
         if name in required:
             reasons.append(f"case when c.{name} is null then {_q(label + ' is empty')} end")
         if kind in TYPE_NOUN:
-            message = f"format('{{}}: {{}} is not {TYPE_NOUN[kind]}', {_q(label)}, c.{name})"
+            noun = TYPE_NOUN[kind]
+            message = f"format('{{}}: {{}} is not {noun}', {_q(label)}, excerpt(c.{name}))"
             bad = f"c.{name} is not null and {typed(name, kind)} is null"
             (reasons if name in required else issues).append(f"case when {bad} then {message} end")
     if "supplier_company_number" in mapped:
@@ -196,7 +197,7 @@ def load_file(
             blank += m.blank_rows
             quarantined += bad
             header_rows.append((m.part, m.header_row))
-            warnings += [f"{m.part}: {w}" if m.part else w for w in m.warnings]
+            warnings += [f"{m.part}: {w}" if m.part else w for w in part.warnings + m.warnings]
             unmapped |= set(m.unmapped)
         if not header_rows:
             raise FileError("no tables found in the file")

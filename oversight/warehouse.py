@@ -133,7 +133,12 @@ def connect(
                     f"released within {timeout:.0f}s. Wait for that run to finish (or stop it), "
                     f"then try again. DuckDB said: {exc}"
                 ) from exc
-            log.warning("warehouse %s is locked by another process; waiting", path)
+            if delay == 0.2:  # say it once, not at every retry
+                log.warning(
+                    "warehouse %s is locked by another process; waiting up to %.0fs",
+                    path,
+                    timeout,
+                )
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
     con.execute("set memory_limit = ?", [settings.duckdb_memory_limit()])
@@ -171,3 +176,36 @@ def open_warehouse(
         yield con
     finally:
         con.close()
+
+
+# Columns that differ between two runs over the same files by design: when a file was read,
+# and the generated id of a group of files validated together.
+RUN_SPECIFIC_COLUMNS = {
+    "raw.files.ingested_at",
+    "quality.validation_units.unit",
+    "quality.unit_outcomes.unit",
+}
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+    """Every table's (row count, order-independent hash of its rows), leaving out timestamp
+    columns (all are run times) and `RUN_SPECIFIC_COLUMNS`: two warehouses built from the
+    same files and catalogue have equal fingerprints. Used to compare a re-run after a crash
+    with a clean build."""
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() order by 1, 2"
+    ).fetchall()
+    result = {}
+    for schema, table in tables:
+        columns = [
+            f'"{name}"'
+            for name, kind, *_ in con.execute(f'describe "{schema}"."{table}"').fetchall()
+            if not kind.startswith("TIMESTAMP")
+            and f"{schema}.{table}.{name}" not in RUN_SPECIFIC_COLUMNS
+        ]
+        row = f"row({', '.join(columns)})" if columns else "1"
+        count, digest = con.execute(
+            f'select count(*), coalesce(sum(hash({row})::hugeint), 0) from "{schema}"."{table}"'
+        ).fetchone()
+        result[f"{schema}.{table}"] = (count, int(digest))
+    return result

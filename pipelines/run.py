@@ -13,9 +13,10 @@ import dagster as dg
 
 from oversight import settings
 from oversight.catalogue import CatalogueError
-from oversight.warehouse import WarehouseBusy, open_warehouse
+from oversight.warehouse import WarehouseBusy, connect, open_warehouse
 from pipelines.automation import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from pipelines.definitions import DERIVE_JOB, INGEST_JOB, build_defs
+from pipelines.recovery import fail_dead_runs, process_tags
 
 SUMMARY_SQL = """
 select source_id,
@@ -42,6 +43,7 @@ def materialise_all(
             tags={
                 ASSET_PARTITION_RANGE_START_TAG: keys[0],
                 ASSET_PARTITION_RANGE_END_TAG: keys[-1],
+                **process_tags(),
             },
             raise_on_error=False,
         )
@@ -49,7 +51,9 @@ def materialise_all(
     if results[0].success:
         derived = defs.resolve_job_def(DERIVE_JOB)
         results.append(
-            derived.execute_in_process(run_config=config, instance=instance, raise_on_error=False)
+            derived.execute_in_process(
+                run_config=config, instance=instance, tags=process_tags(), raise_on_error=False
+            )
         )
     return results
 
@@ -108,7 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("DAGSTER_HOME")
         else dg.DagsterInstance.ephemeral()
     )
+    for run_id in fail_dead_runs(instance):
+        print(f"run {run_id} was left 'Started' by a process that died; marked failed")
     try:
+        # Wait for the write lock once, here, rather than failing inside the run with a trace.
+        connect(warehouse).close()
         results = materialise_all(defs, instance)
         print_summary(warehouse)
         report_failed_checks(results)

@@ -150,3 +150,50 @@ def test_a_package_with_a_byte_order_mark_reads(tmp_path):
 
     src = _ocds(tmp_path, b"\xef\xbb\xbf" + json.dumps({"releases": [RELEASE]}).encode())
     assert src.rows("select status, rows_loaded from raw.files") == [("loaded", 1)]
+
+
+def test_a_folder_outside_the_raw_folder_needs_saying_so(one_source, tmp_path):
+    from oversight.catalogue import CatalogueError, load_catalogue
+    from tests.conftest import write_catalogue
+
+    secret = tmp_path / "outside"
+    secret.mkdir()
+    (secret / "passwd.csv").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    pay: OneSource = one_source(folder="../outside")
+    with pytest.raises(CatalogueError, match="outside the raw folder.*outside_raw_dir: true"):
+        load_catalogue(write_catalogue(pay.root, [pay.source]))
+    pay.source["files"] = ["../../outside/*.csv"]
+    pay.source["folder"] = "pub"
+    with pytest.raises(CatalogueError, match="must name files under the folder"):
+        load_catalogue(write_catalogue(pay.root, [pay.source]))
+    pay.source["files"] = ["*.csv"]
+    pay.source |= {"folder": str(secret), "outside_raw_dir": True}  # said explicitly: read
+    assert pay.ingest().files == 1
+
+
+def test_a_link_out_of_the_raw_folder_is_refused_unread(one_source, tmp_path):
+    secret = tmp_path / "system.csv"
+    secret.write_text("first line of a system file\n")
+    pay: OneSource = one_source()
+    pay.file("2025-09.csv", MONTH)
+    (pay.raw / "2025-10.csv").symlink_to(secret)
+    (pay.raw / "2025-11.csv").symlink_to(pay.raw / "2025-09.csv")  # a link inside: a copy
+    summary = pay.ingest()
+    assert (summary.failed, summary.duplicates) == (1, 1)
+    row = pay.file_row("2025-10.csv")
+    assert row["status"] == "failed" and row["sha256"] is None
+    assert row["error"].startswith("a link to a file outside the raw folder")
+    assert "system file" not in pay.rows("select string_agg(error, '') from raw.files")[0][0]
+
+
+def test_errors_quote_a_bounded_excerpt_of_the_file(one_source):
+    pay: OneSource = one_source()
+    pay.file("2025-09.csv", "A" * 1_000_000 + "\n")  # one 1 MB line: no header
+    long_date = "9" * 500_000
+    pay.file("2025-10.csv", MONTH + f"Salford,{long_date},3,10,0,10,Cedar Ltd\n")
+    pay.ingest()
+    error = pay.file_row("2025-09.csv")["error"]
+    assert error.startswith("no header row matches the mapping") and len(error) < 2_500
+    reason, raw = pay.rows("select reason, raw_text from raw.quarantine")[0]
+    assert len(reason) < 300 and "(500000 characters)" in reason
+    assert long_date in raw  # the whole row is kept: nothing lost

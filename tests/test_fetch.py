@@ -3,8 +3,10 @@ from the real files (the embedded sample when ../shared is absent) and misbehave
 Each case ends retried, skipped with a reason, or refused, and nothing half-written reaches
 the raw folder."""
 
+import gzip
 import io
 import json
+import logging
 import threading
 import time
 import zipfile
@@ -15,9 +17,10 @@ from urllib.parse import parse_qs, urlparse
 
 import dagster as dg
 import pytest
+import requests
 
 from oversight.catalogue import load_catalogue
-from oversight.fetch import RateLimiter, fetch_source, read_manifest
+from oversight.fetch import MANIFEST, RateLimiter, fetch_source, read_manifest
 from pipelines.definitions import build_defs
 from tests.conftest import PROJECT, REAL, write_catalogue
 
@@ -255,7 +258,7 @@ def test_monthly_url_template(tmp_path, server):
     assert result.downloaded == ["spend-2024-11.csv", "spend-2024-12.csv", "spend-2025-01.csv"]
 
 
-def ocds_api(tmp_path, server, fail_second_window=False, **spec):
+def ocds_api(tmp_path, server, fail_second_window=False, next_base=None, **spec):
     pages = PAGES
 
     def route(h, n, q):
@@ -269,7 +272,8 @@ def ocds_api(tmp_path, server, fail_second_window=False, **spec):
         body = {
             **pages[0],
             "links": {
-                "next": f"{server.url}/api/1.0/ocdsReleasePackages?updatedFrom={frm}&cursor=2"
+                "next": f"{next_base or server.url}/api/1.0/ocdsReleasePackages"
+                f"?updatedFrom={frm}&cursor=2"
             },
         }
         send(h, json.dumps(body).encode())
@@ -332,6 +336,151 @@ def test_ocds_api_windows_pages_and_resumes(tmp_path, server):
         " count(*) filter (status = 'duplicate'),"
         " count(*) filter (file_path like '%manifest%') from raw.files",
     ) == [(4, 3, 1, 0)]
+
+
+def test_gzip_body_is_checked_against_its_length_on_the_wire(tmp_path, server):
+    body = gzip.compress(SPEND)
+    server.routes["/g.csv"] = lambda h, n, q: send(h, body, headers={"Content-Encoding": "gzip"})
+    result, folder = fetch(tmp_path, server, "/g.csv")
+    assert result.status == "ok" and server.count("/g.csv") == 1
+    assert (folder / "g.csv").read_bytes() == SPEND
+    assert read_manifest(folder)["files"]["g.csv"]["size"] == len(SPEND)
+
+    def cut(h, n, q):
+        send(h, body[: len(body) // 2], headers={"Content-Encoding": "gzip"}, declared=len(body))
+        h.close_connection = True
+
+    server.routes["/h.csv"] = cut
+    result, folder = fetch(tmp_path, server, "/h.csv")
+    assert result.status == "failed" and "gave up after 2 attempts" in result.errors[0]
+    assert files_in(folder) == [".manifest.json", "g.csv"]
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_body_dripped_past_the_total_timeout_is_refused(tmp_path, server, declared):
+    def drip(h, n, q):
+        h.send_response(200)
+        if declared:
+            h.send_header("Content-Length", "300")
+        h.end_headers()
+        try:
+            for byte in SPEND[:300]:  # a byte every 20 ms: 6 s in all, each read well in time
+                h.wfile.write(bytes([byte]))
+                h.wfile.flush()
+                time.sleep(0.02)
+        except OSError:
+            pass
+
+    server.routes["/slow.csv"] = drip
+    started = time.monotonic()
+    result, folder = fetch(tmp_path, server, "/slow.csv", total_timeout=1)
+    assert time.monotonic() - started < 4
+    assert result.status == "failed" and "total_timeout" in result.errors[0]
+    assert server.count("/slow.csv") == 1  # a deadline passed is not tried again
+    assert files_in(folder) == []
+
+
+def test_redirects_are_followed_only_to_allowed_hosts(tmp_path, server):
+    elsewhere = server.url.replace("127.0.0.1", "localhost")
+    server.routes["/spend.csv"] = lambda h, n, q: send(h, SPEND)
+    server.routes["/same.csv"] = lambda h, n, q: send(h, b"", 302, {"Location": "/spend.csv"})
+    server.routes["/away.csv"] = lambda h, n, q: send(
+        h, b"", 302, {"Location": elsewhere + "/spend.csv"}
+    )
+    result, folder = fetch(tmp_path, server, "/same.csv")
+    assert result.status == "ok" and (folder / "same.csv").read_bytes() == SPEND
+    result, folder = fetch(tmp_path, server, "/away.csv")
+    assert result.status == "failed" and server.count("/spend.csv") == 1
+    assert "'localhost'" in result.errors[0] and "allowed_hosts" in result.errors[0]
+    assert "away.csv" not in files_in(folder)
+    result, folder = fetch(tmp_path, server, "/away.csv", allowed_hosts=["localhost"])
+    assert result.status == "ok" and (folder / "away.csv").read_bytes() == SPEND
+
+
+def test_redirect_from_https_to_http_is_refused(tmp_path):
+    from oversight.fetch import FetchError, download
+
+    class Redirect(requests.adapters.BaseAdapter):
+        def send(self, request, **kwargs):
+            response = requests.Response()
+            response.status_code, response.url, response.request = 302, request.url, request
+            response.headers["Location"] = "http://a.test/x.csv"
+            response.raw = io.BytesIO(b"")
+            return response
+
+        def close(self):
+            pass
+
+    http = requests.Session()
+    http.mount("https://", Redirect())
+    with pytest.raises(FetchError, match="from https to http"):
+        download(
+            http,
+            "https://a.test/x.csv",
+            tmp_path / "x.csv",
+            max_bytes=100,
+            timeout=(1, 1),
+            allowed_hosts=frozenset({"a.test"}),
+        )
+    assert files_in(tmp_path) == []
+
+
+def test_api_next_link_to_another_host_is_refused(tmp_path, server):
+    elsewhere = server.url.replace("127.0.0.1", "localhost")
+    catalogue = ocds_api(tmp_path, server, next_base=elsewhere)
+    result = fetch_source(catalogue, "fts", now=datetime(2025, 1, 8))
+    assert result.status == "failed"
+    assert "'localhost'" in result.errors[0] and "allowed_hosts" in result.errors[0]
+    assert not any("cursor" in h[2] for h in server.hits)
+    folder = tmp_path / "raw" / "fts"
+    assert "fetched_to" not in read_manifest(folder)["apis"]["find_a_tender"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "https://me:pw@x.gov.uk/a.csv?month=5&API_KEY=abc&sig=9#top",
+            "https://***@x.gov.uk/a.csv?month=5&API_KEY=***&sig=***#top",
+        ),
+        (
+            "Max retries exceeded with url: /p?subscription-key=abc (Caused by x)",
+            "Max retries exceeded with url: /p?subscription-key=*** (Caused by x)",
+        ),
+        (
+            "https://x.gov.uk/a.csv?keyword=tax&monkey=1",
+            "https://x.gov.uk/a.csv?keyword=tax&monkey=1",
+        ),
+    ],
+)
+def test_redact(text, expected):
+    from oversight.fetch import redact
+
+    assert redact(text) == expected
+
+
+def test_secrets_in_urls_never_reach_errors_logs_or_the_manifest(tmp_path, server, caplog):
+    server.routes["/s.csv"] = lambda h, n, q: send(h, SPEND)
+    server.routes["/down.csv"] = lambda h, n, q: send(h, b"no", 500)
+    port = server.url.rsplit(":", 1)[1]
+    urls = [
+        f"http://me:hunter2@127.0.0.1:{port}/s.csv?month=5&apikey=SEKRET1",
+        f"{server.url}/down.csv?Access_Token=SEKRET2",
+        "http://127.0.0.1:1/gone.csv?X-Api-Key=SEKRET3",  # nothing listens on port 1
+    ]
+    source = spend_source(
+        {"enabled": True, "urls": urls, "backoff": 0, "retries": 1, "attempts": 1}
+    )
+    catalogue = load_catalogue(write_catalogue(tmp_path, [source]))
+    with caplog.at_level(logging.DEBUG):
+        result = fetch_source(catalogue, "pub")
+    assert result.downloaded == ["s.csv"] and len(result.errors) == 2
+    manifest = (tmp_path / "raw" / "pub" / MANIFEST).read_text()
+    assert "//***@127.0.0.1" in manifest and "s.csv?month=5&apikey=***" in manifest
+    assert "Access_Token=***" in result.errors[0] and "X-Api-Key=***" in result.errors[1]
+    everything = "\n".join([*result.errors, caplog.text, manifest])
+    for secret in ("SEKRET1", "SEKRET2", "SEKRET3", "hunter2"):
+        assert secret not in everything
 
 
 def test_rate_limit_twelve_requests_in_two_minutes():

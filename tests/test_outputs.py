@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
+from oversight import explore
 from oversight.exports import MART_TABLES, export_table, neutralise
+from oversight.warehouse import open_warehouse
 from pipelines.definitions import build_defs
 from tests.conftest import PROJECT
 from tests.test_definitions import run_everything
@@ -75,6 +77,24 @@ def test_every_mart_is_exported_and_the_report_written(built):
     page = (data / "report" / "buyers" / "northmoor-city-council.html").read_text()
     assert "NCC-P07A" in page and "(northmoor-spend:northmoor/spend/2025-11.csv#" in page
     assert (data / "report" / "img" / "hhi.png").stat().st_size > 5000
+
+
+def test_a_reader_never_blocks_the_writer(built):
+    """A notebook's connection reads the exports, so the nightly writer opens the warehouse at
+    once while it stays open, and it answers exactly what the warehouse holds."""
+    reader = explore.connect(built)
+    live = explore.connect(built, live=True)
+    expected = explore.scorecard(live, "Northmoor City Council")
+    flagged = explore.flagged_contracts(live, "Northmoor City Council")
+    live.close()
+    with open_warehouse(built, timeout=1) as writer:  # WarehouseBusy if the reader held it
+        writer.execute("select 1")
+    pd.testing.assert_frame_equal(explore.scorecard(reader, "Northmoor City Council"), expected)
+    pd.testing.assert_frame_equal(
+        explore.flagged_contracts(reader, "Northmoor City Council"), flagged
+    )
+    assert len(flagged) > 0
+    reader.close()
 
 
 def run_notebook(path, warehouse, monkeypatch) -> list[str]:

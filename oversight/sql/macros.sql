@@ -1,6 +1,12 @@
 -- Value parsers used when typing published text. Temporary: they live in each connection,
 -- so the warehouse file never depends on them.
 
+-- A published value quoted in a reason: at most 80 characters, then how long it was (the whole
+-- value stays in raw.quarantine.raw_text; a 1 MB cell must not make a 1 MB reason).
+create or replace temp macro excerpt(s) as (
+    case when length(s) > 80 then left(s, 80) || '... (' || length(s) || ' characters)' else s end
+);
+
 -- ' £1,680.00 ' -> 1680.00; '(1,234.50)' -> -1234.50; '1,234.50-' -> -1234.50; else NULL.
 create or replace temp macro parse_money(s) as (
     try_cast(

@@ -1,0 +1,237 @@
+"""The fault suite: `make run` killed with SIGKILL at random points, each followed by a re-run
+that must match a clean build; two `make run`s at once; a notebook reading during a run.
+
+Every trial runs the real command (`python -m pipelines.run`) on the embedded sample, in its own
+DAGSTER_HOME and warehouse. `make test` runs two kills; `make faults` runs twelve
+(OVERSIGHT_FAULT_KILLS) and writes one JSON line per trial to OVERSIGHT_FAULT_REPORT, from which
+the README's "Guarantees" figures come. Kill points are drawn from OVERSIGHT_FAULT_SEED, spread
+over the whole run (ingest, validation, entities, links, indicators, outputs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from oversight import explore
+from oversight.warehouse import fingerprint
+from tests.conftest import PROJECT
+
+KILLS = int(os.environ.get("OVERSIGHT_FAULT_KILLS", "2"))
+SEED = int(os.environ.get("OVERSIGHT_FAULT_SEED", "20261125"))
+REPORT = os.environ.get("OVERSIGHT_FAULT_REPORT")
+STEP_EVENTS = {
+    dg.DagsterEventType.STEP_START,
+    dg.DagsterEventType.STEP_SUCCESS,
+    dg.DagsterEventType.STEP_FAILURE,
+}
+
+
+class Home:
+    """A DAGSTER_HOME and a warehouse of their own, and `make run` in them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.dagster_home = root / "dagster"
+        self.dagster_home.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PROJECT / "dagster.yaml", self.dagster_home / "dagster.yaml")
+        self.warehouse = root / "warehouse.duckdb"
+        with self.instance():  # creates the run storage now, not racing two processes to it
+            pass
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DAGSTER_HOME": str(self.dagster_home),
+            "OVERSIGHT_WAREHOUSE": str(self.warehouse),
+        }
+
+    def start(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pipelines.run"],
+            cwd=PROJECT,
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+
+    def run(self) -> tuple[int, str]:
+        process = self.start()
+        out, _ = process.communicate(timeout=900)
+        return process.returncode, out
+
+    def instance(self) -> dg.DagsterInstance:
+        return dg.DagsterInstance.from_config(str(self.dagster_home))
+
+    def runs(self, *statuses: dg.DagsterRunStatus) -> list[dg.DagsterRun]:
+        with self.instance() as instance:
+            return list(instance.get_runs(dg.RunsFilter(statuses=list(statuses) or None)))
+
+    def fingerprint(self) -> dict[str, tuple[int, int]]:
+        con = duckdb.connect(str(self.warehouse), read_only=True)
+        try:
+            return fingerprint(con)
+        finally:
+            con.close()
+
+    def steps_in_flight(self, run_id: str) -> list[str]:
+        """Steps started and not finished in a run (what a kill interrupted)."""
+        open_steps: dict[str, None] = {}
+        with self.instance() as instance:
+            for entry in instance.all_logs(run_id, of_type=STEP_EVENTS):
+                event = entry.dagster_event
+                if event.event_type == dg.DagsterEventType.STEP_START:
+                    open_steps[event.step_key] = None
+                else:
+                    open_steps.pop(event.step_key, None)
+        return list(open_steps)
+
+
+def wait_for_a_started_run(home: Home, process: subprocess.Popen, limit: float = 120) -> float:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if home.runs(dg.DagsterRunStatus.STARTED):
+            return time.monotonic()
+        assert process.poll() is None, process.communicate()[0]
+        time.sleep(0.1)
+    raise AssertionError("no run started")
+
+
+def differences(a: dict, b: dict) -> list[str]:
+    return sorted(t for t in a.keys() | b.keys() if a.get(t) != b.get(t))
+
+
+def record(trial: dict) -> None:
+    if REPORT:
+        Path(REPORT).parent.mkdir(parents=True, exist_ok=True)
+        with open(REPORT, "a") as f:
+            f.write(json.dumps(trial) + "\n")
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> dict:
+    """A clean build: its fingerprint, and how long its runs take from the first start."""
+    home = Home(tmp_path_factory.mktemp("clean"))
+    process = home.start()
+    started = wait_for_a_started_run(home, process)
+    out, _ = process.communicate(timeout=900)
+    assert process.returncode == 0, out
+    return {"home": home, "fingerprint": home.fingerprint(), "span": time.monotonic() - started}
+
+
+@pytest.mark.parametrize("trial", range(KILLS))
+def test_a_run_killed_anywhere_recovers_to_the_clean_build(clean, tmp_path, trial):
+    home = Home(tmp_path)
+    delay = random.Random(SEED + trial).uniform(0.0, 0.9 * clean["span"])
+    process = home.start()
+    wait_for_a_started_run(home, process)
+    time.sleep(delay)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    stuck = home.runs(dg.DagsterRunStatus.STARTED)
+    assert len(stuck) == 1, "the killed run is left 'Started', as Dagster cannot see it die"
+    killed = stuck[0]
+    interrupted = home.steps_in_flight(killed.run_id)
+
+    code, out = home.run()  # the next `make run` marks the dead run failed, then runs
+
+    assert code == 0, out
+    assert f"run {killed.run_id} was left 'Started'" in out
+    assert home.runs(dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.QUEUED) == []
+    with home.instance() as instance:
+        assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+    differ = differences(home.fingerprint(), clean["fingerprint"])
+    same = not differ
+    record(
+        {
+            "case": "kill",
+            "trial": trial,
+            "seconds_after_start": round(delay, 1),
+            "job": killed.job_name,
+            "interrupted": interrupted,
+            "held": same,
+        }
+    )
+    assert same, f"the re-run after the kill differs from a clean build in {differ}"
+
+
+def test_two_runs_at_once_both_finish_and_match_the_clean_build(clean, tmp_path):
+    home = Home(tmp_path)
+    first, second = home.start(), home.start()
+    outputs = [p.communicate(timeout=1200)[0] for p in (first, second)]
+    assert (first.returncode, second.returncode) == (0, 0), outputs
+    differ = differences(home.fingerprint(), clean["fingerprint"])
+    record({"case": "two writers", "held": not differ})
+    assert not differ
+
+
+def test_a_notebook_reading_during_a_run_neither_blocks_it_nor_fails(clean):
+    """A reader keeps a connection open and queries throughout a re-run of the clean build."""
+    home: Home = clean["home"]
+    reader = explore.connect(home.warehouse)
+    errors: list[Exception] = []
+    queries = 0
+    done = threading.Event()
+
+    def read() -> None:
+        nonlocal queries
+        while not done.is_set():
+            try:
+                assert len(explore.scorecard(reader)) > 0
+                queries += 1
+            except Exception as exc:  # noqa: BLE001 - any failure of a reader counts
+                errors.append(exc)
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        code, out = home.run()
+    finally:
+        done.set()
+        thread.join()
+        reader.close()
+    record({"case": "reader during a run", "queries": queries, "held": not errors and code == 0})
+    assert code == 0, out
+    assert errors == [] and queries > 0
+    assert differences(home.fingerprint(), clean["fingerprint"]) == []  # nothing changed
+
+
+def summarise(lines: list[str]) -> str:
+    """The trials of a `make faults` run, as the README states them."""
+    trials = [json.loads(line) for line in lines if line.strip()]
+    kills = [t for t in trials if t["case"] == "kill"]
+    steps = sorted({s.split(".")[0] for t in kills for s in t["interrupted"]})
+    lines_out = [
+        f"kills: {sum(t['held'] for t in kills)} of {len(kills)} re-runs equal to a clean build",
+        f"  interrupted steps: {', '.join(steps) or 'none (between steps)'}",
+    ]
+    for t in kills:
+        lines_out.append(
+            f"  {t['seconds_after_start']:>6}s {t['job']:<12} "
+            f"{', '.join(t['interrupted']) or '(between steps)'}: "
+            f"{'held' if t['held'] else 'DIFFERED'}"
+        )
+    lines_out += [
+        f"{t['case']}: {'held' if t['held'] else 'FAILED'}" for t in trials if t["case"] != "kill"
+    ]
+    return "\n".join(lines_out)
+
+
+if __name__ == "__main__":
+    print(summarise(Path(sys.argv[1]).read_text().splitlines()))
