@@ -25,6 +25,7 @@ INGEST_KEYS = (
     STAGING_SUPPLIERS,
 )
 ROWS_ACCOUNTED_FOR = "rows_accounted_for"
+EVERY_FILE_LOADS_ROWS = "every_file_loads_rows"
 
 
 def _table_schema(table: str) -> dg.TableSchema:
@@ -44,7 +45,8 @@ SPECS = [
         kinds={"duckdb"},
         description="Every published file seen, one row per file: its source, path, SHA-256, "
         "how it was read (format, encoding, delimiter, header row), rows read / loaded / "
-        "quarantined, and status (`loaded`, `failed` with the error, or `removed`).",
+        "quarantined, and status (`loaded`; `nothing_loaded` when every row was quarantined; "
+        "`failed` with the error; `duplicate` of another file; or `removed`).",
     ),
     dg.AssetSpec(
         RAW_QUARANTINE,
@@ -140,8 +142,12 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
         """Read each selected source's new or changed files into the warehouse."""
         cat = catalogue.load()
         summaries = []
+        invalid = [p for key in context.partition_keys for p in cat.problems_of(key)]
         with warehouse.connect() as con:
             for key in context.partition_keys:
+                if cat.problems_of(key):
+                    context.log.error(f"[{key}] skipped: invalid catalogue entry")
+                    continue
 
                 def progress(done: int, total: int, message: str, key: str = key) -> None:
                     context.log.info(f"[{key}] file {done}/{total}: {message}")
@@ -159,6 +165,11 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
             if key == RAW_FILES:
                 metadata["files failed"] = sum(s.failed for s in summaries)
             yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+        if invalid:  # the valid sources are in; the invalid entries' partitions fail
+            raise dg.Failure(
+                description="invalid catalogue entries, not ingested:\n" + "\n".join(invalid),
+                metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in invalid))},
+            )
 
     @dg.asset_check(
         asset=RAW_FILES,
@@ -189,7 +200,42 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
             },
         )
 
-    return [ingest_sources, rows_accounted_for]
+    @dg.asset_check(
+        asset=RAW_FILES,
+        name=EVERY_FILE_LOADS_ROWS,
+        description="Warns about every file that was read but loaded no rows (all of them "
+        "quarantined: usually a date format or a column mapping that does not fit), naming "
+        "the file and its most common quarantine reason.",
+    )
+    def every_file_loads_rows(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connect(read_only=False) as con:
+            empty = con.execute(NOTHING_LOADED_SQL).fetchall()
+        rows = "\n".join(f"| {s} | {f} | {n:,} | {r} |" for s, f, n, r in empty[:20])
+        return dg.AssetCheckResult(
+            passed=not empty,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "failed": f"{len(empty)} files loaded no rows" if empty else "none",
+                "rows failing": sum(n for _, _, n, _ in empty),
+                "files": dg.MetadataValue.md(
+                    "| source | file | rows quarantined | most common reason |\n"
+                    "|---|---|---:|---|\n" + rows
+                    if empty
+                    else "none"
+                ),
+            },
+        )
+
+    return [ingest_sources, rows_accounted_for, every_file_loads_rows]
+
+
+# Files read whose every row went to quarantine, with their most common reason.
+NOTHING_LOADED_SQL = """
+select f.source_id, f.file_path, f.rows_quarantined,
+       (select mode(q.reason) from raw.quarantine q
+        where q.source_id = f.source_id and q.file_path = f.file_path) as reason
+from raw.files f where f.status = 'nothing_loaded' order by 1, 2
+"""
 
 
 ACCOUNTING_SQL = """

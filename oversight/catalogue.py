@@ -23,6 +23,7 @@ import hashlib
 import json
 import posixpath
 import re
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -93,6 +94,9 @@ DEFAULT_DATE_FORMATS = (
     "%d-%b-%y",
     "%A, %B %d, %Y",
     "%d/%m/%y",
+    "%d-%m-%y",
+    "%d.%m.%y",
+    "%d %b %y",
 )
 DEFAULT_TRUE = ("yes", "y", "true", "t", "1")
 DEFAULT_FALSE = ("no", "n", "false", "f", "0")
@@ -124,11 +128,41 @@ class ReadOptions(_Strict):
 class ValueRules(_Strict):
     """How published text becomes values."""
 
-    date_formats: tuple[str, ...] = Field(DEFAULT_DATE_FORMATS, min_length=1)
+    date_formats: tuple[str, ...] = Field(
+        DEFAULT_DATE_FORMATS,
+        min_length=1,
+        description="strptime formats tried in order; formats with a four-digit year (%Y) "
+        "first, then two-digit ones (%y: 00-68 is 20xx, 69-99 is 19xx)",
+    )
     excel_serial_dates: bool = True
+    period_format: Literal["financial_year", "calendar"] = Field(
+        "financial_year",
+        description="How a `payment_period` column reads: financial_year: YYYYPP with period 1 "
+        "= April (202205 = August 2022); calendar: YYYYMM",
+    )
+    date_from_name: str | None = Field(
+        None,
+        description="A regular expression with groups named year and month, matched against "
+        "a file's path: the payment date of a row whose date is empty or a bare time (and "
+        "that has no period) is the first day of that month. Recorded in parse_issues",
+    )
     placeholders: tuple[str, ...] = Field((), description="Added to the default placeholders")
     true_values: tuple[str, ...] = Field((), description="Added to the default yes spellings")
     false_values: tuple[str, ...] = Field((), description="Added to the default no spellings")
+
+    @field_validator("date_from_name")
+    @classmethod
+    def _year_and_month(cls, value: str | None) -> str | None:
+        if value is not None and not {"year", "month"} <= set(re.compile(value).groupindex):
+            raise ValueError(
+                f"date_from_name {value!r} needs groups named year and month: "
+                "'(?P<year>\\d{4})-(?P<month>\\d{2})'"
+            )
+        return value
+
+    def date_fallback(self, mapped: Iterable[str]) -> bool:
+        """Whether a spend row's payment date can come from elsewhere than its own column."""
+        return self.date_from_name is not None or "payment_period" in mapped
 
     @property
     def all_placeholders(self) -> list[str]:
@@ -272,13 +306,43 @@ class Source(_Strict):
         return value
 
 
+class InvalidEntry(_Strict):
+    """A catalogue entry with errors: left out of the run, reported with its problems. `id`
+    is its id when that much is valid (its partition then fails with the problems)."""
+
+    id: str | None
+    problems: tuple[str, ...]
+
+
 class Catalogue(_Strict):
-    """A validated catalogue: the sources with their layouts resolved."""
+    """A validated catalogue: the sources with their layouts resolved, and the entries that
+    could not be used (`invalid`), each with why."""
 
     path: Path
     raw_dir: Path
     sources: tuple[Source, ...]
     columns: dict[str, ColumnMap]
+    invalid: tuple[InvalidEntry, ...] = ()
+
+    @property
+    def partition_ids(self) -> list[str]:
+        """Every source id: the valid sources', then those of invalid entries (their
+        partitions fail with the problems, so that the UI shows them)."""
+        ids = [s.id for s in self.sources]
+        return ids + [e.id for e in self.invalid if e.id and e.id not in ids]
+
+    def problems_of(self, source_id: str) -> list[str]:
+        return [p for e in self.invalid if e.id == source_id for p in e.problems]
+
+    def report(self) -> str:
+        """The invalid entries, one problem per line (empty when there are none)."""
+        if not self.invalid:
+            return ""
+        lines = [
+            f"{len(self.invalid)} catalogue entries are invalid and were skipped ({self.path}):"
+        ]
+        lines += [f"  {p}" for e in self.invalid for p in e.problems]
+        return "\n".join(lines)
 
     def source(self, source_id: str) -> Source:
         for s in self.sources:
@@ -300,6 +364,13 @@ class Catalogue(_Strict):
             "columns": self.columns[source_id],
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def required_columns(source: Source, mapped: Iterable[str]) -> tuple[str, ...]:
+    """The columns a source's header must have: its kind's required columns, less the payment
+    date when the source says where else the date comes from (a period, the file name)."""
+    fallback = source.values.date_fallback(mapped)
+    return tuple(c for c in REQUIRED[source.kind] if not (c == "payment_date" and fallback))
 
 
 def _suggest(word: str, options: list[str]) -> str:
@@ -351,10 +422,13 @@ def _read_yaml(path: Path) -> Any:
         raise CatalogueError(f"{path} is not valid YAML: {exc}") from exc
 
 
-def load_catalogue(path: Path | str | None = None) -> Catalogue:
+def load_catalogue(path: Path | str | None = None, *, strict: bool = True) -> Catalogue:
     """Read and validate a catalogue file (default: `settings.catalogue_path()`).
 
-    Raises CatalogueError listing every problem, each naming its source and key.
+    Raises CatalogueError listing every problem, each naming its source and key. With
+    `strict=False` (the pipeline) a source entry with problems is left out and listed in
+    `Catalogue.invalid` instead, so the other sources still run; only a catalogue that cannot
+    be read at all (not YAML, unknown top-level keys, no sources list) raises.
     """
     path = Path(path) if path else settings.catalogue_path()
     doc = _read_yaml(path)
@@ -373,64 +447,110 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
         included = _read_yaml(path.parent / doc["layouts_file"]) or {}
         layouts_doc.update(included.get("layouts", included))
     layouts_doc.update(doc.get("layouts") or {})
+    # A layout with problems makes only the sources that use it invalid.
     layouts: dict[str, Layout] = {}
+    layout_problems: dict[str, list[str]] = {}
     for name, body in layouts_doc.items():
         try:
-            layouts[name] = Layout.model_validate(body)
+            layout = Layout.model_validate(body)
         except ValidationError as exc:
-            problems += _describe(exc, Layout, f"layout {name!r}")
+            layout_problems[name] = _describe(exc, Layout, f"layout {name!r}")
             continue
-        problems += _check_columns(f"layout {name!r}", layouts[name].kind, layouts[name].columns)
+        found = _check_columns(f"layout {name!r}", layout.kind, layout.columns)
+        if found:
+            layout_problems[name] = found
+        else:
+            layouts[name] = layout
 
     sources: list[Source] = []
     columns: dict[str, ColumnMap] = {}
+    invalid: list[InvalidEntry] = []
     raw_sources = doc.get("sources")
     if not isinstance(raw_sources, list) or not raw_sources:
         problems.append(f"{path}: 'sources' must be a non-empty list")
         raw_sources = []
+    fatal = list(problems)  # so far: problems of the whole file, not of one entry
     for i, body in enumerate(raw_sources):
         name = body.get("id") if isinstance(body, dict) else None
         where = f"source {name!r}" if name else f"sources[{i}]"
-        try:
-            src = Source.model_validate(body)
-        except ValidationError as exc:
-            problems += _describe(exc, Source, where)
+        before = len(problems)
+        valid_id = isinstance(name, str) and bool(re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name))
+        src = _check_source(body, where, layouts, layout_problems, problems, columns)
+        if len(problems) > before or src is None:
+            invalid.append(
+                InvalidEntry(id=name if valid_id else None, problems=tuple(problems[before:]))
+            )
             continue
-        merged: ColumnMap = {}
-        if src.layout:
-            layout = layouts.get(src.layout)
-            if layout is None:
+        sources.append(src)
+        columns[src.id] = _merged(src, layouts)
+
+    if fatal or (problems and strict) or (not sources and not invalid):
+        raise CatalogueError("invalid catalogue " + str(path) + ":\n  " + "\n  ".join(problems))
+    raw_dir = settings.raw_dir_override() or (path.parent / doc.get("raw_dir", ".")).resolve()
+    return Catalogue(
+        path=path,
+        raw_dir=raw_dir,
+        sources=tuple(sources),
+        columns=columns,
+        invalid=tuple(invalid),
+    )
+
+
+def _merged(src: Source, layouts: dict[str, Layout]) -> ColumnMap:
+    """A source's columns: its layout's, then its own overrides."""
+    merged: ColumnMap = {}
+    if src.layout:
+        merged.update(layouts[src.layout].columns)
+    merged.update(src.columns)
+    return merged
+
+
+def _check_source(
+    body: Any,
+    where: str,
+    layouts: dict[str, Layout],
+    layout_problems: dict[str, list[str]],
+    problems: list[str],
+    columns: dict[str, ColumnMap],
+) -> Source | None:
+    """Validate one source entry, appending its problems; the Source when it parses."""
+    try:
+        src = Source.model_validate(body)
+    except ValidationError as exc:
+        problems += _describe(exc, Source, where)
+        return None
+    merged: ColumnMap = {}
+    if src.layout:
+        layout = layouts.get(src.layout)
+        if layout is None:
+            if src.layout in layout_problems:
+                problems += [f"{where}: {p}" for p in layout_problems[src.layout]]
+            else:
                 problems.append(
                     f"{where}: unknown layout {src.layout!r}{_suggest(src.layout, sorted(layouts))}"
                 )
-                continue
-            if layout.kind != src.kind:
-                problems.append(
-                    f"{where}: layout {src.layout!r} is for kind {layout.kind}, "
-                    f"but the source is {src.kind}"
-                )
-            merged.update(layout.columns)
-        merged.update(src.columns)
-        problems += _check_columns(where, src.kind, src.columns)
-        if src.fetch and src.fetch.api and src.kind != "ocds":
-            problems.append(f"{where}: fetch.api is for kind ocds sources")
-        if (
-            src.fetch
-            and src.fetch.enabled
-            and not (src.fetch.api or src.fetch.urls or src.fetch.url_template)
-        ):
-            problems.append(f"{where}: fetch is enabled but has no urls, url_template or api")
-        if src.kind == "ocds" and merged:
-            problems.append(f"{where}: kind ocds takes no layout or columns (OCDS is a standard)")
-        missing = [c for c in REQUIRED[src.kind] if c not in merged]
-        if missing:
-            problems.append(f"{where}: no mapping for required column(s) {', '.join(missing)}")
-        if src.id in columns:
-            problems.append(f"{where}: duplicate source id")
-        sources.append(src)
-        columns[src.id] = merged
-
-    if problems:
-        raise CatalogueError("invalid catalogue " + str(path) + ":\n  " + "\n  ".join(problems))
-    raw_dir = settings.raw_dir_override() or (path.parent / doc.get("raw_dir", ".")).resolve()
-    return Catalogue(path=path, raw_dir=raw_dir, sources=tuple(sources), columns=columns)
+            return src
+        if layout.kind != src.kind:
+            problems.append(
+                f"{where}: layout {src.layout!r} is for kind {layout.kind}, "
+                f"but the source is {src.kind}"
+            )
+        merged.update(layout.columns)
+    merged.update(src.columns)
+    problems += _check_columns(where, src.kind, src.columns)
+    if src.fetch and src.fetch.api and src.kind != "ocds":
+        problems.append(f"{where}: fetch.api is for kind ocds sources")
+    if (
+        src.fetch
+        and src.fetch.enabled
+        and not (src.fetch.api or src.fetch.urls or src.fetch.url_template)
+    ):
+        problems.append(f"{where}: fetch is enabled but has no urls, url_template or api")
+    if src.kind == "ocds" and merged:
+        problems.append(f"{where}: kind ocds takes no layout or columns (OCDS is a standard)")
+    missing = [c for c in required_columns(src, merged) if c not in merged]
+    if missing:
+        problems.append(f"{where}: no mapping for required column(s) {', '.join(missing)}")
+    if src.id in columns:
+        problems.append(f"{where}: duplicate source id")
+    return src

@@ -199,7 +199,7 @@ def ingest_source(
         and (
             force
             or known.get(_rel(catalogue, files[i]))
-            not in ((sha, config_hash, "loaded"), (sha, config_hash, "failed"))
+            not in {(sha, config_hash, s) for s in ("loaded", "nothing_loaded", "failed")}
         )
     ]
     # Tabular files are parsed (Python, holding the GIL) one file ahead, in a thread, while

@@ -89,7 +89,18 @@ SPEND_COLUMNS: tuple[Column, ...] = (
     Column("expense_type", "text", "Expense type, GL description or expenditure category"),
     Column("expense_code", "text", "Expense or ledger code"),
     Column("category", "text", "Procurement category (e.g. ProClass)"),
-    Column("payment_date", "date", "Date of payment"),
+    Column(
+        "payment_date",
+        "date",
+        "Date of payment. Where a publisher prints none (only a period, or the month in the "
+        "file's name), the first day of that period, and the row's parse_issues says so",
+    ),
+    Column(
+        "payment_period",
+        "text",
+        "The accounting period a payment is published under, as printed (202205: period 5 of "
+        "2022-23, see values.period_format): the payment date's fallback",
+    ),
     Column("transaction_id", "text", "Transaction or document number"),
     Column("invoice_ref", "text", "Invoice number"),
     Column(
@@ -98,7 +109,19 @@ SPEND_COLUMNS: tuple[Column, ...] = (
         "Contract reference printed on the payment, where the publisher prints one: it "
         "decides the payment's contract when it equals a register entry's reference",
     ),
-    Column("amount", "money", "Amount paid in pounds (net of recoverable VAT where published)"),
+    Column(
+        "amount",
+        "money",
+        "Amount paid (net of recoverable VAT where published), in `currency`: pounds unless "
+        "the published amount carries another currency's symbol or code",
+    ),
+    Column(
+        "currency",
+        "text",
+        "Currency of the amount: GBP, or EUR/USD when the published amount says so (€, $, "
+        "EUR, USD). Only GBP amounts are summed into pound totals; others count as unknown "
+        "value and are never converted",
+    ),
     Column("gross_amount", "money", "Gross amount in pounds"),
     Column("vat_amount", "money", "VAT in pounds"),
     Column("irrecoverable_vat", "money", "Irrecoverable VAT in pounds"),

@@ -39,4 +39,4 @@ class SourceCatalogue(dg.ConfigurableResource):
     path: str = str(settings.catalogue_path())
 
     def load(self) -> Catalogue:
-        return load_catalogue(self.path)
+        return load_catalogue(self.path, strict=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.ingest import NOTHING_LOADED_SQL
 from oversight import settings
 from oversight.catalogue import CatalogueError
 from oversight.warehouse import WarehouseBusy, connect, open_warehouse
@@ -35,7 +36,8 @@ def materialise_all(
     everything derived from it. Returns the results of the runs made."""
     config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     ingest = defs.resolve_job_def(INGEST_JOB)
-    keys = ingest.partitions_def.get_partition_keys()
+    # The valid sources (listed first); invalid entries are reported, not run.
+    keys = [s.id for s in defs.resources["catalogue"].load().sources]
     results = [
         ingest.execute_in_process(
             run_config=config,
@@ -84,6 +86,7 @@ def print_summary(warehouse: str) -> None:
             "select source_id, file_path, error from raw.files where status = 'failed' "
             "order by 1, 2"
         ).fetchall()
+        empty = con.execute(NOTHING_LOADED_SQL).fetchall()
     header = (
         f"{'source':<28}{'files':>7}{'failed':>8}{'rows read':>12}{'loaded':>12}{'quarantined':>13}"
     )
@@ -94,6 +97,10 @@ def print_summary(warehouse: str) -> None:
         print("\nFiles that could not be read (recorded in raw.files):")
         for source, path, error in failures:
             print(f"  {source}: {path}: {error.splitlines()[0]}")
+    if empty:
+        print("\nWARNING: files read but with every row quarantined (status nothing_loaded):")
+        for source, path, n, reason in empty:
+            print(f"  {source}: {path}: {n:,} rows quarantined, mostly: {reason}")
     print(f"\nWarehouse: {warehouse}")
     print("Quarantined rows, with their raw text and reason: table raw.quarantine")
 
@@ -112,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("DAGSTER_HOME")
         else dg.DagsterInstance.ephemeral()
     )
+    invalid = defs.resources["catalogue"].load().report()
     for run_id in fail_dead_runs(instance):
         print(f"run {run_id} was left 'Started' by a process that died; marked failed")
     try:
@@ -119,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         connect(warehouse).close()
         results = materialise_all(defs, instance)
         print_summary(warehouse)
+        if invalid:
+            print("\n" + invalid, file=sys.stderr)
         report_failed_checks(results)
         print(
             f"Data Docs (expectation results): {settings.gx_dir(warehouse)}/gx/uncommitted/"

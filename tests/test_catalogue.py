@@ -111,3 +111,50 @@ def test_config_hash_changes_with_the_mapping(tmp_path):
     changed = {**GOOD, "values": {"placeholders": ["Various"]}}
     second = load_catalogue(write_catalogue(tmp_path, [changed])).config_hash("a-spend")
     assert first != second
+
+
+def test_one_bad_entry_is_reported_and_skipped_and_the_others_run(tmp_path, capsys):
+    import dagster as dg
+
+    from pipelines.definitions import build_defs
+    from pipelines.run import materialise_all
+
+    raw = tmp_path / "raw" / "a"
+    raw.mkdir(parents=True)
+    (raw / "2025-09.csv").write_text(
+        "Authority Name,Date of Payment,DocumentNo,Gross,VAT,Net,Vendor Name\n"
+        "A,05/09/2025,1,600,0,600,Alder Ltd\n"
+    )
+    sources = [
+        GOOD,
+        {**GOOD, "id": "b-spend", "colums": {}},  # a typo: invalid, but its id is valid
+        {**GOOD, "id": "Not An Id!"},  # no usable id: reported only
+        {**GOOD, "id": "c-spend", "layout": "broken"},  # a layout with a problem
+    ]
+    path = write_catalogue(
+        tmp_path, sources, layouts={"broken": {"kind": "spend", "columns": {"amont": "Net"}}}
+    )
+    with pytest.raises(CatalogueError):  # strict (tests, tools): every problem raises
+        load_catalogue(path)
+    catalogue = load_catalogue(path, strict=False)
+    assert [s.id for s in catalogue.sources] == ["a-spend"]
+    assert [e.id for e in catalogue.invalid] == ["b-spend", None, "c-spend"]
+    assert catalogue.partition_ids == ["a-spend", "b-spend", "c-spend"]
+    assert "unknown canonical column 'amont'" in " ".join(catalogue.problems_of("c-spend"))
+    report = catalogue.report()
+    assert report.startswith("3 catalogue entries are invalid and were skipped")
+    assert "source 'b-spend': unknown key 'colums'" in report
+
+    defs = build_defs(str(path), str(tmp_path / "w.duckdb"))
+    assert "3 catalogue entries are invalid" in capsys.readouterr().err  # dg check defs shows it
+    with dg.DagsterInstance.ephemeral() as instance:
+        results = materialise_all(defs, instance, log_level="ERROR")
+        assert all(r.success for r in results)  # the valid source and everything after it
+        # The invalid entry's own partition fails, with its problems.
+        ingest = defs.resolve_job_def("ingest_job")
+        failed = ingest.execute_in_process(
+            instance=instance, partition_key="b-spend", raise_on_error=False
+        )
+        assert not failed.success
+        failure = next(e for e in failed.all_events if e.is_step_failure)
+        assert "unknown key 'colums'" in failure.event_specific_data.error.message

@@ -4,7 +4,7 @@ DuckDB succeeds, with the blocking row-accounting check."""
 import dagster as dg
 import duckdb
 
-from assets.ingest import ROWS_ACCOUNTED_FOR
+from assets.ingest import EVERY_FILE_LOADS_ROWS, ROWS_ACCOUNTED_FOR
 from oversight.catalogue import load_catalogue
 from pipelines.definitions import INGEST_JOB, build_defs
 from pipelines.run import materialise_all
@@ -54,6 +54,7 @@ def test_definitions_load_with_the_stable_asset_names():
     )
     assert checks == {
         ("raw/files", ROWS_ACCOUNTED_FOR): True,
+        ("raw/files", EVERY_FILE_LOADS_ROWS): False,
         ("raw/downloads", "fetch_succeeded"): False,
         **{(t, "expectations_blocking"): True for t in tables},
         **{(t, "expectations_warnings"): False for t in tables},

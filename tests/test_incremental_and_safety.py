@@ -78,7 +78,10 @@ def test_catalogue_change_makes_files_be_read_again(one_source):
     src.source["values"] = {"placeholders": ["A Ltd"]}
     assert src.ingest().parsed == 1
     assert src.rows("select reason from raw.quarantine order by 1") == [
-        ("payment_date ('Date of Payment'): bad date is not a date",),
+        (
+            "payment_date ('Date of Payment'): bad date is not a date "
+            "(none of the default formats fit: set values.date_formats)",
+        ),
         ("supplier_name ('Vendor Name') is empty",),
     ]
 

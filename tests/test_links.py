@@ -7,7 +7,7 @@ import pytest
 from oversight.parameters import load_parameters
 from oversight.resolution import resolve_and_link
 from oversight.warehouse import open_warehouse
-from tests.conftest import add_payments
+from tests.conftest import add_payments, query
 
 CONTRACTS = [
     # contract_id, buyer, supplier, company number, start, end, current expiry, value
@@ -333,3 +333,29 @@ def test_an_ambiguous_supplier_makes_paid_beyond_value_unknown_not_flagged(wareh
         as_of=date(2022, 12, 31),
     )
     assert flags["a"][0] is True and flags["a"][1] == 2000
+
+
+def test_a_payment_in_another_currency_is_linked_but_never_counted_in_pounds(warehouse):
+    """Contract C1 (£1,000): a £900 payment and a €5,000 one. Without the currency rule the
+    euros would read as pounds: £5,900 paid on a £1,000 contract."""
+    with open_warehouse(warehouse) as con:
+        add_payments(
+            con,
+            [
+                {"row_number": 1, "supplier_name": "Alder Ltd", "payment_date": "2022-03-01",
+                 "amount": 900, "currency": "GBP"},
+                {"row_number": 2, "supplier_name": "Alder Ltd", "payment_date": "2022-03-02",
+                 "amount": 5000, "currency": "EUR"},
+            ],
+        )  # fmt: skip
+    links, flags = link(
+        [("C1", "Alder Ltd", "2022-01-01", "2022-12-31", 1000)], [], warehouse, date(2023, 6, 30)
+    )
+    assert {row: method for row, (_, method, _) in links.items()} == {
+        1: "own_period",
+        2: "own_period",
+    }
+    assert query(
+        warehouse, "select row_number, amount, currency from links.spend_contract order by 1"
+    ) == [(1, 900, "GBP"), (2, None, "EUR")]
+    assert flags["C1"][0] is False  # £900 of £1,000: not paid beyond value

@@ -181,7 +181,8 @@ def test_placeholders_flags_and_registration_numbers(one_source):
             "SC095000",
             None,
             None,
-            "end_date ('End Date'): 22/04/222 is not a date",
+            "end_date ('End Date'): 22/04/222 is not a date "
+            "(none of the default formats fit: set values.date_formats)",
         ),
         (
             "S3",
@@ -286,7 +287,8 @@ def test_bad_rows_go_to_quarantine_with_raw_text_and_reason(one_source):
         (
             3,
             "X,2021-02-31,2,1,0,1,Bad Date Ltd,A,B",
-            "payment_date ('Date of Payment'): 2021-02-31 is not a date",
+            "payment_date ('Date of Payment'): 2021-02-31 is not a date "
+            "(none of the default formats fit: set values.date_formats)",
         ),
         (4, "X,2021-05-04,3,1,0,TBC,No Amount Ltd,A,B", "amount ('Net') is empty"),
         (5, "X,2021-05-04,4,1,0,1,,A,B", "supplier_name ('Vendor Name') is empty"),

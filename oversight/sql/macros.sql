@@ -7,16 +7,48 @@ create or replace temp macro excerpt(s) as (
     case when length(s) > 80 then left(s, 80) || '... (' || length(s) || ' characters)' else s end
 );
 
--- ' £1,680.00 ' -> 1680.00; '(1,234.50)' -> -1234.50; '1,234.50-' -> -1234.50; else NULL.
+-- ' £1,680.00 ' -> 1680.00; '(1,234.50)' -> -1234.50; '1,234.50-' -> -1234.50; '€1,200' and
+-- 'USD 15' -> the number (money_currency says which currency); '�500' (a pound sign that was
+-- not UTF-8) -> 500; else NULL.
+create or replace temp macro money_digits(s) as (
+    regexp_replace(s, '[£$€\x{FFFD}\s,]|GBP|EUR|USD', '', 'g')
+);
 create or replace temp macro parse_money(s) as (
     try_cast(
         case
-            when regexp_full_match(regexp_replace(s, '[£\s,]|GBP', '', 'g'), '\(.*\)')
-                then '-' || trim(regexp_replace(s, '[£\s,]|GBP', '', 'g'), '()')
-            when regexp_full_match(regexp_replace(s, '[£\s,]|GBP', '', 'g'), '[0-9.]+-')
-                then '-' || rtrim(regexp_replace(s, '[£\s,]|GBP', '', 'g'), '-')
-            else regexp_replace(s, '[£\s,]|GBP', '', 'g')
+            when regexp_full_match(money_digits(s), '\(.*\)')
+                then '-' || trim(money_digits(s), '()')
+            when regexp_full_match(money_digits(s), '[0-9.]+-')
+                then '-' || rtrim(money_digits(s), '-')
+            else money_digits(s)
         end as decimal(18, 2))
+);
+
+-- The currency a published amount names: EUR or USD by symbol or code, else NULL (pounds).
+create or replace temp macro money_currency(s) as (
+    case when regexp_matches(s, '€|EUR') then 'EUR'
+         when regexp_matches(s, '\$|USD') then 'USD' end
+);
+
+-- The first day of an accounting period printed as YYYYPP (or YYYY-PP, YYYY/PP): financial
+-- periods run from April (202205 = period 5 of 2022-23 = 2022-08-01; 202210 = 2023-01-01);
+-- calendar periods are months (202205 = 2022-05-01). NULL when it is not such a period.
+create or replace temp macro period_start(s, financial) as (
+    case when regexp_full_match(trim(s), '(19|20)[0-9]{2}[-/ ]?(0?[1-9]|1[0-2])') then
+        make_date(
+            cast(left(trim(s), 4) as integer) + case
+                when financial and cast(regexp_extract(trim(s), '([0-9]{1,2})$', 1) as integer) >= 10
+                then 1 else 0 end,
+            case when financial
+                 then (cast(regexp_extract(trim(s), '([0-9]{1,2})$', 1) as integer) + 2) % 12 + 1
+                 else cast(regexp_extract(trim(s), '([0-9]{1,2})$', 1) as integer) end,
+            1)
+    end
+);
+
+-- A time with no date ('00:00:00', '0:00'): what some exports print in an empty date column.
+create or replace temp macro bare_time(s) as (
+    regexp_full_match(trim(s), '[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?')
 );
 
 -- Text in any of the formats, or an Excel serial day number (when allowed), to a DATE.

@@ -30,7 +30,7 @@ select f.source_id, f.file_path, regexp_extract(f.file_path, s.period_from_name,
            over (partition by f.source_id, regexp_extract(f.file_path, s.period_from_name, 1))
            as superseded_by
 from raw.files f join raw.sources s using (source_id)
-where s.period_from_name is not null and f.status = 'loaded'
+where s.period_from_name is not null and f.status in ('loaded', 'nothing_loaded')
   and regexp_extract(f.file_path, s.period_from_name, 1) <> ''
 qualify f.file_path <> superseded_by;
 
@@ -38,7 +38,10 @@ create or replace table links.spend_contract as
 with payments as (
     select concat(s.source_id, ':', s.file_path, '#',
                   case when s.part <> '' then s.part || ':' end, s.row_number) as payment_id,
-           s.source_id, s.file_path, s.part, s.row_number, s.payment_date, s.amount,
+           s.source_id, s.file_path, s.part, s.row_number, s.payment_date,
+           -- pounds only: an amount in another currency is an unknown value in pound totals
+           case when coalesce(s.currency, 'GBP') = 'GBP' then s.amount end as amount,
+           coalesce(s.currency, 'GBP') as currency,
            b.buyer_id,
            case when m.is_personal
                 then concat('personal:', s.source_id, ':', s.file_path, '#', s.row_number)
@@ -136,7 +139,7 @@ with payments as (
     select distinct buyer_id, supplier_id from contracts
 )
 select p.payment_id, p.source_id, p.file_path, p.part, p.row_number, p.payment_date,
-       p.amount, p.buyer_id, p.supplier_id, b.contract_id, b.contract_key,
+       p.amount, p.currency, p.buyer_id, p.supplier_id, b.contract_id, b.contract_key,
        case when b.contract_id is null then 'unlinked'
             when b.rank_tier = 0 then 'reference'
             when b.in_best_tier > 1 then 'ambiguous'

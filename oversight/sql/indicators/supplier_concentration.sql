@@ -9,7 +9,7 @@ create schema if not exists marts;
 
 create or replace temp table concentration_values as
 with pay as (
-    select l.buyer_id, l.supplier_id, s.amount,
+    select l.buyer_id, l.supplier_id, l.amount,  -- pounds only (links.spend_contract)
            year(s.payment_date - interval 3 month) as fy,
            coalesce(s.category, s.expense_type) as category,
            case when s.category is not null then 'procurement category'
