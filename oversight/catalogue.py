@@ -123,6 +123,12 @@ class ReadOptions(_Strict):
     )
     sheets: tuple[str, ...] = Field(("*",), description="XLSX sheet names to read (globs)")
     members: tuple[str, ...] = Field(("*.csv", "*.xlsx"), description="Zip members to read")
+    values_beyond_header: Literal["quarantine", "ignore"] = Field(
+        "quarantine",
+        description="A row with values in columns the header does not name: quarantined, or "
+        "(ignore) loaded without them, the file's warnings saying how many. Values there that "
+        "are all empty or placeholders (#N/A) are ignored either way",
+    )
 
 
 class ValueRules(_Strict):

@@ -8,6 +8,7 @@ values, a repeated header) is rejected here with its raw text; typing values hap
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from oversight.readers import FileError, Part
@@ -129,8 +130,13 @@ def map_part(
     columns: dict[str, tuple[str, ...]],
     required: tuple[str, ...],
     header_row: int | None = None,
+    placeholders: Collection[str] = ("#n/a",),
+    beyond_header: str = "quarantine",
 ) -> MappedPart:
-    """Locate the header, then collect each data row's mapped values as text."""
+    """Locate the header, then collect each data row's mapped values as text. Values in
+    columns the header does not name quarantine their row, unless they are all empty or
+    `placeholders` (lower case), or `beyond_header` is "ignore"; both are counted in the
+    part's warnings."""
     h = find_header(part, columns, required, header_row)
     header = part.records[h]
     lookup = _lookup(columns)
@@ -169,6 +175,7 @@ def map_part(
     # per-cell work only for the rare rows that might be bad.
     first_cell = next(j for j, c in enumerate(folded_header) if c)
     columns = [(out.columns[canonical], j) for canonical, j in positions.items()]
+    beyond = {"placeholders": 0, "ignored": 0}
     for i in range(h + 1, len(part.records)):
         record = part.records[i]
         if not "".join(record).strip():
@@ -176,8 +183,13 @@ def map_part(
             continue
         reason = None
         if len(record) > width and "".join(record[width:]).strip():
-            filled = max(j for j, c in enumerate(record) if c.strip()) + 1
-            reason = f"row has values in {filled} columns but the header has {width}"
+            if all(not c.strip() or c.strip().lower() in placeholders for c in record[width:]):
+                beyond["placeholders"] += 1  # `#N/A` one column past the header, every row
+            elif beyond_header == "ignore":
+                beyond["ignored"] += 1
+            else:
+                filled = max(j for j, c in enumerate(record) if c.strip()) + 1
+                reason = f"row has values in {filled} columns but the header has {width}"
         elif len(record) < width:
             reason = (
                 f"row has {len(record)} values but the header has {width} columns "
@@ -195,4 +207,14 @@ def map_part(
             values.append(record[j])
         out.row_numbers.append(part.row_numbers[i])
         out.record_index.append(i)
+    if beyond["placeholders"]:
+        out.warnings.append(
+            f"{beyond['placeholders']:,} rows have values beyond the header's {width} columns "
+            "that are all empty or placeholders (such as #N/A): ignored"
+        )
+    if beyond["ignored"]:
+        out.warnings.append(
+            f"{beyond['ignored']:,} rows have values beyond the header's {width} columns: "
+            "ignored, as the catalogue says (read.values_beyond_header: ignore)"
+        )
     return out

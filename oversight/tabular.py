@@ -226,7 +226,14 @@ def parse_file(catalogue: Catalogue, source: Source, name: str, data: bytes) -> 
         for part in read_parts(name, data, source.read):
             yield (
                 part,
-                map_part(part, columns, required_columns(source, columns), source.read.header_row),
+                map_part(
+                    part,
+                    columns,
+                    required_columns(source, columns),
+                    source.read.header_row,
+                    placeholders=source.values.all_placeholders,
+                    beyond_header=source.read.values_beyond_header,
+                ),
             )
 
     return ParsedFile(fmt, list(mapped_parts()) if fmt == "csv" else mapped_parts())

@@ -25,7 +25,20 @@ def real(tmp_path_factory) -> tuple:
 
 
 def independent_count(path: Path) -> int:
-    """Non-blank records below the first line, counted with the csv module alone."""
+    """Non-blank records below the first line (of each sheet), counted with the csv module
+    (or calamine) alone."""
+    if path.suffix == ".xlsx":
+        from python_calamine import CalamineWorkbook
+
+        book = CalamineWorkbook.from_path(str(path))
+        return sum(
+            sum(
+                1
+                for r in book.get_sheet_by_name(n).to_python()[1:]
+                if any(str(c).strip() for c in r)
+            )
+            for n in book.sheet_names
+        )
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")
@@ -43,7 +56,7 @@ def test_every_real_file_is_read_and_accounted_for(real):
         if s.kind != "ocds"  # notices: tests/test_notices.py
         for p in discover_files(catalogue, s)
     }
-    assert len(files) == 1 + 24 + 38 + 2 + 2
+    assert len(files) == 1 + 24 + 38 + 2 + 2 + 1 + 1 + 1
     rows = {
         r[0]: r[1:]
         for r in query(
@@ -65,7 +78,53 @@ def test_every_real_file_is_read_and_accounted_for(real):
         "cabinet-office-spend": (0, 17535),
         "calderdale-spend": (0, 3538),
         "bradford-spend": (0, 19843),
+        "gateshead-spend": (0, 8053),
+        "newcastle-spend": (0, 6568),
+        "lancashire-pcc-spend": (0, 9289),
     }
+
+
+def test_gateshead_newcastle_and_lancashire_by_yaml_alone(real):
+    """No payment date (a period), a value past the header on every row, a workbook of
+    monthly sheets with `* ` headers: all read with catalogue entries only."""
+    _, warehouse, _ = real
+    assert query(
+        warehouse,
+        "select source_id, rows_read, rows_loaded, rows_quarantined from raw.files "
+        "where source_id in ('gateshead-spend', 'newcastle-spend', 'lancashire-pcc-spend') "
+        "order by 1",
+    ) == [
+        ("gateshead-spend", 8053, 8053, 0),
+        ("lancashire-pcc-spend", 9289, 9289, 0),
+        ("newcastle-spend", 6568, 6568, 0),
+    ]
+    # Gateshead's first line: period 202205 is August 2022; its date is derived and says so.
+    assert query(
+        warehouse,
+        "select payment_date, payment_period, supplier_name, amount, transaction_id, "
+        "parse_issues from staging.spend where source_id = 'gateshead-spend' and row_number = 2",
+    ) == [
+        (
+            date(2022, 8, 1),
+            "202205",
+            "Barclaycard - Global Commercial Payments",
+            Decimal("120.00"),
+            "200078807",
+            "payment_date: empty, so the first day of period 202205 (2022-08-01), "
+            "not a published date",
+        )
+    ]
+    assert query(
+        warehouse,
+        "select payment_date, supplier_name, amount from staging.spend "
+        "where source_id = 'newcastle-spend' and row_number = 2",
+    ) == [(date(2022, 8, 2), "18 SEA VIEW VILLAS", Decimal("1847.04"))]
+    assert query(
+        warehouse,
+        "select part, payment_date, supplier_name, amount, expense_type from staging.spend "
+        "where source_id = 'lancashire-pcc-spend' and row_number = 2 order by payment_date",
+    )[0] == ("Apr", date(2023, 4, 1), "NCC GROUP SECURITY SERVICES LTD", Decimal("22000.00"),
+             "Computer Software")  # fmt: skip
 
 
 def test_salford_register_spot_values(real):
@@ -96,7 +155,14 @@ def test_salford_register_spot_values(real):
         warehouse,
         "select end_date, current_expiry_date, parse_issues from "
         "staging.contracts where contract_ref = 'S1454'",
-    ) == [(None, date(2022, 4, 22), "end_date ('End Date'): 22/04/222 is not a date")]
+    ) == [
+        (
+            None,
+            date(2022, 4, 22),
+            "end_date ('End Date'): 22/04/222 is not a date "
+            "(none of the default formats fit: set values.date_formats)",
+        )
+    ]
     # Frameworks with 'Various' suppliers stay in the register, supplier unknown.
     assert query(
         warehouse,

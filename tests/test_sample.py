@@ -90,7 +90,8 @@ def test_planted_file_cases_come_out_as_listed(sample_warehouse):
     ) == [
         (
             "northmoor/spend/2025-03.csv",
-            "payment_date ('Date of Payment'): 2025-02-31 is not a date",
+            "payment_date ('Date of Payment'): 2025-02-31 is not a date "
+            "(none of the default formats fit: set values.date_formats)",
         ),
         ("northmoor/spend/2025-03.csv", "amount ('Net') is empty"),
     ]
