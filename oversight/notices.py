@@ -3,8 +3,9 @@
 `staging.contract_events`. A file and the recompilation of its ocids are one transaction.
 
 Releases of one ocid that share an id (within a file or across the source's files) are compiled
-once: the first in date, file and position order. Copies with the same content are harmless; a
-copy with different content is ignored too, but named in a warning on the file being loaded."""
+once: the first in date, file and position order (a zip's member, then the row). Copies with the
+same content are harmless; a copy with different content is ignored too, but named in a warning
+on the file being loaded."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from oversight.ocds import (
     Item,
     compile_releases,
     contract_rows,
+    detect_format,
     events,
     file_format,
     iter_items,
@@ -60,7 +62,7 @@ select contract_id, 'notice', ocid, award_id, contract_ref, title, description, 
              then format('start_date: {{}} is not a date', excerpt(start_date)) end,
         case when end_date is not null and try_cast(left(end_date, 10) as date) is null
              then format('end_date: {{}} is not a date', excerpt(end_date)) end), ''),
-    source_id, file_path, file_sha256, '', row_number
+    source_id, file_path, file_sha256, part, row_number
 from notice_contracts
 """
 
@@ -75,7 +77,7 @@ select contract_id, ocid, award_id, position, supplier_name, supplier_scheme,
               and coalesce(supplier_scheme, '') not in ({_CHARITY})
          then concat_ws('-', nullif(supplier_scheme, ''), supplier_identifier) end,
     try_cast(sme as boolean), try_cast(vcse as boolean),
-    source_id, file_path, file_sha256, '', row_number
+    source_id, file_path, file_sha256, part, row_number
 from notice_suppliers
 """
 
@@ -87,7 +89,7 @@ select concat_ws(':', ocid, release_id, event_type, coalesce(contract_ocds_id, a
     try_cast(left(event_date, 10) as date), parse_money(value_before), parse_money(value_after),
     try_cast(left(end_date_before, 10) as date), try_cast(left(end_date_after, 10) as date),
     try_cast(has_notice as boolean), rating, kpi_id, detail, release_id,
-    source_id, file_path, file_sha256, '', row_number
+    source_id, file_path, file_sha256, part, row_number
 from notice_events
 """
 
@@ -144,7 +146,7 @@ EVENT_FIELDS = [
     "detail",
     "n",
 ]
-LINEAGE_FIELDS = ["source_id", "file_path", "file_sha256", "row_number"]
+LINEAGE_FIELDS = ["source_id", "file_path", "file_sha256", "part", "row_number"]
 
 
 def _text_table(rows: list[dict], fields: list[str]) -> pa.Table:
@@ -163,6 +165,7 @@ def _insert_releases(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
                     "source_id",
                     "file_path",
                     "file_sha256",
+                    "part",
                     "row_number",
                     "ocid",
                     "release_id",
@@ -177,6 +180,7 @@ def _insert_releases(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
                 ("source_id", pa.string()),
                 ("file_path", pa.string()),
                 ("file_sha256", pa.string()),
+                ("part", pa.string()),
                 ("row_number", pa.int32()),
                 ("ocid", pa.string()),
                 ("release_id", pa.string()),
@@ -191,7 +195,7 @@ def _insert_releases(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
         insert into raw.releases (ocid, release_id, release_date, tags, release_json,
                                   source_id, file_path, file_sha256, part, row_number)
         select ocid, release_id, try_cast(replace(release_date, 'Z', '') as timestamp), tags,
-               release_json, source_id, file_path, file_sha256, '', row_number
+               release_json, source_id, file_path, file_sha256, part, row_number
         from release_batch""")
     con.unregister("release_batch")
 
@@ -208,20 +212,25 @@ def _ocids_in(con: duckdb.DuckDBPyConnection, source_id: str, rel: str) -> set[s
 
 class Conflict(NamedTuple):
     """A release ignored in compiling because an earlier one of its ocid has its id but
-    different content; `kept` and `ignored` are each (file path, row number)."""
+    different content; `kept` and `ignored` are each (file path, row number, part), the part
+    being the zip member ('' for a plain file)."""
 
     ocid: str
     release_id: str
-    kept: tuple[str, int]
-    ignored: tuple[str, int]
+    kept: tuple[str, int, str]
+    ignored: tuple[str, int, str]
+
+
+def _where(at: tuple[str, int, str]) -> str:
+    path, row, part = at
+    return f"{path}:{part} #{row}" if part else f"{path} #{row}"
 
 
 def conflict_warning(conflicts: list[Conflict]) -> str:
     """The warning naming the ignored releases (the first few) and the rule that chose."""
     n = len(conflicts)
     named = ", ".join(
-        f"{c.ocid} release {c.release_id} (compiled {c.kept[0]} #{c.kept[1]}; "
-        f"ignored {c.ignored[0]} #{c.ignored[1]})"
+        f"{c.ocid} release {c.release_id} (compiled {_where(c.kept)}; ignored {_where(c.ignored)})"
         for c in conflicts[:SHOWN_CONFLICTS]
     )
     return (
@@ -240,14 +249,17 @@ def load_ocds_file(
     path: Path,
 ) -> tuple[int, int, int]:
     """Replace this file's releases and recompile every ocid it touches, atomically."""
-    fmt = file_format(path.name, source.read.format)
+    fmt = detect_format(path, file_format(path.name, source.read.format))
+    # Zip members: the catalogue's globs when it names some, else every member (the default
+    # globs are the tabular ones, *.csv and *.xlsx).
+    members = source.read.members if "members" in source.read.model_fields_set else None
     with atomic(con):
         touched = _ocids_in(con, source.id, rel)
         ledger.delete_file_rows(con, source.id, rel)
         read = loaded = 0
         batch: list[tuple] = []
         quarantine: list[Item] = []
-        for item in iter_items(path, fmt):
+        for item in iter_items(path, fmt, members):
             read += 1
             if item.release is None:
                 quarantine.append(item)
@@ -259,6 +271,7 @@ def load_ocds_file(
                     source.id,
                     rel,
                     sha,
+                    item.part,
                     item.row_number,
                     release["ocid"].strip(),
                     None if release.get("id") is None else str(release["id"]),
@@ -275,7 +288,11 @@ def load_ocds_file(
         if batch:
             _insert_releases(con, batch)
         ledger.record_quarantine(
-            con, source.id, rel, sha, [("", q.row_number, q.raw_text, q.reason) for q in quarantine]
+            con,
+            source.id,
+            rel,
+            sha,
+            [(q.part, q.row_number, q.raw_text, q.reason) for q in quarantine],
         )
         conflicts = [
             c for c in compile_ocids(con, source.id, touched) if rel in (c.kept[0], c.ignored[0])
@@ -315,9 +332,9 @@ def compile_ocids(
                 [source_id, chunk],
             )
         rows = con.execute(
-            "select ocid, release_json, file_path, file_sha256, row_number from raw.releases "
-            "where source_id = ? and ocid in (select unnest(?::varchar[])) "
-            "order by ocid, release_date nulls first, file_path, row_number",
+            "select ocid, release_json, file_path, file_sha256, part, row_number "
+            "from raw.releases where source_id = ? and ocid in (select unnest(?::varchar[])) "
+            "order by ocid, release_date nulls first, file_path, part, row_number",
             [source_id, chunk],
         ).fetchall()
         contracts: list[dict] = []
@@ -328,22 +345,25 @@ def compile_ocids(
             by_ocid.setdefault(row[0], []).append(row)
         for group in by_ocid.values():
             releases, lineages = [], {}
-            seen: dict[object, tuple[dict, str, int]] = {}
-            for ocid, text, file_path, sha, row_number in group:
+            seen: dict[object, tuple[dict, tuple[str, int, str]]] = {}
+            for ocid, text, file_path, sha, part, row_number in group:
                 release = json.loads(text)
-                key = release.get("id") or (file_path, row_number)
+                at = (file_path, row_number, part)
+                # Without an id, a release is itself (the releases of one record, or of one
+                # JSON Lines package, share a row number).
+                key = release.get("id") or (*at, text)
                 if key in seen:  # the same release published twice (or a different one)
-                    first, kept_path, kept_row = seen[key]
+                    first, kept = seen[key]
                     if release != first:
-                        kept, ignored = (kept_path, kept_row), (file_path, row_number)
-                        conflicts.append(Conflict(ocid, str(key), kept, ignored))
+                        conflicts.append(Conflict(ocid, str(key), kept, at))
                     continue
-                seen[key] = (release, file_path, row_number)
+                seen[key] = (release, at)
                 releases.append(release)
                 lineages[str(release.get("id"))] = {
                     "source_id": source_id,
                     "file_path": file_path,
                     "file_sha256": sha,
+                    "part": part,
                     "row_number": row_number,
                 }
             latest = lineages[str(releases[-1].get("id"))]
