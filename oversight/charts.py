@@ -8,16 +8,25 @@ from pathlib import Path
 import pandas as pd
 
 
-def _pyplot():
+def _subplots(path: Path | None, *args, **kwargs):
+    """(figure, axes). For a file (`path`): a bare matplotlib Figure, drawn with Agg whatever
+    the process's backend, never touching pyplot (safe in Dagster's worker threads). For a
+    notebook (no path): made with pyplot, so Jupyter's inline backend shows it; then removed
+    from pyplot's list, so that it shows once, as the cell's value."""
     import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
     # Labels are text from the data: a supplier named "$5$ Ltd" must print, not be read as
     # maths (matplotlib's mathtext raised on it and stopped the marts' charts).
     matplotlib.rcParams["text.parse_math"] = False
+    if path is not None:
+        fig = Figure(figsize=kwargs.pop("figsize", None))
+        return fig, fig.subplots(*args, **kwargs)
     import matplotlib.pyplot as plt
 
-    return plt
+    fig, axes = plt.subplots(*args, **kwargs)
+    plt.close(fig)
+    return fig, axes
 
 
 def markdown_image(path: Path, alt: str) -> str:
@@ -30,13 +39,14 @@ def coverage_heatmap(quality: pd.DataFrame, path: Path) -> Path:
     """Register and spend sources down, Transparency Code fields across, coloured by the share
     of rows that have the field (green: all); the last column is the share of rows loaded
     rather than quarantined."""
-    plt = _pyplot()
     quality = quality[quality["kind"] != "ocds"]
     fields = [c for c in quality.columns if c.startswith("cov_")]
     table = quality.set_index("source_id")[fields].astype(float)
     table.columns = [c.removeprefix("cov_").replace("_", " ") for c in fields]
     table["rows loaded"] = 1 - quality.set_index("source_id")["quarantine_rate"].astype(float)
-    fig, ax = plt.subplots(figsize=(max(8, 0.45 * len(table.columns) + 3), 0.45 * len(table) + 2.2))
+    fig, ax = _subplots(
+        path, figsize=(max(8, 0.45 * len(table.columns) + 3), 0.45 * len(table) + 2.2)
+    )
     image = ax.imshow(table.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(table.columns)), table.columns, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(table)), table.index, fontsize=8)
@@ -47,17 +57,15 @@ def coverage_heatmap(quality: pd.DataFrame, path: Path) -> Path:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
 def _save(fig, path: Path | None):
-    """Save to `path` (and free the figure) or return it for a notebook to show."""
+    """Save to `path` or return the figure for a notebook to show."""
     if path is None:
         return fig
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
     return path
 
 
@@ -66,11 +74,10 @@ def oversight_gaps(
 ):
     """Contracts flagged per indicator (bars) and the value behind them (labels); unknowns
     shown hatched so "cannot tell" is never read as "no gap"."""
-    plt = _pyplot()
     data = scorecard.groupby("indicator", as_index=True)[["flagged", "unknown", "value"]].sum()
     off = data.loc["OV12"] if "OV12" in data.index else None
     data = data.drop(index="OV12", errors="ignore").sort_index()  # OV12 counts supplier-years
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = _subplots(path, figsize=(9, 4.2))
     ax.bar(data.index, data["flagged"], color="#c0392b", label="flagged")
     ax.bar(
         data.index,
@@ -107,8 +114,7 @@ def oversight_gaps(
 
 def payments_after_expiry(payments: pd.DataFrame, path: Path | None = None):
     """Monthly value of payments made after a contract's expiry plus grace (OV07)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 3.6))
+    fig, ax = _subplots(path, figsize=(9, 3.6))
     if len(payments):
         monthly = (
             payments.assign(
@@ -135,7 +141,6 @@ def hhi_by_buyer(
     high: float = 2500,
 ):
     """Latest-year HHI of each buyer's spend, against the descriptive bands."""
-    plt = _pyplot()
     latest = (
         concentration[
             (concentration["basis"] == "spend") & (concentration["category_scheme"] == "all")
@@ -145,7 +150,7 @@ def hhi_by_buyer(
         .tail(1)
         .sort_values("hhi")
     )
-    fig, ax = plt.subplots(figsize=(9, 0.5 * max(len(latest), 3) + 1.5))
+    fig, ax = _subplots(path, figsize=(9, 0.5 * max(len(latest), 3) + 1.5))
     colours = ["#bdc3c7" if little else "#2c3e50" for little in latest["too_little_data"]]
     ax.barh(latest["buyer"], latest["hhi"], color=colours)
     for level, name in ((moderate, "moderate"), (high, "high")):
@@ -159,14 +164,13 @@ def hhi_by_buyer(
 
 def top_suppliers(shares: pd.DataFrame, path: Path | None = None, n: int = 5):
     """Each buyer's largest suppliers in its latest year, as shares of its spend (SC03)."""
-    plt = _pyplot()
     spend = shares[shares["basis"] == "spend"]
     latest = spend[
         spend["financial_year"] == spend.groupby("buyer")["financial_year"].transform("max")
     ]
     buyers = sorted(latest["buyer"].dropna().unique())
-    fig, axes = plt.subplots(
-        len(buyers) or 1, 1, figsize=(9, 1.9 * max(len(buyers), 1)), squeeze=False
+    fig, axes = _subplots(
+        path, len(buyers) or 1, 1, figsize=(9, 1.9 * max(len(buyers), 1)), squeeze=False
     )
     for ax, buyer in zip(axes[:, 0], buyers, strict=False):
         top = latest[latest["buyer"] == buyer].nlargest(n, "share_of_buyer_spend")[::-1]

@@ -1,9 +1,16 @@
 """Contract notices published as OCDS 1.1 (Contracts Finder, Find a Tender).
 
-Reading: release packages and record packages are streamed with ijson (a file is never loaded
-whole), JSON Lines one release per line. A release that is not an object or has no `ocid` is
-quarantined with its JSON and the reason; malformed JSON in a package fails the file with the
-position ijson reports.
+Reading: every OCDS shape, told apart by content, never by name: a release package (top-level
+`releases`, no `ocid`), a record package (`records`), a bare release (`ocid`, no record keys), a
+bare record (`ocid` with `releases`, `compiledRelease` or `versionedRelease`; no `id`), JSON Lines
+of any of these (one value a line: recognised when the first line is a whole JSON value and
+more follows, or by the name .jsonl/.ndjson), and a zip of any of them (by its signature; each
+member read by its content, its name kept as the part). Packages' and records' items are
+streamed with ijson, so a file is never loaded whole. A record gives its embedded releases,
+else its `compiledRelease`; a record whose releases are only linked (`{url, date, tag}`)
+cannot be read offline and is quarantined with that reason. A release that is not an object or
+has no `ocid` is quarantined with its JSON and the reason; malformed JSON fails the file with
+the position ijson reports (a bad JSON Lines line is quarantined alone).
 
 Compiling: the releases of each `ocid` are merged in date order with ocdsmerge (the Open
 Contracting Partnership's implementation of the OCDS merge routine) into the current state, and
@@ -114,6 +121,8 @@ LINKED = (
 NO_RELEASES = "record has no embedded releases and no compiledRecord"
 
 Opener = Callable[[], IO[bytes]]
+_KINDS = {"start_map": "an object", "string": "a string", "number": "a number",
+          "boolean": "true or false", "null": "null"}  # fmt: skip
 
 
 def _skip_bom(f: IO[bytes]) -> IO[bytes]:
@@ -219,7 +228,7 @@ def _sniff(open_: Opener) -> str:
                         "(a release or record package, a release or a record)"
                     )
                 if event not in ("start_map", "map_key", "end_map"):
-                    raise FileError(f"not OCDS: the file is a single JSON {event}")
+                    raise FileError(f"not OCDS: the file is {_KINDS.get(event, event)}")
                 if event == "end_map":
                     break
                 if event == "map_key":
@@ -227,7 +236,9 @@ def _sniff(open_: Opener) -> str:
                     if value in ("records", "releases"):
                         _, kind, _ = next(events)
                         if kind != "start_array":
-                            raise FileError(f"'{value}' is not a JSON array but {kind}")
+                            raise FileError(
+                                f"not OCDS: '{value}' is {_KINDS.get(kind, kind)}, not an array"
+                            )
                         if value == "records":
                             return "record package"
                         return "record" if "ocid" in keys else "releases"
@@ -264,8 +275,8 @@ def _top_values(open_: Opener, wanted: tuple[str, ...]) -> dict[str, Any]:
 
 def _malformed(exc: Exception, after: str | None = None) -> FileError:
     hint = (
-        " (more than one JSON value: JSON Lines, one value a line, read as such when the file "
-        "is named .jsonl or the source says read: {format: jsonl})"
+        " (the file holds more than one JSON value: JSON Lines need one value a line; name "
+        "the file .jsonl or set read: {format: jsonl})"
         if "trailing garbage" in str(exc) or "Additional data" in str(exc)
         else ""
     )
@@ -311,7 +322,7 @@ def _read_document(open_: Opener) -> Iterator[Item]:
     compiled = top.get("compiledRelease", top.get("compiledRecord"))
     raw = json.dumps({"ocid": top["ocid"], "releases": [obj for _, obj in links]})
     if links and (embedded or not isinstance(compiled, dict)):
-        yield _linked(1, top["ocid"], [obj for _, obj in links], bool(embedded), raw)
+        yield _linked(links[0][0], top["ocid"], [obj for _, obj in links], bool(embedded), raw)
     elif isinstance(compiled, dict):
         yield _check(1, compiled)
     else:

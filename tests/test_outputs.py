@@ -106,6 +106,18 @@ def run_notebook(path, warehouse, monkeypatch) -> list[str]:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
+    # Every chart cell shows its chart: an image, never the `<Figure size ...>` text that a
+    # non-interactive backend leaves (the test read printed text only and could not see it).
+    charts = [c for c in notebook.cells if c.cell_type == "code" and "charts." in c.source]
+    for cell in charts:
+        outputs = cell.get("outputs", [])
+        assert any("image/png" in o.get("data", {}) for o in outputs), cell.source
+        text_only = "".join(  # an image's own text/plain fallback is fine
+            o.get("text", "") + o.get("data", {}).get("text/plain", "")
+            for o in outputs
+            if "image/png" not in o.get("data", {})
+        )
+        assert "<Figure" not in text_only, cell.source
     return [
         "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
         for cell in notebook.cells
