@@ -88,6 +88,33 @@ class Home:
         finally:
             con.close()
 
+    def step_windows(self) -> list[tuple[str, float, float]]:
+        """Every step of every run as (step, started, ended), in seconds after the first run
+        started (epoch times from Dagster's event log)."""
+        windows = []
+        with self.instance() as instance:
+            runs = sorted(instance.get_runs(), key=lambda r: r.run_id)
+            opened: dict[str, float] = {}
+            for run in runs:
+                for entry in instance.all_logs(run.run_id, of_type=STEP_EVENTS):
+                    event = entry.dagster_event
+                    if event.event_type == dg.DagsterEventType.STEP_START:
+                        opened[event.step_key] = entry.timestamp
+                    elif event.step_key in opened:
+                        windows.append(
+                            (event.step_key, opened.pop(event.step_key), entry.timestamp)
+                        )
+            first = min(instance.get_run_record_by_id(r.run_id).start_time for r in runs)
+        return sorted((k, a - first, b - first) for k, a, b in windows)
+
+    def run_start(self) -> float:
+        """Epoch time the (first) started run started."""
+        with self.instance() as instance:
+            return min(
+                instance.get_run_record_by_id(r.run_id).start_time
+                for r in instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+            )
+
     def steps_in_flight(self, run_id: str) -> list[str]:
         """Steps started and not finished in a run (what a kill interrupted)."""
         open_steps: dict[str, None] = {}
@@ -122,24 +149,50 @@ def record(trial: dict) -> None:
             f.write(json.dumps(trial) + "\n")
 
 
+def layer(step: str) -> str:
+    """The layer a step belongs to: ingest, validation, staging, entities, links, marts,
+    outputs."""
+    return "validation" if step.startswith("validate_") else step.split("__")[0].split("_")[0]
+
+
+def kill_points(windows: list[tuple[str, float, float]], n: int, seed: int) -> list[float]:
+    """`n` kill times (seconds after the first run started), spread over the layers in turn:
+    trial i kills inside a step of layer i mod (number of layers), at a random moment of it
+    (as timed in the clean build), so every layer is hit, not only the long ones."""
+    by_layer: dict[str, list[tuple[float, float]]] = {}
+    for step, start, end in windows:
+        by_layer.setdefault(layer(step), []).append((start, end))
+    layers = sorted(by_layer)
+    rng = random.Random(seed)
+    points = []
+    for i in range(n):
+        start, end = rng.choice(by_layer[layers[i % len(layers)]])
+        points.append(rng.uniform(start, end))
+    return points
+
+
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory) -> dict:
-    """A clean build: its fingerprint, and how long its runs take from the first start."""
+    """A clean build: its fingerprint, and where in time each step ran (for the kills)."""
     home = Home(tmp_path_factory.mktemp("clean"))
-    process = home.start()
-    started = wait_for_a_started_run(home, process)
-    out, _ = process.communicate(timeout=900)
-    assert process.returncode == 0, out
-    return {"home": home, "fingerprint": home.fingerprint(), "span": time.monotonic() - started}
+    code, out = home.run()
+    assert code == 0, out
+    windows = home.step_windows()
+    return {
+        "home": home,
+        "fingerprint": home.fingerprint(),
+        "kill_points": kill_points(windows, KILLS, SEED),
+        "layers": sorted({layer(s) for s, _, _ in windows}),
+    }
 
 
 @pytest.mark.parametrize("trial", range(KILLS))
 def test_a_run_killed_anywhere_recovers_to_the_clean_build(clean, tmp_path, trial):
     home = Home(tmp_path)
-    delay = random.Random(SEED + trial).uniform(0.0, 0.9 * clean["span"])
+    delay = clean["kill_points"][trial]
     process = home.start()
     wait_for_a_started_run(home, process)
-    time.sleep(delay)
+    time.sleep(max(0.0, delay - (time.time() - home.run_start())))
     os.killpg(process.pid, signal.SIGKILL)
     process.communicate(timeout=60)
     assert process.returncode == -signal.SIGKILL
@@ -163,6 +216,7 @@ def test_a_run_killed_anywhere_recovers_to_the_clean_build(clean, tmp_path, tria
             "trial": trial,
             "seconds_after_start": round(delay, 1),
             "job": killed.job_name,
+            "aimed_at": clean["layers"][trial % len(clean["layers"])],
             "interrupted": interrupted,
             "held": same,
         }
@@ -216,10 +270,10 @@ def summarise(lines: list[str]) -> str:
     """The trials of a `make faults` run, as the README states them."""
     trials = [json.loads(line) for line in lines if line.strip()]
     kills = [t for t in trials if t["case"] == "kill"]
-    steps = sorted({s.split(".")[0] for t in kills for s in t["interrupted"]})
+    steps = sorted({layer(s) for t in kills for s in t["interrupted"]})
     lines_out = [
         f"kills: {sum(t['held'] for t in kills)} of {len(kills)} re-runs equal to a clean build",
-        f"  interrupted steps: {', '.join(steps) or 'none (between steps)'}",
+        f"  layers interrupted: {', '.join(steps) or 'none (between steps)'}",
     ]
     for t in kills:
         lines_out.append(
