@@ -10,7 +10,12 @@ from assets.ingest import RAW_FILES, STAGING_CONTRACTS, STAGING_EVENTS, STAGING_
 from oversight import charts
 from oversight.charts import coverage_heatmap, markdown_image
 from oversight.explore import FLAG_COLUMNS
-from oversight.indicators import build_concentration, build_contract_oversight, build_scorecard
+from oversight.indicators import (
+    build_concentration,
+    build_contract_oversight,
+    build_scorecard,
+    data_as_of,
+)
 from oversight.parameters import load_parameters
 from oversight.warehouse import atomic
 from pipelines.resources import SourceCatalogue, Warehouse
@@ -22,8 +27,9 @@ LINKS = dg.AssetKey(["links", "spend_contract"])
 
 
 class AsOf(dg.Config):
-    """The date the indicators are judged on (YYYY-MM-DD); empty: catalogue/parameters.yaml,
-    then OVERSIGHT_AS_OF, then today. The nightly schedule passes its own date."""
+    """The date the indicators are judged on (YYYY-MM-DD); empty: OVERSIGHT_AS_OF, then
+    catalogue/parameters.yaml, then the data's (the last day of the month of the newest
+    payment, never after today), then today. The nightly schedule passes its own date."""
 
     as_of: str | None = None
 
@@ -92,8 +98,8 @@ def contract_oversight(
     another contract), the evidence behind each true flag, and the value at risk (paid after
     expiry, paid above value). Live on D: D inside one of its periods. `as_of` on every row."""
     parameters = load_parameters()
-    as_of = parameters.as_of(config.as_of)
     with warehouse.connect() as con:
+        as_of = parameters.as_of(config.as_of, data_as_of(con))
         with atomic(con):
             n = build_contract_oversight(con, catalogue.load(), parameters, as_of)
         counts = con.execute(
@@ -103,7 +109,7 @@ def contract_oversight(
         ).fetchall()[0]
         expired = con.execute("select * from marts.expired_payments").df()
     chart = Path(warehouse.outputs_dir) / "expired.png"
-    charts.payments_after_expiry(expired, chart)
+    charts.payments_after_expiry(expired, chart, as_of=as_of)
     table = ["| indicator | flagged | unknown |", "|---|---:|---:|"]
     table += [f"| {f} | {counts[2 * i]} | {counts[2 * i + 1]} |" for i, f in enumerate(FLAGS)]
     context.log.info(f"contract oversight as of {as_of}: {n} contracts")
@@ -131,7 +137,8 @@ def supplier_concentration(
     parameters = load_parameters()
     with warehouse.connect() as con:
         with atomic(con):
-            n = build_concentration(con, parameters, parameters.as_of(config.as_of))
+            as_of = parameters.as_of(config.as_of, data_as_of(con))
+            n = build_concentration(con, parameters, as_of)
         high = con.execute(
             "select count(*) from marts.supplier_concentration where band = 'highly concentrated'"
         ).fetchall()[0][0]
@@ -151,8 +158,9 @@ def supplier_concentration(
         out / "hhi.png",
         parameters.concentration.hhi_moderate,
         parameters.concentration.hhi_high,
+        as_of=as_of,
     )
-    charts.top_suppliers(shares, out / "top-suppliers.png")
+    charts.top_suppliers(shares, out / "top-suppliers.png", as_of=as_of)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": n,
@@ -185,7 +193,7 @@ def buyer_scorecard(
     parameters = load_parameters()
     with warehouse.connect() as con:
         with atomic(con):
-            n = build_scorecard(con, parameters, parameters.as_of(config.as_of))
+            n = build_scorecard(con, parameters, parameters.as_of(config.as_of, data_as_of(con)))
         card = con.execute("select * from marts.buyer_scorecard").df()
     chart = Path(warehouse.outputs_dir) / "gaps.png"
     charts.oversight_gaps(card, chart)

@@ -60,8 +60,19 @@ def coverage_heatmap(quality: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _save(fig, path: Path | None):
-    """Save to `path` or return the figure for a notebook to show."""
+def _when(data: pd.DataFrame, as_of: object) -> object:
+    """The as-of date a chart is stamped with: given, else the data's `as_of` column's."""
+    if as_of is None and "as_of" in data.columns and len(data):
+        as_of = data["as_of"].iloc[0]
+    return getattr(as_of, "date", lambda: as_of)() if hasattr(as_of, "hour") else as_of
+
+
+def _save(fig, path: Path | None, as_of: object = None):
+    """Stamp the as-of date in the corner; save to `path` or return the figure for a
+    notebook to show."""
+    if as_of is not None:
+        fig.text(0.995, 0.005, f"as of {as_of}", ha="right", va="bottom", fontsize=8,
+                 color="#555555")  # fmt: skip
     if path is None:
         return fig
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +81,10 @@ def _save(fig, path: Path | None):
 
 
 def oversight_gaps(
-    scorecard: pd.DataFrame, path: Path | None = None, title: str = "Oversight gaps by type"
+    scorecard: pd.DataFrame,
+    path: Path | None = None,
+    title: str = "Oversight gaps by type",
+    as_of: object = None,
 ):
     """Contracts flagged per indicator (bars) and the value behind them (labels); unknowns
     shown hatched so "cannot tell" is never read as "no gap"."""
@@ -109,10 +123,10 @@ def oversight_gaps(
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, _when(scorecard, as_of))
 
 
-def payments_after_expiry(payments: pd.DataFrame, path: Path | None = None):
+def payments_after_expiry(payments: pd.DataFrame, path: Path | None = None, as_of: object = None):
     """Monthly value of payments made after a contract's expiry plus grace (OV07)."""
     fig, ax = _subplots(path, figsize=(9, 3.6))
     if len(payments):
@@ -131,7 +145,7 @@ def payments_after_expiry(payments: pd.DataFrame, path: Path | None = None):
     ax.set_title("Payments after contract expiry (OV07), by month")
     fig.autofmt_xdate()
     fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, _when(payments, as_of))
 
 
 def hhi_by_buyer(
@@ -139,6 +153,7 @@ def hhi_by_buyer(
     path: Path | None = None,
     moderate: float = 1500,
     high: float = 2500,
+    as_of: object = None,
 ):
     """Latest-year HHI of each buyer's spend, against the descriptive bands."""
     latest = (
@@ -159,10 +174,10 @@ def hhi_by_buyer(
     ax.set_xlabel("HHI of spend (latest financial year; grey: too little data)")
     ax.set_title("Supplier concentration by buyer (SC01, descriptive bands)")
     fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, as_of)
 
 
-def top_suppliers(shares: pd.DataFrame, path: Path | None = None, n: int = 5):
+def top_suppliers(shares: pd.DataFrame, path: Path | None = None, n: int = 5, as_of: object = None):
     """Each buyer's largest suppliers in its latest year, as shares of its spend (SC03)."""
     spend = shares[shares["basis"] == "spend"]
     latest = spend[
@@ -184,4 +199,4 @@ def top_suppliers(shares: pd.DataFrame, path: Path | None = None, n: int = 5):
         ax.tick_params(labelsize=7)
     fig.suptitle("Top suppliers by share of buyer spend (SC03)")
     fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, as_of)

@@ -144,7 +144,8 @@ def supplier_shares(con: duckdb.DuckDBPyConnection, buyer: str | None = None) ->
 
 def expired_payments(con: duckdb.DuckDBPyConnection, buyer: str | None = None) -> pd.DataFrame:
     return con.execute(
-        "select e.*, o.contract_ref, o.supplier_name, o.buyer_name from marts.expired_payments e"
+        "select e.*, o.contract_ref, o.supplier_name, o.buyer_name, o.as_of "
+        "from marts.expired_payments e"
         " join marts.contract_oversight o using (contract_id)"
         " where ? is null or o.buyer_id in (select buyer_id from entities.buyers where name = ?)"
         " order by payment_date",

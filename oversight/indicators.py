@@ -3,7 +3,7 @@ parameters from `catalogue/parameters.yaml` and an as-of date."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -38,6 +38,20 @@ NOTICE_FIELDS = (
 
 def _sql(name: str) -> str:
     return resources.files("oversight.sql.indicators").joinpath(name).read_text("utf-8")
+
+
+def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The date the data speaks for: the last day of the month of the newest realistic payment
+    date (1990 to today; a date in the future is a typing slip, not the newest payment), but
+    never after today. None when there are no payments."""
+    newest = con.execute(
+        "select max(payment_date) from staging.spend "
+        "where payment_date between date '1990-01-01' and current_date"
+    ).fetchone()[0]
+    if newest is None:
+        return None
+    month_end = date(newest.year + newest.month // 12, newest.month % 12 + 1, 1) - timedelta(1)
+    return min(month_end, date.today())
 
 
 def set_variables(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date) -> None:

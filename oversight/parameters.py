@@ -78,11 +78,14 @@ class Parameters(_Strict):
     indicators: IndicatorParameters = IndicatorParameters()
     concentration: ConcentrationParameters = ConcentrationParameters()
 
-    def as_of(self, override: date | str | None = None) -> date:
-        """The as-of date: an override (run config, OVERSIGHT_AS_OF), the file's, or today."""
+    def as_of(self, override: date | str | None = None, data: date | None = None) -> date:
+        """The as-of date: an override (run config, OVERSIGHT_AS_OF), this file's, else the
+        data's (`data`, see indicators.data_as_of), else today. Taken from the data, results
+        do not drift with the calendar: a sample or a register a year old is judged on the
+        date it speaks for, not on today."""
         value = override or os.environ.get(AS_OF_ENV) or self.indicators.as_of
         if value is None:
-            return date.today()
+            return data or date.today()
         return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 

@@ -92,9 +92,11 @@ def build_report(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
     charts.oversight_gaps(
         card, staging / "img" / "gaps.png", title="Oversight gaps by type, all buyers"
     )
-    charts.payments_after_expiry(explore.expired_payments(con), staging / "img" / "expired.png")
-    charts.hhi_by_buyer(concentration, staging / "img" / "hhi.png")
-    charts.top_suppliers(shares, staging / "img" / "top-suppliers.png")
+    charts.payments_after_expiry(
+        explore.expired_payments(con), staging / "img" / "expired.png", as_of=as_of
+    )
+    charts.hhi_by_buyer(concentration, staging / "img" / "hhi.png", as_of=as_of)
+    charts.top_suppliers(shares, staging / "img" / "top-suppliers.png", as_of=as_of)
     names = explore.buyers(con)
     pivot = card.pivot_table(
         index="buyer", columns="indicator", values="flagged", aggfunc="sum", fill_value=0

@@ -14,6 +14,7 @@ import dagster as dg
 from assets.ingest import NOTHING_LOADED_SQL
 from oversight import settings
 from oversight.catalogue import CatalogueError
+from oversight.explore import INDICATOR_NAMES
 from oversight.warehouse import WarehouseBusy, connect, open_warehouse
 from pipelines.automation import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from pipelines.definitions import DERIVE_JOB, INGEST_JOB, build_defs
@@ -79,6 +80,33 @@ def report_failed_checks(results: list[dg.ExecuteInProcessResult]) -> None:
                 print(f"  {name}: {value}", file=sys.stderr)
 
 
+HEADLINE_SQL = """
+select indicator, sum(flagged)::bigint, sum(unknown)::bigint, sum(value), any_value(as_of)
+from marts.buyer_scorecard group by indicator order by indicator
+"""
+
+
+def print_headline(con) -> None:
+    """The findings, by indicator, over every buyer: what an analyst reads first."""
+    if not con.execute(
+        "select 1 from duckdb_tables() where schema_name = 'marts' and table_name = "
+        "'buyer_scorecard'"
+    ).fetchall():
+        return
+    rows = con.execute(HEADLINE_SQL).fetchall()
+    if not rows:
+        return
+    print(
+        f"\nFindings as of {rows[0][4]}, every buyer (value: at risk for OV07, OV08 and OV12; "
+        "of the contracts flagged for the others):"
+    )
+    print(f"  {'indicator':<36}{'flagged':>9}{'unknown':>9}{'value':>16}")
+    for indicator, flagged, unknown, value, _ in rows:
+        name = f"{indicator} {INDICATOR_NAMES.get(indicator, '')}"
+        shown = f"£{value:,.0f}" if value else ""
+        print(f"  {name:<36}{flagged:>9,}{unknown:>9,}{shown:>16}")
+
+
 def print_summary(warehouse: str) -> None:
     with open_warehouse(warehouse) as con:
         rows = con.execute(SUMMARY_SQL).fetchall()
@@ -87,6 +115,7 @@ def print_summary(warehouse: str) -> None:
             "order by 1, 2"
         ).fetchall()
         empty = con.execute(NOTHING_LOADED_SQL).fetchall()
+        print_headline(con)
     header = (
         f"{'source':<28}{'files':>7}{'failed':>8}{'rows read':>12}{'loaded':>12}{'quarantined':>13}"
     )

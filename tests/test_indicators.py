@@ -454,3 +454,37 @@ def test_public_bodies_individuals_and_grants_are_beside_the_market_not_inside(t
     # Market: 40 + 30 + 20 + 6 + 4 = £100k; shares 40/30/20/6/4:
     # HHI = 1,600 + 900 + 400 + 36 + 16 = 2,952; the CCG (90% of all spend) is not in it.
     assert (total, hhi, cr1, top) == (Decimal("100000.00"), 2952.0, 0.4, "Alpha Ltd")
+
+
+def test_the_as_of_date_comes_from_the_data_not_the_calendar(warehouse):
+    """The last day of the newest payment's month; a date after today is a slip, not the
+    newest payment; never after today; no payments: none (then today)."""
+    from datetime import timedelta
+
+    from oversight.indicators import data_as_of
+    from oversight.parameters import load_parameters
+    from oversight.warehouse import open_warehouse
+    from tests.conftest import add_payments
+
+    today = date.today()
+    with open_warehouse(warehouse) as con:
+        assert data_as_of(con) is None
+        assert load_parameters().as_of(None, data_as_of(con)) == today
+        add_payments(
+            con,
+            [
+                {"row_number": 1, "payment_date": "2026-09-28", "amount": 1},
+                {"row_number": 2, "payment_date": "2099-01-01", "amount": 1},  # a slip
+                {"row_number": 3, "payment_date": "2025-02-03", "amount": 1},
+            ],
+        )
+        expected = min(date(2026, 9, 30), today)
+        assert data_as_of(con) == expected
+        assert load_parameters().as_of(None, data_as_of(con)) == expected
+        assert load_parameters().as_of("2025-01-31", data_as_of(con)) == date(2025, 1, 31)
+        add_payments(con, [{"row_number": 4, "payment_date": today, "amount": 1}])
+        assert data_as_of(con) == today  # this month's end is after today: today
+        con.execute("delete from staging.spend where row_number = 4")
+        con.execute("update staging.spend set payment_date = ? where row_number = 3",
+                    [today - timedelta(days=400)])  # fmt: skip
+        assert data_as_of(con) == expected

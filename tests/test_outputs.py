@@ -74,6 +74,9 @@ def test_every_mart_is_exported_and_the_report_written(built):
         assert len(pd.read_csv(data / "exports" / f"{name}.csv")) == expected
     index = (data / "report" / "index.html").read_text()
     assert "Northmoor City Council" in index and "img/gaps.png" in index
+    # The sample's newest payments are in September 2026: judged on its last day, whatever
+    # today is (the planted cases assume it).
+    assert "Indicators as of <b>2026-09-30</b>" in index
     page = (data / "report" / "buyers" / "northmoor-city-council.html").read_text()
     assert "NCC-P07A" in page and "(northmoor-spend:northmoor/spend/2025-11.csv#" in page
     assert (data / "report" / "img" / "hhi.png").stat().st_size > 5000
