@@ -121,6 +121,65 @@ def flagged_contracts(
     ).df()
 
 
+# What a flag means, said about one contract, when the mart has no evidence column for it.
+PLAIN_EVIDENCE = {
+    "OV01": "no review date published for this live contract",
+    "OV03": "no contract owner named",
+    "OV11": "ends {effective_end} and no renewal or new procurement is published",
+    "OV13": "no value published",
+    "OV14": "the supplier '{supplier_name}' is not identified (no registration number, and "
+    "no match to an identified supplier)",
+}
+
+
+def flag_explanations(
+    con: duckdb.DuckDBPyConnection, buyer: str | None = None, limit: int = 20
+) -> list[dict]:
+    """A buyer's flagged contracts, most money at risk first (then most flags, then largest),
+    each with its flags in words: [{code, name, evidence}], the evidence for every flag."""
+    columns = list(FLAG_COLUMNS.values())
+    evidence = [c.split("_")[0] + "_evidence" for c in columns]
+    present = {
+        r[0] for r in con.execute("describe marts.contract_oversight").fetchall()
+    }
+    evidence_sql = ", ".join(e if e in present else f"null as {e}" for e in evidence)
+    any_flag = " or ".join(f"coalesce({c}, false)" for c in columns)
+    count = " + ".join(f"coalesce({c}, false)::int" for c in columns)
+    rows = con.execute(
+        f"""
+        select contract_ref, title, supplier_name, start_date, effective_end, value,
+               coalesce(value_at_risk, 0) as value_at_risk, {", ".join(columns)}, {evidence_sql}
+        from marts.contract_oversight
+        where ({any_flag}) and (? is null or buyer_name = ? or buyer_id in (
+            select buyer_id from entities.buyers where name = ?))
+        order by value_at_risk desc, {count} desc, value desc nulls last, contract_ref
+        limit {int(limit)}""",
+        [buyer, buyer, buyer],
+    ).df()
+    out = []
+    for row in rows.to_dict("records"):
+        flags = []
+        for code, column in FLAG_COLUMNS.items():
+            if row[column] is not True:
+                continue
+            said = row.get(code.lower() + "_evidence")
+            if not isinstance(said, str) or not said:
+                said = PLAIN_EVIDENCE.get(code, "").format(
+                    effective_end=_day(row["effective_end"]),
+                    supplier_name=row["supplier_name"],
+                )
+            flags.append({"code": code, "name": INDICATOR_NAMES[code], "evidence": said})
+        out.append({**{k: row[k] for k in list(rows.columns)[:7]}, "flags": flags})
+    return out
+
+
+def _day(value: object) -> str:
+    """A date as YYYY-MM-DD (never with a time), or empty."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return str(value)[:10]
+
+
 def concentration(
     con: duckdb.DuckDBPyConnection,
     buyer: str | None = None,

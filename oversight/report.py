@@ -3,7 +3,6 @@ buyer, with the charts, the scorecard and the top flagged contracts with their e
 
 from __future__ import annotations
 
-import html
 import re
 import shutil
 from collections import Counter
@@ -12,18 +11,10 @@ from hashlib import sha1
 from pathlib import Path
 
 import duckdb
+import jinja2
 import pandas as pd
 
 from oversight import charts, explore
-
-STYLE = """
-body{font-family:system-ui,Segoe UI,Arial,sans-serif;margin:2rem auto;max-width:1100px;
-color:#222;line-height:1.4}h1,h2{color:#2c3e50}table{border-collapse:collapse;margin:1rem 0;
-font-size:.85rem}th,td{border:1px solid #ddd;padding:.3rem .5rem;vertical-align:top}
-th{background:#f4f6f7;text-align:left}td.n{text-align:right}img{max-width:100%;
-border:1px solid #eee;margin:.5rem 0}.note{color:#666;font-size:.85rem}
-.unknown{color:#7f8c8d}.flag{color:#c0392b;font-weight:600}
-"""
 
 
 def slug(name: str) -> str:
@@ -41,43 +32,36 @@ def page_keys(names: Iterable[str]) -> dict[str, str]:
     }
 
 
-def _e(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value))
+
+
+def _day(value: object) -> str:
+    """A date as YYYY-MM-DD, never with a time."""
+    return "" if _missing(value) else str(value)[:10]
+
+
+def _money(value: object) -> str:
+    return "" if _missing(value) else f"£{float(value):,.0f}"
+
+
+def _cell(value: object) -> str:
+    if _missing(value):
         return ""
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    return html.escape(str(value))
+    return f"{value:,.2f}" if isinstance(value, float) else str(value)
 
 
-def _table(df: pd.DataFrame, numeric: tuple[str, ...] = (), markup: tuple[str, ...] = ()) -> str:
-    """An HTML table; every cell escaped except the columns in `markup` (built here)."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    rows = []
-    for record in df.itertuples(index=False):
-        cells = "".join(
-            f"<td>{v}</td>"
-            if c in markup
-            else f"<td class='n'>{_e(v)}</td>"
-            if c in numeric
-            else f"<td>{_e(v)}</td>"
-            for c, v in zip(df.columns, record, strict=True)
-        )
-        rows.append(f"<tr>{cells}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("oversight", "templates"),
+    autoescape=True,  # every value from the data is escaped: no text from it becomes markup
+    undefined=jinja2.StrictUndefined,
+)
+TEMPLATES.filters.update(day=_day, money=_money, cell=_cell)
 
-
-def _page(title: str, body: str) -> str:
-    return (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
-        f"<body>{body}</body></html>"
-    )
-
-
-def _flag_summary(card: pd.DataFrame) -> pd.DataFrame:
-    out = card[["indicator", "name", "flagged", "unknown", "value"]].copy()
-    out.columns = ["code", "indicator", "flagged", "unknown", "value behind (£)"]
-    return out
+CONCENTRATION_COLUMNS = [
+    "basis", "financial_year", "suppliers", "total", "hhi", "band", "cr1", "cr3", "cr5",
+    "top_supplier", "hhi_change",
+]  # fmt: skip
 
 
 def build_report(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
@@ -98,32 +82,23 @@ def build_report(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
     charts.hhi_by_buyer(concentration, staging / "img" / "hhi.png", as_of=as_of)
     charts.top_suppliers(shares, staging / "img" / "top-suppliers.png", as_of=as_of)
     names = explore.buyers(con)
-    pivot = card.pivot_table(
-        index="buyer", columns="indicator", values="flagged", aggfunc="sum", fill_value=0
-    ).reset_index()
-    keys = page_keys([*names, *pivot["buyer"]])
-    pivot["buyer"] = [
-        f"<a href='buyers/{keys[b]}.html'>{html.escape(b)}</a>" for b in pivot["buyer"]
+    keys = page_keys([*names, *card["buyer"]])
+    flagged = card.groupby(["buyer", "indicator"])["flagged"].sum()
+    buyers = [
+        {"buyer": b, "page": keys[b], "flags": {i: int(n) for i, n in flagged[b].items()}}
+        for b in sorted(card["buyer"].unique())
     ]
-    index_table = _table(pivot, markup=("buyer",))
-    body = [
-        "<h1>Contract oversight</h1>",
-        f"<p>Indicators as of <b>{_e(as_of)}</b>. Flags are counted per contract; "
-        "<span class='unknown'>unknown</span> means the publisher does not publish the data "
-        "the rule needs. OV12 counts buyer-supplier-years of off-contract spend.</p>",
-        "<h2>Contracts flagged, by buyer</h2>",
-        index_table,
-        "<img src='img/gaps.png' alt='Oversight gaps by type'>",
-        "<img src='img/expired.png' alt='Payments after expiry by month'>",
-        "<h2>Supplier concentration</h2><img src='img/hhi.png' alt='HHI by buyer'>",
-        "<img src='img/top-suppliers.png' alt='Top suppliers by buyer'>",
-        "<p class='note'>Bands are descriptive (US DOJ/FTC 2010 thresholds); the CMA sets no "
-        "numeric threshold.</p>",
-    ]
-    (staging / "index.html").write_text(_page("Contract oversight", "".join(body)))
+    indicators = sorted(card[["indicator", "name"]].drop_duplicates().itertuples(index=False))
+    (staging / "index.html").write_text(
+        TEMPLATES.get_template("index.html").render(
+            as_of=as_of, buyers=buyers, indicators=indicators
+        )
+    )
     (staging / "buyers").mkdir()
     for buyer in names:
-        _buyer_page(con, buyer, card[card["buyer"] == buyer], concentration, staging, keys[buyer])
+        _buyer_page(
+            con, buyer, card[card["buyer"] == buyer], concentration, staging, keys[buyer], as_of
+        )
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
     return out / "index.html"
@@ -136,59 +111,21 @@ def _buyer_page(
     concentration: pd.DataFrame,
     root: Path,
     key: str,
+    as_of: object,
 ) -> None:
     charts.oversight_gaps(card, root / "img" / f"{key}-gaps.png", title=f"Oversight gaps: {buyer}")
-    flagged = explore.flagged_contracts(con, buyer, limit=20)
-    evidence = flagged[
-        [
-            "contract_ref",
-            "title",
-            "supplier_name",
-            "effective_end",
-            "value",
-            "value_at_risk",
-            "ov07_evidence",
-            "ov08_evidence",
-            "ov09_evidence",
-            "ov10_evidence",
-        ]
-    ]
     conc = concentration[
         (concentration["buyer"] == buyer) & (concentration["category_scheme"] == "all")
-    ][
-        [
-            "basis",
-            "financial_year",
-            "suppliers",
-            "total",
-            "hhi",
-            "band",
-            "cr1",
-            "cr3",
-            "cr5",
-            "top_supplier",
-            "hhi_change",
-        ]
-    ]
-    first = card.iloc[0] if len(card) else None
-    linked = (
-        ""
-        if first is None or pd.isna(first["spend_linked_share"])
-        else (
-            f"<p>Share of spend (by value) linked to a contract: "
-            f"<b>{first['spend_linked_share']:.1%}</b>.</p>"
-        )
+    ][CONCENTRATION_COLUMNS]
+    linked = card["spend_linked_share"].iloc[0] if len(card) else None
+    page = TEMPLATES.get_template("buyer.html").render(
+        as_of=as_of,
+        buyer=buyer,
+        page=key,
+        linked=None if _missing(linked) else float(linked),
+        scorecard=card.to_dict("records"),
+        contracts=explore.flag_explanations(con, buyer, limit=20),
+        concentration=conc.to_dict("records"),
+        concentration_columns=CONCENTRATION_COLUMNS,
     )
-    body = [
-        "<p><a href='../index.html'>All buyers</a></p>",
-        f"<h1>{html.escape(buyer)}</h1>",
-        linked,
-        "<h2>Indicators</h2>",
-        _table(_flag_summary(card), numeric=("flagged", "unknown", "value behind (£)")),
-        f"<img src='../img/{key}-gaps.png' alt='Oversight gaps'>",
-        "<h2>Top flagged contracts, with evidence</h2>",
-        _table(evidence, numeric=("value", "value_at_risk")),
-        "<h2>Supplier concentration</h2>",
-        _table(conc, numeric=("suppliers", "total", "hhi", "cr1", "cr3", "cr5", "hhi_change")),
-    ]
-    (root / "buyers" / f"{key}.html").write_text(_page(buyer, "".join(body)))
+    (root / "buyers" / f"{key}.html").write_text(page)

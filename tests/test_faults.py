@@ -197,3 +197,18 @@ def test_errors_quote_a_bounded_excerpt_of_the_file(one_source):
     reason, raw = pay.rows("select reason, raw_text from raw.quarantine")[0]
     assert len(reason) < 300 and "(500000 characters)" in reason
     assert long_date in raw  # the whole row is kept: nothing lost
+
+
+def test_text_from_the_data_is_escaped_in_the_report():
+    from oversight.report import TEMPLATES
+
+    page = TEMPLATES.get_template("buyer.html").render(
+        as_of="2026-09-30", buyer="<script>alert(1)</script> & Co", page="x", linked=None,
+        scorecard=[], concentration=[], concentration_columns=[],
+        contracts=[{"contract_ref": "<b>R1</b>", "title": "t", "supplier_name": "s",
+                    "start_date": None, "effective_end": None, "value": None,
+                    "value_at_risk": 0, "flags": [{"code": "OV14", "name": "n",
+                                                   "evidence": "<img src=x onerror=alert(1)>"}]}],
+    )  # fmt: skip
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+    assert "<img src=x" not in page and "&lt;b&gt;R1&lt;/b&gt;" in page

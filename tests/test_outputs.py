@@ -79,6 +79,15 @@ def test_every_mart_is_exported_and_the_report_written(built):
     assert "Indicators as of <b>2026-09-30</b>" in index
     page = (data / "report" / "buyers" / "northmoor-city-council.html").read_text()
     assert "NCC-P07A" in page and "(northmoor-spend:northmoor/spend/2025-11.csv#" in page
+    # Each flagged contract says why, in words, with evidence for every flag and the money at
+    # risk; most money at risk first; dates without a time; the index names indicators.
+    first = page.index('<div class="contract">')
+    assert page.index("NCC-P07A", first) < page.index("NCC-P08A", first)  # £14,700 > £11,000
+    assert '<span class="code">OV07 expired but paid</span>: 2025-11-14 £4800.00' in page
+    assert '<span class="code">OV09 past end, not closed</span>: 3 payments after' in page
+    assert "at risk £14,700" in page and "00:00:00" not in page
+    assert '<span class="code">OV14 supplier unidentified</span>: the supplier &#39;' in page
+    assert "no review date" in index and "expired but paid" in index
     assert (data / "report" / "img" / "hhi.png").stat().st_size > 5000
 
 
