@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import textwrap
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 
 def _subplots(path: Path | None, *args, **kwargs):
@@ -51,7 +53,7 @@ def coverage_heatmap(quality: pd.DataFrame, path: Path) -> Path:
     ax.set_xticks(range(len(table.columns)), table.columns, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(table)), table.index, fontsize=8)
     for (i, j), value in pd.DataFrame(table.to_numpy()).stack().dropna().items():
-        ax.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=6)
+        ax.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=8)
     ax.set_title("Publisher quality: share of rows with each field (blank: not this kind)")
     fig.colorbar(image, ax=ax, fraction=0.02)
     fig.tight_layout()
@@ -71,7 +73,7 @@ def _save(fig, path: Path | None, as_of: object = None):
     """Stamp the as-of date in the corner; save to `path` or return the figure for a
     notebook to show."""
     if as_of is not None:
-        fig.text(0.995, 0.005, f"as of {as_of}", ha="right", va="bottom", fontsize=8,
+        fig.text(0.995, 0.005, f"as of {str(as_of)[:10]}", ha="right", va="bottom", fontsize=8,
                  color="#555555")  # fmt: skip
     if path is None:
         return fig
@@ -92,36 +94,47 @@ def oversight_gaps(
     off = data.loc["OV12"] if "OV12" in data.index else None
     data = data.drop(index="OV12", errors="ignore").sort_index()  # OV12 counts supplier-years
     fig, ax = _subplots(path, figsize=(9, 4.2))
-    ax.bar(data.index, data["flagged"], color="#c0392b", label="flagged")
-    ax.bar(
-        data.index,
+    # Side by side, each with its count: unknowns (often hundreds) must not set the scale
+    # that a handful of flagged contracts is read on.
+    x = range(len(data))
+    width = 0.4
+    flagged_bars = ax.bar([i - width / 2 for i in x], data["flagged"], width, color="#c0392b",
+                          label="flagged")  # fmt: skip
+    unknown_bars = ax.bar(
+        [i + width / 2 for i in x],
         data["unknown"],
-        bottom=data["flagged"],
+        width,
         color="white",
         edgecolor="#7f8c8d",
         hatch="///",
         label="unknown (data not published)",
     )
-    for x, (flagged, value) in enumerate(zip(data["flagged"], data["value"], strict=True)):
+    ax.bar_label(flagged_bars, fontsize=8, color="#c0392b", padding=1)
+    ax.bar_label(unknown_bars, fontsize=7, color="#7f8c8d", padding=1)
+    ax.set_xticks(list(x), data.index)
+    ax.set_yscale("symlog", linthresh=10)  # 0-10 linear, then log: 2 and 200 both readable
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))  # not maths text
+    ax.set_ylim(0, max(float(data[["flagged", "unknown"]].to_numpy().max()), 10) * 3)
+    for i, (flagged, value) in enumerate(zip(data["flagged"], data["value"], strict=True)):
         if flagged and value and float(value) > 0:
             ax.annotate(
                 f"£{float(value):,.0f}",
-                (x, flagged),
+                (i - width / 2, flagged),
                 ha="center",
                 va="bottom",
                 fontsize=7,
                 rotation=90,
-                xytext=(0, 2),
+                xytext=(0, 12),
                 textcoords="offset points",
             )
-    ax.set_ylabel("contracts")
+    ax.set_ylabel("contracts (log scale above 10)")
     if off is not None:
         title += (
             f"\nOV12 off-contract spend: {int(off['flagged'])} supplier-years, "
             f"£{float(off['value'] or 0):,.0f}"
         )
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, frameon=False)
     fig.tight_layout()
     return _save(fig, path, _when(scorecard, as_of))
 
@@ -138,7 +151,7 @@ def payments_after_expiry(payments: pd.DataFrame, path: Path | None = None, as_o
             .sum()
             .astype(float)
         )
-        ax.bar(monthly.index, monthly.values, width=20, color="#c0392b")
+        ax.bar(monthly.index, monthly.values, width=27, align="edge", color="#c0392b")
     else:
         ax.text(0.5, 0.5, "no payments after expiry", ha="center", transform=ax.transAxes)
     ax.set_ylabel("£ paid after expiry")
@@ -146,6 +159,20 @@ def payments_after_expiry(payments: pd.DataFrame, path: Path | None = None, as_o
     fig.autofmt_xdate()
     fig.tight_layout()
     return _save(fig, path, _when(payments, as_of))
+
+
+def _year_label(buyer: str, year: object, as_of: object) -> str:
+    """`Buyer (2025-26)`, and `part year` when that financial year (April-March) had not
+    ended on the as-of date."""
+    if _missing(year):
+        return buyer
+    start = int(str(year)[:4])  # '2026-27' (or 2026): the year starting in April 2026
+    part = as_of is not None and str(as_of)[:10] < f"{start + 1}-03-31"
+    return f"{buyer} ({start}-{(start + 1) % 100:02d}{', part year' if part else ''})"
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value))
 
 
 def hhi_by_buyer(
@@ -167,7 +194,9 @@ def hhi_by_buyer(
     )
     fig, ax = _subplots(path, figsize=(9, 0.5 * max(len(latest), 3) + 1.5))
     colours = ["#bdc3c7" if little else "#2c3e50" for little in latest["too_little_data"]]
-    ax.barh(latest["buyer"], latest["hhi"], color=colours)
+    ax.barh([_year_label(b, y, as_of) for b, y in zip(latest["buyer"], latest["financial_year"],
+                                                       strict=True)],
+            latest["hhi"], color=colours)  # fmt: skip
     for level, name in ((moderate, "moderate"), (high, "high")):
         ax.axvline(level, color="#c0392b", linestyle="--", linewidth=1)
         ax.text(level, len(latest) - 0.4, f" {name}", color="#c0392b", fontsize=8)
@@ -190,13 +219,13 @@ def top_suppliers(shares: pd.DataFrame, path: Path | None = None, n: int = 5, as
     for ax, buyer in zip(axes[:, 0], buyers, strict=False):
         top = latest[latest["buyer"] == buyer].nlargest(n, "share_of_buyer_spend")[::-1]
         ax.barh(
-            top["supplier"].fillna("?").str.slice(0, 40),
+            [textwrap.fill(name, 38) for name in top["supplier"].fillna("?")],
             top["share_of_buyer_spend"],
             color="#2980b9",
         )
         ax.set_xlim(0, 1)
         ax.set_title(f"{buyer} ({top['financial_year'].iloc[0] if len(top) else ''})", fontsize=9)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=8)
     fig.suptitle("Top suppliers by share of buyer spend (SC03)")
     fig.tight_layout()
     return _save(fig, path, as_of)
