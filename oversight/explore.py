@@ -139,9 +139,7 @@ def flag_explanations(
     each with its flags in words: [{code, name, evidence}], the evidence for every flag."""
     columns = list(FLAG_COLUMNS.values())
     evidence = [c.split("_")[0] + "_evidence" for c in columns]
-    present = {
-        r[0] for r in con.execute("describe marts.contract_oversight").fetchall()
-    }
+    present = {r[0] for r in con.execute("describe marts.contract_oversight").fetchall()}
     evidence_sql = ", ".join(e if e in present else f"null as {e}" for e in evidence)
     any_flag = " or ".join(f"coalesce({c}, false)" for c in columns)
     count = " + ".join(f"coalesce({c}, false)::int" for c in columns)
