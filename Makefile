@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 UI_PORT ?= 3000
 
-.PHONY: run test ui lab sample evaluate bench faults lint format clean install browser lock lock-check
+.PHONY: run test ui lab sample evaluate bench faults onboard lint format clean install browser lock lock-check
 
 # Dependencies are locked in uv.lock (the whole tree, with hashes, for Python 3.11-3.13).
 # uv itself comes from the package registry into .tools/, pinned here; nothing by hand.
@@ -69,6 +69,13 @@ evaluate: install
 BENCH_SCALES ?= 0.1 1 10
 bench: install
 	$(BIN)/python -m benchmarks.bench --scales $(BENCH_SCALES)
+
+## make onboard FOLDER=path/to/files [ID=leeds-spend PUBLISHER="Leeds City Council" WRITE=1]:
+## propose a catalogue entry for a new publisher's files, then a dry run of it
+## (WRITE=1 appends it to catalogue/sources.yaml). See docs/onboarding.md.
+onboard: install
+	$(BIN)/python -m oversight.onboard "$(FOLDER)" $(if $(ID),--id $(ID)) \
+	  $(if $(PUBLISHER),--publisher "$(PUBLISHER)") $(if $(WRITE),--write)
 
 ## make faults: the fault suite with 12 random kill -9s of `make run` (each re-run compared
 ## with a clean build), two writers at once, a reader during a run, bad input and fetch faults
