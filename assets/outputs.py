@@ -44,12 +44,16 @@ MARTS = [
 @dg.asset(
     key=["outputs", "exports"],
     group_name="outputs",
-    kinds={"parquet", "csv"},
+    kinds={"parquet", "csv", "xlsx"},
     deps=[*MARTS, dg.AssetKey(["entities", "buyers"]), dg.AssetKey(["entities", "suppliers"])],
 )
 def exports(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Every mart as Parquet and as CSV in `data/exports/`, and the buyers and suppliers as
-    Parquet. In the CSV a text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+    Parquet; for spreadsheets, the marts also as one workbook, `data/exports/oversight.xlsx`:
+    a `README` sheet (each sheet, its rows, what it is, its as-of date), then a sheet per
+    mart with a bold, frozen header and a filter, dates as dates and money as `£#,##0.00`.
+    The CSV starts with a UTF-8 byte-order mark, so that Excel reads `£` and accents. In the
+    CSV and the workbook a text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
     return is prefixed with `'`, so opening it in a spreadsheet cannot run a formula.
 
     Notebooks read these files (`explore.connect()`), not the warehouse, so an open notebook
@@ -58,9 +62,11 @@ def exports(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mater
     with warehouse.connect() as con:
         written = export_marts(con, out)
     context.log.info(f"{len(written)} files in {out}")
-    return dg.MaterializeResult(
-        metadata={"folder": dg.MetadataValue.path(str(out)), "files": len(written)}
-    )
+    metadata = {"folder": dg.MetadataValue.path(str(out)), "files": len(written)}
+    for path in written:
+        if path.suffix == ".xlsx":
+            metadata["workbook"] = dg.MetadataValue.path(str(path))
+    return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset(key=["outputs", "report"], group_name="outputs", kinds={"html"}, deps=MARTS)

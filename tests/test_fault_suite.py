@@ -46,7 +46,7 @@ class Home:
         self.root = root
         self.dagster_home = root / "dagster"
         self.dagster_home.mkdir(parents=True, exist_ok=True)
-        shutil.copy(PROJECT / "dagster.yaml", self.dagster_home / "dagster.yaml")
+        shutil.copy(PROJECT / "catalogue" / "dagster.yaml", self.dagster_home / "dagster.yaml")
         self.warehouse = root / "warehouse.duckdb"
         with self.instance():  # creates the run storage now, not racing two processes to it
             pass
@@ -107,14 +107,6 @@ class Home:
             first = min(instance.get_run_record_by_id(r.run_id).start_time for r in runs)
         return sorted((k, a - first, b - first) for k, a, b in windows)
 
-    def run_start(self) -> float:
-        """Epoch time the (first) started run started."""
-        with self.instance() as instance:
-            return min(
-                instance.get_run_record_by_id(r.run_id).start_time
-                for r in instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
-            )
-
     def steps_in_flight(self, run_id: str) -> list[str]:
         """Steps started and not finished in a run (what a kill interrupted)."""
         open_steps: dict[str, None] = {}
@@ -155,20 +147,36 @@ def layer(step: str) -> str:
     return "validation" if step.startswith("validate_") else step.split("__")[0].split("_")[0]
 
 
-def kill_points(windows: list[tuple[str, float, float]], n: int, seed: int) -> list[float]:
-    """`n` kill times (seconds after the first run started), spread over the layers in turn:
-    trial i kills inside a step of layer i mod (number of layers), at a random moment of it
-    (as timed in the clean build), so every layer is hit, not only the long ones."""
-    by_layer: dict[str, list[tuple[float, float]]] = {}
+def kill_points(
+    windows: list[tuple[str, float, float]], n: int, seed: int
+) -> list[tuple[str, float]]:
+    """`n` kill points (a step, and seconds after it starts), spread over the layers in turn:
+    trial i kills inside a step of layer i mod (number of layers), at a random moment of its
+    duration in the clean build, so every layer is hit, not only the long ones."""
+    by_layer: dict[str, list[tuple[str, float]]] = {}
     for step, start, end in windows:
-        by_layer.setdefault(layer(step), []).append((start, end))
+        by_layer.setdefault(layer(step), []).append((step, end - start))
     layers = sorted(by_layer)
     rng = random.Random(seed)
     points = []
     for i in range(n):
-        start, end = rng.choice(by_layer[layers[i % len(layers)]])
-        points.append(rng.uniform(start, end))
+        step, duration = rng.choice(by_layer[layers[i % len(layers)]])
+        points.append((step, rng.uniform(0, duration)))
     return points
+
+
+def wait_for_step(home: Home, process: subprocess.Popen, step: str, limit: float = 300) -> None:
+    """Until `step` has started in one of the runs (polling Dagster's event log)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with home.instance() as instance:
+            for run in instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+                started = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+                if any(e.dagster_event.step_key == step for e in started):
+                    return
+        assert process.poll() is None, f"the run ended before step {step} started"
+        time.sleep(0.05)
+    raise AssertionError(f"step {step} never started")
 
 
 @pytest.fixture(scope="module")
@@ -189,10 +197,10 @@ def clean(tmp_path_factory) -> dict:
 @pytest.mark.parametrize("trial", range(KILLS))
 def test_a_run_killed_anywhere_recovers_to_the_clean_build(clean, tmp_path, trial):
     home = Home(tmp_path)
-    delay = clean["kill_points"][trial]
+    step, delay = clean["kill_points"][trial]
     process = home.start()
-    wait_for_a_started_run(home, process)
-    time.sleep(max(0.0, delay - (time.time() - home.run_start())))
+    wait_for_step(home, process, step)
+    time.sleep(delay)
     os.killpg(process.pid, signal.SIGKILL)
     process.communicate(timeout=60)
     assert process.returncode == -signal.SIGKILL
@@ -214,9 +222,9 @@ def test_a_run_killed_anywhere_recovers_to_the_clean_build(clean, tmp_path, tria
         {
             "case": "kill",
             "trial": trial,
-            "seconds_after_start": round(delay, 1),
+            "seconds_into_step": round(delay, 2),
             "job": killed.job_name,
-            "aimed_at": clean["layers"][trial % len(clean["layers"])],
+            "aimed_at": step,
             "interrupted": interrupted,
             "held": same,
         }
@@ -277,7 +285,7 @@ def summarise(lines: list[str]) -> str:
     ]
     for t in kills:
         lines_out.append(
-            f"  {t['seconds_after_start']:>6}s {t['job']:<12} "
+            f"  {t['aimed_at']:<36} +{t['seconds_into_step']:>5}s: "
             f"{', '.join(t['interrupted']) or '(between steps)'}: "
             f"{'held' if t['held'] else 'DIFFERED'}"
         )

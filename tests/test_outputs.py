@@ -50,7 +50,7 @@ def test_exports_round_trip_and_neutralise(tmp_path):
         ).fetchall()
         == []
     )
-    with path.open(newline="") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:  # the CSV starts with a BOM
         rows = list(csv.DictReader(f))
     assert [r["name"] for r in rows] == [
         '\'=HYPERLINK("http://x")',

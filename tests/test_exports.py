@@ -1,0 +1,189 @@
+"""Exports for spreadsheets: the CSV carries a UTF-8 byte-order mark, and the marts are also one
+workbook whose cells are the marts' values, typed, with every text cell a string (never a
+formula) neutralised exactly as in the CSV; both are replaced whole or not at all."""
+
+import csv
+import shutil
+import zipfile
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+import pandas as pd
+import pytest
+from openpyxl import Workbook, load_workbook
+from python_calamine import CalamineWorkbook
+
+from oversight import exports
+from oversight.exports import (
+    MART_TABLES,
+    PURPOSE,
+    WORKBOOK,
+    export_marts,
+    export_table,
+    spreadsheet_text,
+)
+
+ROWS = [
+    ('=HYPERLINK("http://x")', Decimal("-1234.5"), date(2024, 1, 2), True, 3, 0.25),
+    ("Café Zoë £ Ltd", Decimal("10"), None, False, None, None),
+    ("\x00=cmd", Decimal("0.01"), date(2024, 3, 4), None, 1, 1.5),  # NUL before the `=`
+    ("+44 20 7946 0000", None, date(2025, 12, 31), True, 0, -2.0),
+]
+COLUMNS = ["name", "value", "start_date", "live", "entries", "share"]
+
+
+@pytest.fixture
+def marts():
+    """Two marts by hand: one of every kind of column, and one with an `as_of`."""
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.contract_oversight (name varchar, value decimal(18,2), "
+        "start_date date, live boolean, entries bigint, share double)"
+    )
+    con.executemany("insert into marts.contract_oversight values (?, ?, ?, ?, ?, ?)", ROWS)
+    con.execute(
+        "create table marts.buyer_scorecard as select 'Ashby £' as buyer, "
+        "date '2026-09-30' as as_of, 12.5::decimal(38,2) as spend from range(3)"
+    )
+    yield con
+    con.close()
+
+
+def expected_cell(value):
+    """A mart's value as the workbook should hold it (python-calamine's reading)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return spreadsheet_text(value)
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def test_csv_starts_with_a_bom_and_round_trips_pounds_and_accents(marts, tmp_path):
+    _, path = export_table(marts, "marts.contract_oversight", tmp_path)
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and not data.startswith(b"\xef\xbb\xbf" * 2)
+    frame = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False)
+    assert list(frame.columns) == COLUMNS  # no BOM stuck to the first header
+    assert frame["name"].tolist() == [
+        '\'=HYPERLINK("http://x")',
+        "Café Zoë £ Ltd",
+        "'=cmd",  # the NUL is dropped before the test, so the `=` is still caught
+        "'+44 20 7946 0000",
+    ]
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        assert [r["value"] for r in csv.DictReader(f)] == ["-1234.50", "10.00", "0.01", ""]
+    # The Parquet is untouched: no BOM, no quote, the NUL kept.
+    parquet = tmp_path / "contract_oversight.parquet"
+    assert marts.execute(f"select name from '{parquet}'").fetchall() == [(r[0],) for r in ROWS]
+
+
+def test_workbook_has_a_readme_and_a_sheet_per_mart_with_the_marts_values(marts, tmp_path):
+    written = export_marts(marts, tmp_path)
+    path = tmp_path / WORKBOOK
+    assert path in written
+    book = CalamineWorkbook.from_path(str(path))
+    assert book.sheet_names == ["README", "contract_oversight", "buyer_scorecard"]
+
+    rows = book.get_sheet_by_name("contract_oversight").to_python()
+    assert rows[0] == COLUMNS
+    assert rows[1:] == [[expected_cell(v) for v in row] for row in ROWS]
+    assert rows[1][:4] == ['\'=HYPERLINK("http://x")', -1234.5, date(2024, 1, 2), True]
+    assert rows[3][0] == "'=cmd" and rows[4][0] == "'+44 20 7946 0000"
+    assert rows[2][0] == "Café Zoë £ Ltd"
+
+    # The workbook's text and the CSV's agree cell for cell.
+    frame = pd.read_csv(tmp_path / "contract_oversight.csv", encoding="utf-8-sig")
+    assert frame["name"].tolist() == [r[0] for r in rows[1:]]
+
+    readme = book.get_sheet_by_name("README").to_python()
+    assert readme[0][:4] == ["sheet", "rows", "what it is", "as of"]
+    listed = {r[0]: r for r in readme[1:3]}
+    assert listed["contract_oversight"][1:4] == [4, PURPOSE["contract_oversight"], ""]
+    assert listed["buyer_scorecard"][1:4] == [3, PURPOSE["buyer_scorecard"], date(2026, 9, 30)]
+    assert book.get_sheet_by_name("buyer_scorecard").to_python()[1] == [
+        "Ashby £",
+        date(2026, 9, 30),
+        12.5,
+    ]
+
+
+def test_workbook_text_is_never_a_formula_and_the_header_is_bold_and_frozen(marts, tmp_path):
+    export_marts(marts, tmp_path)
+    path = tmp_path / WORKBOOK
+    with zipfile.ZipFile(path) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert len(sheets) == 3
+        assert not any(b"<f>" in archive.read(n) or b"<f " in archive.read(n) for n in sheets)
+    book = load_workbook(path)
+    sheet = book["contract_oversight"]
+    assert [c.font.b for c in sheet[1]] == [True] * len(COLUMNS)
+    assert sheet.freeze_panes == "A2" and book["README"].freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:F5"
+    names = [row[0] for row in sheet.iter_rows(min_row=2)]
+    assert all(c.data_type == "s" for c in names)
+    assert names[0].value == '\'=HYPERLINK("http://x")'
+    value, start, live = sheet["B2"], sheet["C2"], sheet["D2"]
+    assert value.data_type == "n" and value.value == -1234.5
+    assert value.number_format == '"£"#,##0.00'
+    assert start.is_date and start.value.date() == date(2024, 1, 2)
+    assert live.data_type == "b" and live.value is True
+    widths = [sheet.column_dimensions[c].width for c in "ABCDEF"]
+    assert all(8 <= w <= exports.MAX_WIDTH for w in widths), widths
+    assert widths[0] > len("name") + 2  # sized to the longest text, not the header
+
+
+def test_a_sheet_over_excels_rows_is_cut_with_a_note(marts, tmp_path, monkeypatch):
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 2)
+    export_marts(marts, tmp_path)
+    book = CalamineWorkbook.from_path(str(tmp_path / WORKBOOK))
+    assert len(book.get_sheet_by_name("contract_oversight").to_python()) == 1 + 2
+    readme = {r[0]: r for r in book.get_sheet_by_name("README").to_python()}
+    assert readme["contract_oversight"][1] == 4
+    assert "the first 2 rows of 4" in readme["contract_oversight"][4]
+    assert "the first 2 rows of 3" in readme["buyer_scorecard"][4]
+
+
+def test_every_mart_has_a_purpose_and_a_sheet_name_excel_accepts():
+    names = [t.split(".")[-1] for t in MART_TABLES]
+    assert set(PURPOSE) == set(names)
+    assert all(len(n) <= 31 for n in names)
+
+
+def test_an_interrupted_workbook_leaves_the_old_one_and_no_partial(marts, tmp_path, monkeypatch):
+    export_marts(marts, tmp_path)
+    before = (tmp_path / WORKBOOK).read_bytes()
+
+    class DiskFull(Workbook):
+        def save(self, filename):  # the partial file written, then the disk fills
+            super().save(filename)
+            assert zipfile.is_zipfile(filename)
+            raise OSError("disk full")
+
+    monkeypatch.setattr(exports, "Workbook", DiskFull)
+    marts.execute("insert into marts.buyer_scorecard values ('New', null, 1)")
+    with pytest.raises(OSError, match="disk full"):
+        export_marts(marts, tmp_path)
+    assert (tmp_path / WORKBOOK).read_bytes() == before
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_an_interrupted_csv_leaves_the_old_one_and_no_partial(marts, tmp_path, monkeypatch):
+    _, path = export_table(marts, "marts.contract_oversight", tmp_path)
+    before = path.read_bytes()
+
+    def half(src, dst, length=0):
+        dst.write(src.read(10))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(shutil, "copyfileobj", half)
+    with pytest.raises(OSError, match="disk full"):
+        export_table(marts, "marts.contract_oversight", tmp_path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "contract_oversight.csv",
+        "contract_oversight.parquet",
+    ]
