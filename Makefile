@@ -33,9 +33,9 @@ lock: | $(UV)
 lock-check: | $(UV)
 	$(UV) lock --check
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: catalogue/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $@
+	cp catalogue/dagster.yaml $@
 
 ## make run: materialise every asset on data/raw/ and print a summary
 run: install $(DAGSTER_HOME)/dagster.yaml

@@ -52,7 +52,7 @@ def ui(tmp_path_factory):
         "OVERSIGHT_WAREHOUSE": str(root / "warehouse.duckdb"),
     }
     (root / "home").mkdir()
-    shutil.copy(PROJECT / "dagster.yaml", root / "home" / "dagster.yaml")
+    shutil.copy(PROJECT / "catalogue" / "dagster.yaml", root / "home" / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
     try:
         defs = build_defs(warehouse_path=env["OVERSIGHT_WAREHOUSE"])
