@@ -11,6 +11,7 @@ from assets.fetch import DOWNLOADS, build_fetch_asset
 from assets.ingest import INGEST_KEYS, build_ingest_assets
 from assets.links import spend_contract
 from assets.marts import (
+    MART_CHECKS,
     buyer_scorecard,
     contract_oversight,
     publisher_quality,
@@ -89,7 +90,7 @@ def build_defs(
             exports,
             report,
         ],
-        asset_checks=[*ingest[1:], *build_suite_checks()],
+        asset_checks=[*ingest[1:], *build_suite_checks(), *MART_CHECKS],
         jobs=[ingest_job, nightly_job, rebuild_job, derive_job],
         schedules=[build_nightly_schedule(nightly_job, [s.id for s in catalogue.sources])],
         sensors=[

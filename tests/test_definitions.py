@@ -5,6 +5,12 @@ import dagster as dg
 import duckdb
 
 from assets.ingest import EVERY_FILE_LOADS_ROWS, ROWS_ACCOUNTED_FOR
+from assets.marts import (
+    FLAGS_HAVE_EVIDENCE,
+    HHI_IN_RANGE,
+    SHARES_SUM_TO_ONE,
+    VALUE_AT_RISK_VALID,
+)
 from oversight.catalogue import load_catalogue
 from pipelines.definitions import INGEST_JOB, build_defs
 from pipelines.run import materialise_all
@@ -58,6 +64,10 @@ def test_definitions_load_with_the_stable_asset_names():
         ("raw/downloads", "fetch_succeeded"): False,
         **{(t, "expectations_blocking"): True for t in tables},
         **{(t, "expectations_warnings"): False for t in tables},
+        ("marts/supplier_concentration", SHARES_SUM_TO_ONE): True,
+        ("marts/supplier_concentration", HHI_IN_RANGE): True,
+        ("marts/contract_oversight", VALUE_AT_RISK_VALID): True,
+        ("marts/contract_oversight", FLAGS_HAVE_EVIDENCE): False,
     }
     job = defs.resolve_job_def(INGEST_JOB)
     assert job.partitions_def.get_partition_keys() == [
