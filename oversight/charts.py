@@ -114,7 +114,8 @@ def oversight_gaps(
     ax.set_xticks(list(x), data.index)
     ax.set_yscale("symlog", linthresh=10)  # 0-10 linear, then log: 2 and 200 both readable
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))  # not maths text
-    ax.set_ylim(0, max(float(data[["flagged", "unknown"]].to_numpy().max()), 10) * 3)
+    counts = data[["flagged", "unknown"]].to_numpy(dtype=float).ravel()
+    ax.set_ylim(0, max([10.0, *counts]) * 3)  # an empty scorecard (no contracts) draws too
     for i, (flagged, value) in enumerate(zip(data["flagged"], data["value"], strict=True)):
         if flagged and value and float(value) > 0:
             ax.annotate(

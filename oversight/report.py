@@ -83,10 +83,14 @@ def build_report(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
     charts.top_suppliers(shares, staging / "img" / "top-suppliers.png", as_of=as_of)
     names = explore.buyers(con)
     keys = page_keys([*names, *card["buyer"]])
-    flagged = card.groupby(["buyer", "indicator"])["flagged"].sum()
+    counts: dict[str, dict[str, int]] = {}
+    for row in card.itertuples(index=False):
+        flags = counts.setdefault(row.buyer, {})
+        if isinstance(row.indicator, str) and not _missing(row.flagged):
+            flags[row.indicator] = flags.get(row.indicator, 0) + int(row.flagged)
     buyers = [
-        {"buyer": b, "page": keys[b], "flags": {i: int(n) for i, n in flagged[b].items()}}
-        for b in sorted(card["buyer"].unique())
+        {"buyer": b, "page": keys[b], "flags": counts.get(b, {})}
+        for b in sorted(card["buyer"].dropna().unique())
     ]
     indicators = sorted(card[["indicator", "name"]].drop_duplicates().itertuples(index=False))
     (staging / "index.html").write_text(
