@@ -165,15 +165,11 @@ def payments_after_expiry(payments: pd.DataFrame, path: Path | None = None, as_o
 def _year_label(buyer: str, year: object, as_of: object) -> str:
     """`Buyer (2025-26)`, and `part year` when that financial year (April-March) had not
     ended on the as-of date."""
-    if _missing(year):
+    if pd.isna(year):
         return buyer
     start = int(str(year)[:4])  # '2026-27' (or 2026): the year starting in April 2026
     part = as_of is not None and str(as_of)[:10] < f"{start + 1}-03-31"
     return f"{buyer} ({start}-{(start + 1) % 100:02d}{', part year' if part else ''})"
-
-
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and pd.isna(value))
 
 
 def hhi_by_buyer(

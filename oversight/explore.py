@@ -163,7 +163,7 @@ def flag_explanations(
             said = row.get(code.lower() + "_evidence")
             if not isinstance(said, str) or not said:
                 said = PLAIN_EVIDENCE.get(code, "").format(
-                    effective_end=_day(row["effective_end"]),
+                    effective_end=day(row["effective_end"]),
                     supplier_name=row["supplier_name"],
                 )
             flags.append({"code": code, "name": INDICATOR_NAMES[code], "evidence": said})
@@ -171,11 +171,9 @@ def flag_explanations(
     return out
 
 
-def _day(value: object) -> str:
+def day(value: object) -> str:
     """A date as YYYY-MM-DD (never with a time), or empty."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    return str(value)[:10]
+    return "" if pd.isna(value) else str(value)[:10]
 
 
 def concentration(

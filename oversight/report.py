@@ -32,21 +32,12 @@ def page_keys(names: Iterable[str]) -> dict[str, str]:
     }
 
 
-def _missing(value: object) -> bool:
-    return value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value))
-
-
-def _day(value: object) -> str:
-    """A date as YYYY-MM-DD, never with a time."""
-    return "" if _missing(value) else str(value)[:10]
-
-
 def _money(value: object) -> str:
-    return "" if _missing(value) else f"£{float(value):,.0f}"
+    return "" if pd.isna(value) else f"£{float(value):,.0f}"
 
 
 def _cell(value: object) -> str:
-    if _missing(value):
+    if pd.isna(value):
         return ""
     return f"{value:,.2f}" if isinstance(value, float) else str(value)
 
@@ -56,7 +47,7 @@ TEMPLATES = jinja2.Environment(
     autoescape=True,  # every value from the data is escaped: no text from it becomes markup
     undefined=jinja2.StrictUndefined,
 )
-TEMPLATES.filters.update(day=_day, money=_money, cell=_cell)
+TEMPLATES.filters.update(day=explore.day, money=_money, cell=_cell)
 
 CONCENTRATION_COLUMNS = [
     "basis", "financial_year", "suppliers", "total", "hhi", "band", "cr1", "cr3", "cr5",
@@ -86,7 +77,7 @@ def build_report(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
     counts: dict[str, dict[str, int]] = {}
     for row in card.itertuples(index=False):
         flags = counts.setdefault(row.buyer, {})
-        if isinstance(row.indicator, str) and not _missing(row.flagged):
+        if isinstance(row.indicator, str) and not pd.isna(row.flagged):
             flags[row.indicator] = flags.get(row.indicator, 0) + int(row.flagged)
     buyers = [
         {"buyer": b, "page": keys[b], "flags": counts.get(b, {})}
@@ -126,7 +117,7 @@ def _buyer_page(
         as_of=as_of,
         buyer=buyer,
         page=key,
-        linked=None if _missing(linked) else float(linked),
+        linked=None if pd.isna(linked) else float(linked),
         scorecard=card.to_dict("records"),
         contracts=explore.flag_explanations(con, buyer, limit=20),
         concentration=conc.to_dict("records"),
