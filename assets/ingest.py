@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from assets.checks import failing_rows
 from oversight.load import SourceSummary, ingest_source
 from oversight.schema import TABLE_COLUMNS
 from oversight.warehouse import SQL_TYPES
@@ -182,20 +183,15 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
         with warehouse.connect(read_only=False) as con:
             bad = con.execute(ACCOUNTING_SQL).fetchall()
             files = con.execute("select count(*) from raw.files").fetchall()[0][0]
-        examples = "\n".join(
-            f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} | {r[6]} |" for r in bad[:10]
-        )
         return dg.AssetCheckResult(
             passed=not bad,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
                 "files checked": files,
                 "files not accounted for": len(bad),
-                "examples": dg.MetadataValue.md(
-                    "| source | file | read | loaded | quarantined | in staging | in quarantine |"
-                    "\n|---|---|---:|---:|---:|---:|---:|\n" + examples
-                    if bad
-                    else "none"
+                "examples": failing_rows(
+                    "| source | file | read | loaded | quarantined | in staging | in quarantine |",
+                    bad,
                 ),
             },
         )
@@ -210,18 +206,14 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
     def every_file_loads_rows(warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.connect(read_only=False) as con:
             empty = con.execute(NOTHING_LOADED_SQL).fetchall()
-        rows = "\n".join(f"| {s} | {f} | {n:,} | {r} |" for s, f, n, r in empty[:20])
         return dg.AssetCheckResult(
             passed=not empty,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 "failed": f"{len(empty)} files loaded no rows" if empty else "none",
                 "rows failing": sum(n for _, _, n, _ in empty),
-                "files": dg.MetadataValue.md(
-                    "| source | file | rows quarantined | most common reason |\n"
-                    "|---|---|---:|---|\n" + rows
-                    if empty
-                    else "none"
+                "files": failing_rows(
+                    "| source | file | rows quarantined | most common reason |", empty, limit=20
                 ),
             },
         )

@@ -6,6 +6,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from assets.checks import failing_rows, warehouse_check
 from assets.entities import SUPPLIERS
 from assets.ingest import RAW_FILES, STAGING_CONTRACTS, STAGING_EVENTS, STAGING_SPEND
 from oversight import charts
@@ -282,16 +283,6 @@ EVIDENCE = {
 }
 
 
-def _examples(header: str, rows: list[tuple], limit: int = 10) -> dg.MetadataValue:
-    """Up to `limit` failing rows as a markdown table ('none' when there are none)."""
-    if not rows:
-        return dg.MetadataValue.md("none")
-    cells = header.count("|") - 1
-    lines = [header, "|" + "---|" * cells]
-    lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in rows[:limit]]
-    return dg.MetadataValue.md("\n".join(lines))
-
-
 SHARES_SQL = f"""
 with shares as (
     select basis, buyer_id, financial_year, count(*) as n, sum(value) as value,
@@ -340,7 +331,7 @@ def check_shares_sum_to_one(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResu
         metadata={
             "buyer-years checked": groups,
             "buyer-years failing": len(bad),
-            "examples": _examples(
+            "examples": failing_rows(
                 "| basis | buyer | year | sum of shares | shares | suppliers | sum of values "
                 "| total | shares off their value |",
                 bad,
@@ -391,7 +382,7 @@ def check_hhi_in_range(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
             "groups checked": rows,
             "failures": len(bad),
             "failed": ", ".join(f"{n} ({len(f)})" for n, f in failing.items() if f) or "none",
-            "examples": _examples(
+            "examples": failing_rows(
                 "| rule | basis | buyer | scheme | category | year | suppliers | HHI | CR1 "
                 "| CR3 | CR5 | from shares |",
                 bad,
@@ -432,7 +423,7 @@ def check_flags_have_evidence(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckRe
             "true flags checked": flagged,
             "failed": ", ".join(f"{c} ({n})" for c, n in missing.items()) or "none",
             "rows failing": len(bad),
-            "examples": _examples("| indicator | contract | source |", bad),
+            "examples": failing_rows("| indicator | contract | source |", bad),
         },
     )
 
@@ -468,63 +459,48 @@ def check_value_at_risk(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
             "contracts checked": rows,
             "failed": ", ".join(sorted({r[-1] for r in bad})) or "none",
             "rows failing": len(bad),
-            "examples": _examples(
+            "examples": failing_rows(
                 "| contract | source | value at risk | OV07 | OV08 | problem |", wrong or bad
             ),
         },
     )
 
 
-@dg.asset_check(
-    asset=SUPPLIER_CONCENTRATION,
-    name=SHARES_SUM_TO_ONE,
-    blocking=True,
-    description="marts.supplier_shares: each basis x buyer x financial year's supplier "
-    "shares sum to 1 (within 0.001 plus the 4-decimal rounding), each share is the "
-    "supplier's value over the total, and suppliers and total agree with "
-    "marts.supplier_concentration. Fails (ERROR) when the shares are wrong.",
-)
-def shares_sum_to_one(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connect(read_only=False) as con:
-        return check_shares_sum_to_one(con)
-
-
-@dg.asset_check(
-    asset=SUPPLIER_CONCENTRATION,
-    name=HHI_IN_RANGE,
-    blocking=True,
-    description="marts.supplier_concentration: HHI in [0, 10,000], between 10,000 x CR1^2 "
-    "and 10,000 x CR1, CR1 <= CR3 <= CR5 <= 1, and (category 'all') equal to the sum of "
-    "(100 x share)^2 of marts.supplier_shares. Fails (ERROR) when the measures are wrong.",
-)
-def hhi_in_range(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connect(read_only=False) as con:
-        return check_hhi_in_range(con)
-
-
-@dg.asset_check(
-    asset=CONTRACT_OVERSIGHT,
-    name=FLAGS_HAVE_EVIDENCE,
-    description="marts.contract_oversight: every true flag with an evidence column (OV02, "
-    "OV04-OV10) has non-empty evidence, and true OV07 and OV08 have their value at risk "
-    "(WARN: the flag stands, its explanation is missing).",
-)
-def flags_have_evidence(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connect(read_only=False) as con:
-        return check_flags_have_evidence(con)
-
-
-@dg.asset_check(
-    asset=CONTRACT_OVERSIGHT,
-    name=VALUE_AT_RISK_VALID,
-    blocking=True,
-    description="marts.contract_oversight: value_at_risk is never null or negative and "
-    "equals OV07's plus OV08's value at risk. ERROR (blocking) when the arithmetic is wrong; "
-    "WARN when OV07's payments after expiry net below zero (credit notes).",
-)
-def value_at_risk_valid(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connect(read_only=False) as con:
-        return check_value_at_risk(con)
-
-
-MART_CHECKS = [shares_sum_to_one, hhi_in_range, flags_have_evidence, value_at_risk_valid]
+MART_CHECKS = [
+    warehouse_check(
+        check_shares_sum_to_one,
+        asset=SUPPLIER_CONCENTRATION,
+        name=SHARES_SUM_TO_ONE,
+        blocking=True,
+        description="marts.supplier_shares: each basis x buyer x financial year's supplier "
+        "shares sum to 1 (within 0.001 plus the 4-decimal rounding), each share is the "
+        "supplier's value over the total, and suppliers and total agree with "
+        "marts.supplier_concentration. Fails (ERROR) when the shares are wrong.",
+    ),
+    warehouse_check(
+        check_hhi_in_range,
+        asset=SUPPLIER_CONCENTRATION,
+        name=HHI_IN_RANGE,
+        blocking=True,
+        description="marts.supplier_concentration: HHI in [0, 10,000], between 10,000 x CR1^2 "
+        "and 10,000 x CR1, CR1 <= CR3 <= CR5 <= 1, and (category 'all') equal to the sum of "
+        "(100 x share)^2 of marts.supplier_shares. Fails (ERROR) when the measures are wrong.",
+    ),
+    warehouse_check(
+        check_flags_have_evidence,
+        asset=CONTRACT_OVERSIGHT,
+        name=FLAGS_HAVE_EVIDENCE,
+        description="marts.contract_oversight: every true flag with an evidence column (OV02, "
+        "OV04-OV10) has non-empty evidence, and true OV07 and OV08 have their value at risk "
+        "(WARN: the flag stands, its explanation is missing).",
+    ),
+    warehouse_check(
+        check_value_at_risk,
+        asset=CONTRACT_OVERSIGHT,
+        name=VALUE_AT_RISK_VALID,
+        blocking=True,
+        description="marts.contract_oversight: value_at_risk is never null or negative and "
+        "equals OV07's plus OV08's value at risk. ERROR (blocking) when the arithmetic is "
+        "wrong; WARN when OV07's payments after expiry net below zero (credit notes).",
+    ),
+]
