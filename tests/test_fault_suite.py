@@ -120,16 +120,6 @@ class Home:
         return list(open_steps)
 
 
-def wait_for_a_started_run(home: Home, process: subprocess.Popen, limit: float = 120) -> float:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if home.runs(dg.DagsterRunStatus.STARTED):
-            return time.monotonic()
-        assert process.poll() is None, process.communicate()[0]
-        time.sleep(0.1)
-    raise AssertionError("no run started")
-
-
 def differences(a: dict, b: dict) -> list[str]:
     return sorted(t for t in a.keys() | b.keys() if a.get(t) != b.get(t))
 
@@ -190,7 +180,6 @@ def clean(tmp_path_factory) -> dict:
         "home": home,
         "fingerprint": home.fingerprint(),
         "kill_points": kill_points(windows, KILLS, SEED),
-        "layers": sorted({layer(s) for s, _, _ in windows}),
     }
 
 
