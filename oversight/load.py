@@ -82,7 +82,7 @@ def outside_reason(catalogue: Catalogue, source: Source, path: Path) -> str | No
     )
 
 
-def _rel(catalogue: Catalogue, path: Path) -> str:
+def recorded_path(catalogue: Catalogue, path: Path) -> str:
     """A file's path as recorded: relative to the raw folder when beneath it."""
     return (
         path.relative_to(catalogue.raw_dir).as_posix()
@@ -198,7 +198,7 @@ def ingest_source(
         and i not in refused
         and (
             force
-            or known.get(_rel(catalogue, files[i]))
+            or known.get(recorded_path(catalogue, files[i]))
             not in {(sha, config_hash, s) for s in ("loaded", "nothing_loaded", "failed")}
         )
     ]
@@ -231,7 +231,7 @@ def ingest_source(
         if to_read:
             parse_ahead(to_read[0])
         for n, path in enumerate(files, start=1):
-            rel = _rel(catalogue, path)
+            rel = recorded_path(catalogue, path)
             sha = hashes[n - 1]
             error = refused.get(n - 1)
             if error or _shown(rel) != rel:  # a link out, or a name that is not valid UTF-8
@@ -244,7 +244,7 @@ def ingest_source(
                     progress(n, len(files), f"{_shown(rel)}: FAILED: {error}")
                 continue
             if n - 1 in duplicates:
-                first = _rel(catalogue, files[original[n - 1]])
+                first = recorded_path(catalogue, files[original[n - 1]])
                 summary.duplicates += 1
                 if known.get(rel) != (sha, config_hash, "duplicate"):
                     record(
@@ -284,7 +284,7 @@ def ingest_source(
                 message = f"{rel}: FAILED: {error}"
             if progress:
                 progress(n, len(files), message)
-    on_disk = {_shown(_rel(catalogue, p)) for p in files}
+    on_disk = {_shown(recorded_path(catalogue, p)) for p in files}
     for rel, (_, _, status) in known.items():
         if rel not in on_disk and status != "removed":
             forget_file(

@@ -7,7 +7,7 @@ import json
 import dagster as dg
 
 from oversight.catalogue import Catalogue
-from oversight.load import discover_files
+from oversight.load import discover_files, recorded_path
 
 AS_OF_TAG = "oversight/as_of"
 # Dagster's tags for one run over a range of partitions (a single-run backfill). Dagster 1.13
@@ -80,8 +80,7 @@ def source_fingerprints(catalogue: Catalogue) -> dict[str, str]:
     for source in catalogue.sources:
         files = discover_files(catalogue, source)
         state = [
-            (p.relative_to(catalogue.raw_dir).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-            for p in files
+            (recorded_path(catalogue, p), p.stat().st_size, p.stat().st_mtime_ns) for p in files
         ]
         digest = hashlib.sha256(json.dumps(state).encode()).hexdigest()[:16]
         out[source.id] = digest if state else "empty"
