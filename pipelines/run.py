@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         data = Path(warehouse).parent
         print(f"Report: {data / 'report' / 'index.html'}")
-        print(f"Exports (Parquet and CSV): {data / 'exports'}/")
+        print(f"Exports (Parquet, CSV and oversight.xlsx): {data / 'exports'}/")
         print(f"Charts: {settings.outputs_dir(warehouse)}/")
         ok = all(r.success for r in results)
     except WarehouseBusy as exc:
