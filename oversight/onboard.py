@@ -19,6 +19,10 @@ the ingest will see. Then:
 - a required column still missing is looked for by its values: an amount column headed `TOTAL`,
   names of suppliers under `Supplier ID(T)`; with no payment date at all, a period column
   (`202205`) or the month in the file names;
+- a spend heading still unmapped is placed by finance-system words (`FINANCE_WORDS`: CIPFA
+  subjective = what was bought, cost centre or service = where, a transaction's reference) or,
+  when its heading says nothing, by values naming council services or CIPFA subjective groups;
+  its values then say code or description (`FINANCE_TARGETS`);
 - date formats and placeholders come from the values, tested in DuckDB with the pipeline's own
   macros, so "parses as %d/%m/%Y" means what the ingest means by it.
 
@@ -154,6 +158,50 @@ KEYWORDS: dict[str, str] = {
 # Dates that are not when a payment was made.
 NOT_PAYMENT_DATES = ("update", "created", "modified", "extract", "report", "invoice", "due")
 PERIOD = re.compile(r"(19|20)[0-9]{2}[-/ ]?(0?[1-9]|1[0-2])")  # as the period_start macro reads
+
+# A spend heading still unmapped is placed by the finance-system words that start one of its
+# words (tried in this order; 'Cipfsubj' is one word): CIPFA SeRCOP's subjective analysis is
+# what was bought, its objective (service, cost centre) analysis where; `other` words are a
+# different column's. Its values then say code or description; see FINANCE_TARGETS.
+FINANCE_WORDS: dict[str, str] = {
+    "other": r"supplier|vendor|payee|creditor|beneficiar|customer|compan|charit|contract|invoice|"
+    r"date|amount|value|vat\b|bank|postcode|manager|officer|holder|contact",
+    "ref": r"(?:trans(?:action)?|internal|doc(?:ument)?|voucher|journal|payment|remittance) ?"
+    r"(?:ref|no\b|num|id\b)",
+    "where": r"cost ?c(?:entre|enter|tr)|cc\b|obj(?:ective)?s?\b|serv(?:ice)?s?\b|sercop|"
+    r"responsib|division",
+    "what": r"subj|cipf|bvacop|expen|account|acc\b|acct|nominal|ledger|g ?l\b|group",
+}
+# A heading with none of them, over a short list of descriptions: words of CIPFA's subjective
+# groups and subgroups (what), or of council services (SeRCOP's service divisions and the usual
+# directorates: where), starting a word of most values.
+SUBJECTIVE_VALUES = (
+    r"employee|premises|transport|supplies|third party|transfer payment|support services|"
+    r"capital financing|depreciation|income|fees|charges|grant|equipment|furniture|materials|"
+    r"catering|clothing|printing|stationery|comput|communications|subscription|contribution|"
+    r"energy|insurance|repair|maintenance|agency|consultan|contractor|allowance|recharge|vehicle"
+)
+SERVICE_VALUES = (
+    r"adult|child|school|education|learning|skills|social care|housing|environment|health|"
+    r"wellbeing|highway|planning|regenerat|econom|growth|corporate|resources|governance|"
+    r"communit|neighbourhood|cultur|leisure|librar|waste|regulat|democra|police|fire\b|"
+    r"place\b|people\b|finance|legal"
+)
+# (role, values) -> the canonical columns it may fill, the first free one, tried in this order;
+# subjective descriptions with more distinct values first (a subgroup before its group). A cost
+# centre's code fills the one code column when no subjective code does.
+FINANCE_TARGETS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("ref", "code"): ("transaction_id",),
+    ("what", "code"): ("expense_code",),
+    ("what", "description"): ("expense_type", "category"),
+    ("where", "description"): ("expense_area",),
+    ("where", "code"): ("expense_code",),
+}
+ROLES = {"what": "what was bought", "where": "where it was spent", "ref": "a transaction number"}
+CODE = re.compile(  # '1MK34', '40101', 'A-123'; not an amount or a date
+    r"(?![0-9,]*\.[0-9]+$|[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}$)"
+    r"(?=\S*[0-9])[A-Za-z0-9][\w./-]{0,15}"
+)
 FITS = 0.9  # share of a column's values that must be of its type for a guess by values
 
 # Formats tried on date values beyond the catalogue's defaults.
@@ -261,11 +309,13 @@ def words(text: str) -> str:
 
 
 def same_words(a: str, b: str) -> bool:
-    """Two headings with the same words, each one at most misspelt or pluralised: 'Supplier
-    Names' ~ 'Supplier Name', but not 'Supplier Company Name' ~ 'Supplier Company Number'."""
+    """Two headings with the same words, each one at most misspelt or pluralised (its first
+    letter kept): 'Supplier Names' ~ 'Supplier Name', but not 'Supplier Company Name' ~
+    'Supplier Company Number', nor 'Objective Description' ~ 'Subjective Description'."""
     a_words, b_words = a.split(), b.split()
     return len(a_words) == len(b_words) and all(
-        fuzz.ratio(x, y) >= WORD_CUTOFF for x, y in zip(a_words, b_words, strict=True)
+        x[0] == y[0] and fuzz.ratio(x, y) >= WORD_CUTOFF
+        for x, y in zip(a_words, b_words, strict=True)
     )
 
 
@@ -505,7 +555,7 @@ class Proposal:
                 lines += [f"{inner}# {key.split('.')[-1]}: {c}" for c in notes]
         if self.unmapped:
             lines.append(f"{inner}# Headers left out. To keep one, add it under columns:, e.g.")
-            lines.append(f"{inner}# `expense_type: [Group Description]` (the canonical columns")
+            lines.append(f"{inner}# `expense_type: [Definition]` (the canonical columns")
             lines.append(f"{inner}# are listed in oversight/schema.py).")
         lines += [f"{inner}# unmapped: {u}" for u in self.unmapped]
         return "\n".join(lines) + "\n"
@@ -664,6 +714,78 @@ def find_period(mapped: Mapped, tests: ValueTests) -> list[int]:
         if not found:
             left.append(i)
     return left
+
+
+def finance_role(heading: str, counts: Counter[str]) -> tuple[str, str] | None:
+    """'what', 'where' or 'ref', and why: by the first FINANCE_WORDS word in the heading, else
+    (a heading that says nothing, like 'Nstrg') by a short list of values most of which name
+    CIPFA subjective groups (what) or council services (where)."""
+    for role, stems in FINANCE_WORDS.items():
+        if found := re.search(rf"\b(?:{stems})", words(heading)):
+            return None if role == "other" else (role, f"{found.group()!r} in its heading")
+    total = sum(counts.values())
+    if not total or len(counts) > max(20, total // 20):
+        return None
+
+    def hits(stems: str) -> float:
+        return sum(k for v, k in counts.items() if re.search(rf"\b(?:{stems})", v.lower())) / total
+
+    what, where = hits(SUBJECTIVE_VALUES), hits(SERVICE_VALUES)
+    if what >= FITS:
+        return "what", f"{what:.0%} of its values are CIPFA subjective groups"
+    if where >= FITS and what < 0.5:
+        return "where", f"{where:.0%} of its values name council services"
+    return None
+
+
+def value_form(counts: Counter[str]) -> str | None:
+    """'code' when nine values in ten are short codes with a digit, 'description' when nine
+    in ten are words."""
+    total = sum(counts.values())
+    codes = sum(k for v, k in counts.items() if CODE.fullmatch(v))
+    texts = sum(k for v, k in counts.items() if re.search(r"[A-Za-z]{3}", v)) - codes
+    if codes >= FITS * total > 0:
+        return "code"
+    return "description" if texts >= FITS * total > 0 else None
+
+
+def finance_headings(mapped: Mapped, tests: ValueTests) -> None:
+    """Map the spend headings nothing else mapped that FINANCE_WORDS (or their values) place,
+    to the first free column of FINANCE_TARGETS: a heading is decided once over every table
+    that has it, and left out when its column is taken in any of them. A second subjective
+    description fills category only when it is coarser than the expense type (a group)."""
+    places: dict[str, list[tuple[int, int]]] = {}
+    counts: dict[str, Counter[str]] = {}
+    for i, (t, cells, losers) in enumerate(
+        zip(mapped.tables, mapped.cells, mapped.losers, strict=True)
+    ):
+        for j, cell in enumerate(t.header):
+            if cell and j not in cells and j not in losers:
+                places.setdefault(fold(cell), []).append((i, j))
+                counts.setdefault(fold(cell), Counter()).update(tests.real(t.values(j)))
+    found = []
+    for key, at in places.items():
+        headings = dict.fromkeys(mapped.tables[i].header[j] for i, j in at)
+        role = next(filter(None, (finance_role(h, counts[key]) for h in headings)), None)
+        form = value_form(counts[key])
+        if role and (role[0], form) in FINANCE_TARGETS:
+            order = list(FINANCE_TARGETS).index((role[0], form))
+            found.append((order, -len(counts[key]), key, role, form))
+    for _, minus, key, (role, why), form in sorted(found):
+        at, top = places[key], max(counts[key], key=counts[key].__getitem__)
+        for column in FINANCE_TARGETS[role, form]:
+            types = len(set(mapped.values("expense_type")))
+            taken = any(column in {m.column for m in mapped.cells[i].values()} for i, _ in at)
+            if taken or (column == "category" and -minus >= types):
+                continue
+            text = f"{why}: {ROLES[role]}; {n(-minus)} {form}s like {top!r}"
+            if column == "category":
+                text += f", fewer than the {n(types)} expense types: their group"
+            elif role == "where" and column == "expense_code":
+                text += ", and no subjective code: the one code column"
+            for i, j in at:
+                mapped.cells[i][j] = Match(column, text, exact=False)
+            break
 
 
 def name_month(path: str) -> tuple[str, int, int] | None:
@@ -939,6 +1061,8 @@ def propose(
     layout, why = choose_layout(mapped, kind, layouts, required)
     if layout:
         apply_layout(mapped, layouts[layout], layout)
+    if kind == "spend":
+        finance_headings(mapped, tests)
     entry["publisher"] = publisher or guess_publisher(mapped, folder, proposal)
     if kind == "spend":
         entry["threshold"] = threshold(mapped, tests, proposal)

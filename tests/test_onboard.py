@@ -212,6 +212,7 @@ def test_a_financial_period_column(tmp_path: Path, layouts: dict[str, Layout]) -
     assert columns["payment_period"] == {"period"}
     assert columns["supplier_name"] == {fold("Supplier ID(T)")}  # names, not ids
     assert columns["transaction_id"] == {"transno"}
+    assert columns["expense_area"] == {fold("Nstrg(T)")}  # its values name a service
     assert "payment_date" not in columns  # 'Updated' is not when it was paid
     assert entry["values"]["period_format"] == "financial_year"
     assert "2022-08.csv (August) has period 5" in proposal.yaml()
@@ -237,10 +238,131 @@ def test_headers_are_matched_loosely_but_not_wrongly(layouts: dict[str, Layout])
     assert column("Amount (£)") == "amount"
     assert column("Supplier Registered Company Number") == "supplier_company_number"
     assert column("Updated") is None
-    assert column("Cipfsubj(T)") is None
+    assert column("Cipfsubj(T)") is None  # placed by finance_headings, with its values
+    assert column("Subjective Descripton") == "expense_type"  # misspelt
+    assert column("Objective Description") is None  # where, not what: not a misspelling
     register = Vocabulary(["contract_register"], layouts)
     assert register.match("Supplier Company Name").column == "supplier_name"  # not the number
     assert register.match("Total Contract Value (including extensions)").column == "total_value"
+
+
+# -- finance-system headings (CIPFA subjective / objective, references) -----------------------
+
+
+def finance_export(folder: Path, columns: dict[str, list[str]], rows: int = 40) -> Path:
+    """A month of spend with a payment date, payee and amount, and these columns (each cycling
+    through its values)."""
+    header = ["Posting Date", "Creditor Name", "Net Value", *columns]
+    out = [header]
+    for i in range(rows):
+        out.append(
+            [f"{1 + i % 28:02d}/05/2024", SUPPLIERS[i % 5], f"{600 + i}.00"]
+            + [values[i % len(values)] for values in columns.values()]
+        )
+    return write_csv(folder / "2024-05.csv", out)
+
+
+def proposed_columns(
+    tmp_path: Path, folder: Path, layouts: dict[str, Layout]
+) -> tuple[dict[str, set[str]], str]:
+    """The proposal's columns (canonical column -> folded spellings) and its YAML text."""
+    proposal = propose(folder, layouts, raw_dir=tmp_path / "raw", publisher="Kelder Council")
+    return effective_columns(tmp_path, entry_of(proposal)), proposal.yaml()
+
+
+def test_finance_system_headings(tmp_path: Path, layouts: dict[str, Layout]) -> None:
+    """Abbreviated finance-system headings: a voucher number, subjective code and description,
+    the CIPFA group above them, a cost centre's code and description; and headings that must
+    stay unmapped."""
+    folder = tmp_path / "raw" / "kelder" / "spend"
+    finance_export(
+        folder,
+        {
+            "Voucher No": [f"V{70000 + i}" for i in range(40)],
+            "Cost Ctr": ["K1101", "K1102", "K2201"],
+            "Cost Ctr Desc": ["Home Care North", "Home Care South", "Libraries"],
+            "Subj Code": ["E4001", "E4002", "E5003", "E6100"],
+            "Subj Desc": ["Agency Staff", "Rent", "Catering", "Stationery", "Taxis"],
+            "CIPFA Group": ["Employees", "Premises", "Supplies and Services"],
+            "Seq No": ["1", "2", "3"],
+            "Supplier Group": ["Care Providers", "Builders Merchants"],
+            "Budget Holder": ["Jane Smith", "Ravi Patel"],
+            "Cap/Rev": ["Revenue", "Capital"],
+        },
+    )
+    columns, text = proposed_columns(tmp_path, folder, layouts)
+    assert columns["transaction_id"] == {"voucherno"}
+    assert columns["expense_code"] == {"subjcode"}  # a subjective code before a cost centre's
+    assert columns["expense_area"] == {"costctrdesc"}
+    assert columns["expense_type"] == {"subjdesc"}  # the subgroup: 5 values
+    assert columns["category"] == {"cipfagroup"}  # its group: 3 values
+    mapped = {s for spellings in columns.values() for s in spellings}
+    for heading in ("Cost Ctr", "Seq No", "Supplier Group", "Budget Holder", "Cap/Rev"):
+        assert fold(heading) not in mapped, heading
+        assert f"# unmapped: {heading!r}" in text
+    assert "'cipf' in its heading: what was bought; 3 descriptions like" in text
+    assert "fewer than the 5 expense types: their group" in text
+
+
+def test_cost_centre_code_when_no_subjective_code(
+    tmp_path: Path, layouts: dict[str, Layout]
+) -> None:
+    """Newcastle's shape: a cost centre's code is the only code column; a 'Group Description'
+    of the ledger; a description under a taken column is left out."""
+    folder = tmp_path / "raw" / "tyne" / "spend"
+    finance_export(
+        folder,
+        {
+            "Service Area": ["Adult Social Care", "Highways"],
+            "Group Description": ["Revenue Expenditure", "Capital Expenditure"],
+            "Internal Ref": [str(8_660_000 + i) for i in range(40)],
+            "Cost Centre": ["1MK34", "1KR01", "1MD62"],
+            "Objective Description": ["Shared Lives", "Responsive Repairs", "Support to CIC"],
+            "Service Charge": [f"{12 + i}.50" for i in range(40)],  # amounts, not codes
+            "Service Start": [f"2024-04-{1 + i % 28:02d}" for i in range(40)],  # dates
+        },
+    )
+    columns, text = proposed_columns(tmp_path, folder, layouts)
+    assert columns["expense_code"] == {"costcentre"}
+    assert "no subjective code: the one code column" in text
+    assert columns["expense_type"] == {"groupdescription"}
+    assert columns["transaction_id"] == {"internalref"}
+    assert columns["expense_area"] == {"servicearea"}  # not the finer objective description
+    assert "# unmapped: 'Objective Description'" in text
+    assert "# unmapped: 'Service Charge'" in text and "# unmapped: 'Service Start'" in text
+
+
+def test_opaque_headings_by_their_values(tmp_path: Path, layouts: dict[str, Layout]) -> None:
+    """Headings that say nothing (Gateshead's `Nstrg(T)`): council services are where the money
+    went, CIPFA subjective groups what it bought; other short lists of words stay out, and a
+    finer subjective column does not become the category of a coarser expense type."""
+    folder = tmp_path / "raw" / "wear" / "spend"
+    finance_export(
+        folder,
+        {
+            "Lvl0(T)": ["Adult Social Care", "Children's Services", "Housing & Environment"],
+            "Lvl1(T)": ["Employees", "Premises", "Supplies and Services", "Transport"],
+            "Lvl2(T)": ["Agency Staff", "Energy", "Equipment", "Catering", "Repairs", "Grants"],
+            "Kind(T)": ["Revenue", "Capital"],
+            "Region(T)": ["North East", "North West", "Yorkshire"],
+        },
+    )
+    columns, text = proposed_columns(tmp_path, folder, layouts)
+    assert columns["expense_area"] == {"lvl0t"}
+    assert "100% of its values name council services" in text
+    assert columns["expense_type"] == {"lvl2t"}
+    assert columns["category"] == {"lvl1t"}
+    assert "kindt" not in str(columns) and "regiont" not in str(columns)
+
+    coarse = tmp_path / "raw" / "tees" / "spend"
+    finance_export(
+        coarse,
+        {"Expense Type": ["Staff", "Buildings"], "Nominal Desc": ["Agency", "Rent", "Gas", "Pens"]},
+    )
+    columns, text = proposed_columns(tmp_path, coarse, layouts)
+    assert columns["expense_type"] == {"expensetype"}
+    assert "category" not in columns  # 4 nominal descriptions are not a group of 2 types
+    assert "# unmapped: 'Nominal Desc'" in text
 
 
 # -- the command and --write -------------------------------------------------------------------
@@ -296,7 +418,15 @@ def test_hand_edits_are_counted(tmp_path: Path, layouts: dict[str, Layout]) -> N
 
 @needs_real
 @pytest.mark.parametrize(
-    "source_id", ["salford-register", "calderdale-spend", "lancashire-pcc-spend", "bradford-spend"]
+    "source_id",
+    [
+        "salford-register",
+        "calderdale-spend",
+        "lancashire-pcc-spend",
+        "gateshead-spend",
+        "newcastle-spend",
+        "bradford-spend",
+    ],
 )
 def test_real_folders_onboard_to_the_hand_entries_rows(source_id: str) -> None:
     """bradford-spend was held out of the tuning."""
