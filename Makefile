@@ -49,10 +49,10 @@ test: install browser
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	$(BIN)/pytest
 
-## make ui: the Dagster UI on http://127.0.0.1:3000 (UI_PORT=... for another port)
+## make ui: the Dagster UI on http://127.0.0.1:3000 (UI_PORT=... for another port);
+## Ctrl-C stops it and every process it started
 ui: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m pipelines.recovery
-	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev --host 127.0.0.1 --port $(UI_PORT)
+	$(BIN)/python -m pipelines.ui --host 127.0.0.1 --port $(UI_PORT)
 
 ## make lab: JupyterLab on the notebooks (installs it the first time)
 lab: install

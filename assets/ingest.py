@@ -4,7 +4,7 @@
 import dagster as dg
 
 from assets.checks import failing_rows
-from oversight.load import SourceSummary, ingest_source
+from oversight.load import SourceSummary, files_fingerprint, ingest_source
 from oversight.schema import TABLE_COLUMNS
 from oversight.warehouse import SQL_TYPES
 from pipelines.resources import SourceCatalogue, Warehouse
@@ -27,6 +27,9 @@ INGEST_KEYS = (
 )
 ROWS_ACCOUNTED_FOR = "rows_accounted_for"
 EVERY_FILE_LOADS_ROWS = "every_file_loads_rows"
+# Metadata on `raw/files`: each ingested source's files as the ingest found them before
+# reading (load.files_fingerprint); the new-files sensor compares the disk with it.
+SOURCE_FINGERPRINTS = "source fingerprints"
 
 
 def _table_schema(table: str) -> dg.TableSchema:
@@ -144,6 +147,10 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
         cat = catalogue.load()
         summaries = []
         invalid = [p for key in context.partition_keys for p in cat.problems_of(key)]
+        # Taken before reading: a file that changes during the run is seen as changed later.
+        fingerprints = {
+            s.id: files_fingerprint(cat, s) for s in cat.sources if s.id in context.partition_keys
+        }
         with warehouse.connect() as con:
             for key in context.partition_keys:
                 if cat.problems_of(key):
@@ -165,6 +172,7 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
                 metadata["ingest summary"] = table
             if key == RAW_FILES:
                 metadata["files failed"] = sum(s.failed for s in summaries)
+                metadata[SOURCE_FINGERPRINTS] = dg.MetadataValue.json(fingerprints)
             yield dg.MaterializeResult(asset_key=key, metadata=metadata)
         if invalid:  # the valid sources are in; the invalid entries' partitions fail
             raise dg.Failure(

@@ -34,7 +34,7 @@ OWNERS = ["team:oversight"]
 class AsOf(dg.Config):
     """The date the indicators are judged on (YYYY-MM-DD); empty: OVERSIGHT_AS_OF, then
     catalogue/parameters.yaml, then the data's (the last day of the month of the newest
-    payment, never after today), then today. The nightly schedule passes its own date."""
+    payment, never after today), then today. Automated rebuilds pass none: the data decides."""
 
     as_of: str | None = None
 

@@ -10,6 +10,7 @@ cannot be read at all is recorded in `raw.files` with its error, and the other f
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import traceback
 from collections.abc import Callable
@@ -89,6 +90,16 @@ def recorded_path(catalogue: Catalogue, path: Path) -> str:
         if path.is_relative_to(catalogue.raw_dir)
         else path.as_posix()
     )
+
+
+def files_fingerprint(catalogue: Catalogue, source: Source) -> str:
+    """A fingerprint of a source's files on disk (recorded paths, sizes, modification times):
+    it changes when a file appears, goes or is rewritten. "empty" when there are none."""
+    state = [
+        (recorded_path(catalogue, p), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in discover_files(catalogue, source)
+    ]
+    return hashlib.sha256(json.dumps(state).encode()).hexdigest()[:16] if state else "empty"
 
 
 def file_sha256(path: Path) -> str:

@@ -1,15 +1,26 @@
-"""What runs without anyone clicking: the nightly refresh, the new-files sensor, and the
-rebuild of everything derived after any successful ingest."""
+"""What runs without anyone clicking, all with Dagster's declarative automation except what
+is outside Dagster (files appearing on disk):
 
-import hashlib
+- `NIGHTLY` (`AutomationCondition.on_cron`, 02:00 Europe/London) on the fetch and the ingest:
+  every source is fetched (where fetching is on) and ingested (unchanged files are skipped).
+  The automation sensor asks for it as one backfill; both multi-assets have a single-run
+  backfill policy, so it is one run over every source, then one run for what is derived.
+- `AFTER_INGEST` on everything derived: rebuilt once when any upstream table updated, after
+  no upstream run is still in progress, so ten ingests in a row give one rebuild, not ten.
+- `new_published_files`: a sensor that ingests only the sources whose files changed on disk,
+  judged against what the last ingest of each source saw (so a `make run` is remembered).
+
+The derived assets take their as-of date from the data (see `assets/marts.py`), so an
+automated rebuild judges the same date a `make run` would."""
+
 import json
 
 import dagster as dg
 
+from assets.ingest import RAW_FILES, SOURCE_FINGERPRINTS
 from oversight.catalogue import Catalogue
-from oversight.load import discover_files, recorded_path
+from oversight.load import files_fingerprint
 
-AS_OF_TAG = "oversight/as_of"
 # Dagster's tags for one run over a range of partitions (a single-run backfill). Dagster 1.13
 # has no public constant or RunRequest parameter for them (RunRequest.partition_key_range is
 # read back from these tags), so they are spelt here; tests/test_automation.py checks them
@@ -21,6 +32,29 @@ NIGHTLY_TIMEZONE = "Europe/London"
 # The marts that take an as-of date (their op names: the asset key joined by "__").
 AS_OF_OPS = ("marts__contract_oversight", "marts__supplier_concentration", "marts__buyer_scorecard")
 
+NIGHTLY = dg.AutomationCondition.on_cron(NIGHTLY_CRON, NIGHTLY_TIMEZONE).with_label(
+    "nightly at 02:00 Europe/London"
+)
+# Dagster's `eager`, less "no dependency missing": an upstream source partition that has never
+# loaded (a new catalogue entry, an invalid one) must not hold back the other sources' results.
+# Blocking checks upstream (row accounting, the blocking expectations) must have passed.
+AFTER_INGEST = (
+    dg.AutomationCondition.in_latest_time_window()
+    & (
+        dg.AutomationCondition.newly_missing() | dg.AutomationCondition.any_deps_updated()
+    ).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+    & dg.AutomationCondition.all_deps_blocking_checks_passed()
+).with_label("after any upstream update, once no upstream run is in progress")
+
+
+def automated(assets: list, condition: dg.AutomationCondition) -> list:
+    """The assets with every asset in them given the automation condition."""
+    return dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(automation_condition=condition), assets
+    )
+
 
 def all_partitions_tags(keys: list[str]) -> dict[str, str]:
     """Tags that make one run cover every source partition (single-run backfill)."""
@@ -28,63 +62,47 @@ def all_partitions_tags(keys: list[str]) -> dict[str, str]:
 
 
 def as_of_run_config(as_of: str | None) -> dict:
+    """Run config that judges the marts as of a given date (a launch from the UI, a test)."""
     if not as_of:
         return {}
     return {"ops": {op: {"config": {"as_of": as_of}} for op in AS_OF_OPS}}
 
 
-def build_nightly_schedule(ingest_job, keys: list[str]) -> dg.ScheduleDefinition:
-    @dg.schedule(
-        name="nightly_refresh",
-        cron_schedule=NIGHTLY_CRON,
-        execution_timezone=NIGHTLY_TIMEZONE,
-        job=ingest_job,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="02:00 Europe/London: fetch what publishers released (sources with "
-        "fetching enabled), ingest every source (unchanged files are skipped), then "
-        "`rebuild_after_ingest` rebuilds the marts as of the run's date.",
-    )
-    def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        day = context.scheduled_execution_time.date().isoformat()
-        return dg.RunRequest(
-            run_key=f"nightly-{day}", tags={**all_partitions_tags(keys), AS_OF_TAG: day}
-        )
-
-    return nightly_refresh
-
-
-def build_rebuild_sensor(ingest_jobs: list, derive_job) -> dg.RunStatusSensorDefinition:
-    @dg.run_status_sensor(
-        name="rebuild_after_ingest",
-        run_status=dg.DagsterRunStatus.SUCCESS,
-        monitored_jobs=ingest_jobs,
-        request_job=derive_job,
+def build_automation_sensor() -> dg.AutomationConditionSensorDefinition:
+    return dg.AutomationConditionSensorDefinition(
+        "oversight_automation",
+        target=dg.AssetSelection.all(),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="After an ingest run succeeds (its blocking checks passed), rebuild the "
-        "entities, links and marts; a nightly run's date becomes their as-of date.",
+        minimum_interval_seconds=30,
+        description="Evaluates each asset's automation condition every 30 s: the nightly "
+        "fetch and ingest at 02:00 Europe/London, and one rebuild of everything derived "
+        "after upstream tables update.",
     )
-    def rebuild_after_ingest(context: dg.RunStatusSensorContext) -> dg.RunRequest:
-        as_of = context.dagster_run.tags.get(AS_OF_TAG)
-        return dg.RunRequest(
-            run_key=context.dagster_run.run_id,
-            run_config=as_of_run_config(as_of),
-            tags={AS_OF_TAG: as_of} if as_of else {},
-        )
-
-    return rebuild_after_ingest
 
 
-def source_fingerprints(catalogue: Catalogue) -> dict[str, str]:
-    """Per source, a fingerprint of its files on disk (paths, sizes, modification times)."""
-    out = {}
-    for source in catalogue.sources:
-        files = discover_files(catalogue, source)
-        state = [
-            (recorded_path(catalogue, p), p.stat().st_size, p.stat().st_mtime_ns) for p in files
-        ]
-        digest = hashlib.sha256(json.dumps(state).encode()).hexdigest()[:16]
-        out[source.id] = digest if state else "empty"
-    return out
+def last_ingested_fingerprint(instance: dg.DagsterInstance, source_id: str) -> str | None:
+    """The fingerprint of a source's files as its last ingest saw them (from the metadata of
+    `raw/files`'s latest materialisation for that partition), or None if never ingested."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RAW_FILES, asset_partitions=[source_id]), limit=1
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return None
+    entry = records[0].asset_materialization.metadata.get(SOURCE_FINGERPRINTS)
+    return (getattr(entry, "value", None) or {}).get(source_id)
+
+
+def changed_sources(
+    catalogue: Catalogue, instance: dg.DagsterInstance, cursor: str | None
+) -> tuple[list[str], dict[str, str]]:
+    """The valid sources whose files differ from what was last seen, and the new cursor.
+    Without a cursor entry for a source (a first tick, a new source) the baseline is what its
+    last ingest saw, so the first tick after a `make run` asks for nothing."""
+    current = {s.id: files_fingerprint(catalogue, s) for s in catalogue.sources}
+    seen = json.loads(cursor) if cursor else {}
+    for source_id in current.keys() - seen.keys():
+        seen[source_id] = last_ingested_fingerprint(instance, source_id)
+    return [s for s, fp in current.items() if seen.get(s) != fp], current
 
 
 def build_new_files_sensor(ingest_job, catalogue_loader) -> dg.SensorDefinition:
@@ -93,16 +111,27 @@ def build_new_files_sensor(ingest_job, catalogue_loader) -> dg.SensorDefinition:
         job=ingest_job,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Notices new or changed files under data/raw/ and ingests only the "
-        "sources (partitions) they belong to.",
+        description="Every minute, notices new or changed files under data/raw/ (compared "
+        "with what each source's last ingest saw) and ingests only those sources, in one run.",
     )
     def new_published_files(context: dg.SensorEvaluationContext):
-        current = source_fingerprints(catalogue_loader())
-        previous = json.loads(context.cursor) if context.cursor else {}
-        changed = [s for s, fp in current.items() if previous.get(s) != fp]
+        changed, current = changed_sources(catalogue_loader(), context.instance, context.cursor)
         context.update_cursor(json.dumps(current))
         if not changed:
             return dg.SkipReason("no new or changed files")
-        return [dg.RunRequest(partition_key=s, run_key=f"{s}:{current[s]}") for s in changed]
+        if len(changed) == 1:
+            return dg.RunRequest(
+                partition_key=changed[0], run_key=f"{changed[0]}:{current[changed[0]]}"
+            )
+        # Several sources changed at once: one run over the range of partitions from the first
+        # to the last (the valid sources come first, so no invalid entry falls inside it; an
+        # unchanged source inside it has its files recognised and skipped).
+        return dg.RunRequest(
+            run_key=":".join(f"{s}:{current[s]}" for s in changed),
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: changed[0],
+                ASSET_PARTITION_RANGE_END_TAG: changed[-1],
+            },
+        )
 
     return new_published_files

@@ -22,9 +22,11 @@ from assets.staging import contract_matches
 from oversight import settings
 from oversight.catalogue import Catalogue, load_catalogue
 from pipelines.automation import (
+    AFTER_INGEST,
+    NIGHTLY,
+    automated,
+    build_automation_sensor,
     build_new_files_sensor,
-    build_nightly_schedule,
-    build_rebuild_sensor,
 )
 from pipelines.expectations import build_suite_checks
 from pipelines.resources import SourceCatalogue, Warehouse
@@ -32,7 +34,7 @@ from pipelines.resources import SourceCatalogue, Warehouse
 INGEST_JOB = "ingest_job"
 DERIVE_JOB = "derive_job"
 REBUILD_JOB = "full_rebuild_job"
-NIGHTLY_JOB = "nightly_job"
+FETCH_JOB = "fetch_and_ingest_job"
 
 
 def source_partitions(catalogue: Catalogue) -> dg.StaticPartitionsDefinition:
@@ -61,11 +63,11 @@ def build_defs(
     rebuild_job = dg.define_asset_job(
         REBUILD_JOB,
         selection=dg.AssetSelection.assets(*INGEST_KEYS),
-        description="Read every published file again, changed or not; the marts follow",
+        description="Read every published file again, changed or not (derived assets follow)",
         config={"ops": {"ingest_sources": {"config": {"force": True}}}},
     )
-    nightly_job = dg.define_asset_job(
-        NIGHTLY_JOB,
+    fetch_job = dg.define_asset_job(
+        FETCH_JOB,
         selection=dg.AssetSelection.assets(DOWNLOADS, *INGEST_KEYS),
         description="Fetch what publishers released, then ingest what changed",
     )
@@ -76,25 +78,28 @@ def build_defs(
     )
     return dg.Definitions(
         assets=[
-            build_fetch_asset(partitions),
-            ingest[0],
-            contract_matches,
-            suppliers,
-            buyers,
-            spend_contract,
-            publisher_quality,
-            contract_oversight,
-            supplier_concentration,
-            buyer_scorecard,
-            data_docs,
-            exports,
-            report,
+            *automated([build_fetch_asset(partitions), ingest[0]], NIGHTLY),
+            *automated(
+                [
+                    contract_matches,
+                    suppliers,
+                    buyers,
+                    spend_contract,
+                    publisher_quality,
+                    contract_oversight,
+                    supplier_concentration,
+                    buyer_scorecard,
+                    data_docs,
+                    exports,
+                    report,
+                ],
+                AFTER_INGEST,
+            ),
         ],
         asset_checks=[*ingest[1:], *build_suite_checks(), *MART_CHECKS],
-        jobs=[ingest_job, nightly_job, rebuild_job, derive_job],
-        schedules=[build_nightly_schedule(nightly_job, [s.id for s in catalogue.sources])],
+        jobs=[ingest_job, fetch_job, rebuild_job, derive_job],
         sensors=[
-            build_rebuild_sensor([ingest_job, nightly_job, rebuild_job], derive_job),
+            build_automation_sensor(),
             build_new_files_sensor(
                 ingest_job, lambda: load_catalogue(catalogue_path, strict=False)
             ),

@@ -4,7 +4,7 @@
 Dagster's run monitoring cannot see such a run (the default run launcher has no worker health
 check either). A `make run` killed with `kill -9`, a closed laptop lid or an out-of-memory kill
 leaves its run "Started" in DAGSTER_HOME for ever; with one run at a time
-(catalogue/dagster.yaml) the nightly schedule, the new-files sensor and UI launches then queue
+(catalogue/dagster.yaml) the nightly automation, the new-files sensor and UI launches then queue
 behind it for ever.
 
 So every run says which process runs it (the `oversight/pid` tag that `make run` sets, or the

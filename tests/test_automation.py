@@ -1,40 +1,129 @@
-"""The nightly schedule, the new-files sensor and the rebuild-after-ingest sensor."""
+"""What runs on its own: the nightly fetch and ingest (`on_cron`), one rebuild of everything
+derived after upstream updates, and the new-files sensor. Ticked from a warehouse built the
+way `make run` builds it, counting the runs Dagster would start."""
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pytest
 
+from assets.fetch import DOWNLOADS
+from assets.ingest import INGEST_KEYS, RAW_FILES
 from pipelines.automation import (
     AS_OF_OPS,
-    AS_OF_TAG,
     ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
     as_of_run_config,
+    changed_sources,
 )
-from pipelines.definitions import DERIVE_JOB, INGEST_JOB, NIGHTLY_JOB, REBUILD_JOB, build_defs
+from pipelines.definitions import DERIVE_JOB, FETCH_JOB, INGEST_JOB, build_defs
+from pipelines.run import materialise_all
 from tests.conftest import PROJECT, write_catalogue
 
 CATALOGUE = PROJECT / "catalogue" / "sources.yaml"
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+LONDON = ZoneInfo("Europe/London")
 
 
-def test_nightly_schedule_runs_at_two_london_time_by_default():
+def runs_requested(defs: dg.Definitions, result) -> list[dg.RunRequest]:
+    """The runs the automation sensor would start for one evaluation. Dagster 1.13 has no
+    public function for this step (the daemon calls it after evaluating the conditions), so
+    this is the one private import here: if it moves, this test fails, not a night's run."""
+    from dagster._core.definitions.automation_tick_evaluation_context import (
+        build_run_requests,
+    )
+
+    sensor = defs.resolve_sensor_def("oversight_automation")
+    return build_run_requests(
+        list(result._requested_subsets),
+        defs.resolve_asset_graph(),
+        {},
+        sensor.emit_backfills,
+    )
+
+
+def requested(defs: dg.Definitions, result) -> dict[str, int]:
+    keys = defs.resolve_asset_graph().get_all_asset_keys()
+    return {
+        k.to_user_string(): result.get_num_requested(k) for k in keys if result.get_num_requested(k)
+    }
+
+
+@pytest.fixture(scope="module")
+def after_make_run(tmp_path_factory):
+    """Definitions and an instance holding the two runs `make run` makes on the sample."""
+    root = tmp_path_factory.mktemp("automation")
+    defs = build_defs(str(CATALOGUE), str(root / "warehouse.duckdb"))
+    instance = dg.DagsterInstance.ephemeral()
+    assert all(r.success for r in materialise_all(defs, instance, log_level="ERROR"))
+    return defs, instance
+
+
+def test_automation_after_make_run(after_make_run):
+    defs, instance = after_make_run
+    sources = [s.id for s in defs.resources["catalogue"].load().sources]
+    derived = {
+        k.to_user_string()
+        for k in defs.resolve_asset_graph().get_all_asset_keys()
+        if k not in (DOWNLOADS, *INGEST_KEYS)
+    }
+    evaluate = dg.evaluate_automation_conditions
+
+    # The first ticks after `make run` ask for nothing: no storm when `make ui` starts.
+    assert changed_sources(defs.resources["catalogue"].load(), instance, None)[0] == []
+    first = evaluate(defs, instance)
+    assert first.total_requested == 0
+    quiet = evaluate(defs, instance, cursor=first.cursor)
+    assert quiet.total_requested == 0
+
+    # Two sources ingested in two runs (the new-files sensor, a click in the UI): one rebuild
+    # of everything derived, each asset once, in one run.
+    ingest = defs.resolve_job_def(INGEST_JOB)
+    for source in sources[:2]:
+        ingest.execute_in_process(instance=instance, partition_key=source, run_config=QUIET)
+    after = evaluate(defs, instance, cursor=quiet.cursor)
+    assert requested(defs, after) == dict.fromkeys(derived, 1)
+    (run,) = runs_requested(defs, after)
+    assert run.partition_key is None and run.asset_graph_subset is None
+    handled = evaluate(defs, instance, cursor=after.cursor)
+    assert handled.total_requested == 0  # asked once, not again while it runs
+
+    # 02:00 London: fetch and ingest every source. Dagster asks for it as one backfill (the
+    # sensor's emit_backfills); with the single-run backfill policy that is one run, where
+    # without backfills it would be one run per source.
+    night = datetime.now(LONDON).replace(hour=2, minute=0, second=30) + timedelta(days=1)
+    nightly = evaluate(defs, instance, cursor=handled.cursor, evaluation_time=night)
+    assert requested(defs, nightly) == {
+        k.to_user_string(): len(sources) for k in (DOWNLOADS, *INGEST_KEYS)
+    }
+    (backfill,) = runs_requested(defs, nightly)
+    assert backfill.asset_graph_subset is not None
+    for key in (DOWNLOADS, RAW_FILES):
+        policy = defs.resolve_asset_graph().get(key).backfill_policy
+        assert policy == dg.BackfillPolicy.single_run()
+    # ...and the derived assets wait for it: they are asked for once it has finished.
+    assert not set(requested(defs, nightly)) & derived
+
+
+def test_the_sensor_and_the_jobs():
     defs = build_defs(str(CATALOGUE))
-    schedule = defs.resolve_schedule_def("nightly_refresh")
-    assert schedule.cron_schedule == "0 2 * * *"
-    assert schedule.execution_timezone == "Europe/London"
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    assert schedule.job_name == NIGHTLY_JOB  # fetch, then ingest
-    when = datetime(2026, 11, 22, 2, 0, tzinfo=ZoneInfo("Europe/London"))
-    context = dg.build_schedule_context(scheduled_execution_time=when)
-    request = schedule.evaluate_tick(context).run_requests[0]
-    assert request.tags[AS_OF_TAG] == "2026-11-22"
-    assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == "kelder-notices"
-    assert request.run_key == "nightly-2026-11-22"
+    sensor = defs.resolve_sensor_def("oversight_automation")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING and sensor.emit_backfills
+    assert not defs.schedules  # the nightly cron is an automation condition now
+    graph = defs.resolve_asset_graph()
+    assert graph.get(RAW_FILES).automation_condition.get_label() == "nightly at 02:00 Europe/London"
+    assert defs.resolve_job_def(FETCH_JOB).asset_layer  # fetch then ingest, for a click
+    derive = defs.resolve_job_def(DERIVE_JOB)
+    assert set(AS_OF_OPS) <= {node.name for node in derive.graph.node_defs}
+    config = as_of_run_config("2026-11-22")
+    assert config["ops"]["marts__contract_oversight"]["config"]["as_of"] == "2026-11-22"
+    assert as_of_run_config(None) == {}
 
 
-def test_new_file_requests_only_its_partition(tmp_path):
-    for folder in ("a", "b"):
+def test_new_files_are_ingested_once_per_change(tmp_path):
+    for folder in ("a", "b", "c"):
         (tmp_path / "raw" / folder).mkdir(parents=True)
         (tmp_path / "raw" / folder / "2024-01.csv").write_text("x\n")
     sources = [
@@ -46,7 +135,7 @@ def test_new_file_requests_only_its_partition(tmp_path):
             "files": "*.csv",
             "layout": "salford-spend",
         }
-        for s in ("a", "b")
+        for s in ("a", "b", "c")
     ]
     defs = build_defs(str(write_catalogue(tmp_path, sources)), str(tmp_path / "w.duckdb"))
     sensor = defs.resolve_sensor_def("new_published_files")
@@ -54,42 +143,36 @@ def test_new_file_requests_only_its_partition(tmp_path):
     instance = dg.DagsterInstance.ephemeral()
 
     def tick(cursor=None):
-        return dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+        return sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+        )
 
-    first = sensor.evaluate_tick(tick())
-    assert sorted(r.partition_key for r in first.run_requests) == ["a", "b"]
-    quiet = sensor.evaluate_tick(tick(first.cursor))
+    # Never ingested: all three, in one run over the range of partitions.
+    first = tick()
+    (run,) = first.run_requests
+    assert run.tags[ASSET_PARTITION_RANGE_START_TAG] == "a"
+    assert run.tags[ASSET_PARTITION_RANGE_END_TAG] == "c"
+    quiet = tick(first.cursor)
     assert quiet.run_requests == [] and "no new or changed files" in quiet.skip_message
     (tmp_path / "raw" / "b" / "2024-02.csv").write_text("x\n")
-    changed = sensor.evaluate_tick(tick(first.cursor))
+    changed = tick(first.cursor)
     assert [r.partition_key for r in changed.run_requests] == ["b"]
     # A file rewritten in place (new size) is a change too.
     (tmp_path / "raw" / "a" / "2024-01.csv").write_text("x,y\n")
     os.utime(tmp_path / "raw" / "a" / "2024-01.csv")
-    again = sensor.evaluate_tick(tick(changed.cursor))
-    assert [r.partition_key for r in again.run_requests] == ["a"]
-
-
-def test_marts_are_rebuilt_after_any_ingest_with_the_nightly_date():
-    defs = build_defs(str(CATALOGUE))
-    sensor = defs.resolve_sensor_def("rebuild_after_ingest")
-    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    derive = defs.resolve_job_def(DERIVE_JOB)
-    ops = {node.name for node in derive.graph.node_defs}
-    assert set(AS_OF_OPS) <= ops
-    config = as_of_run_config("2026-11-22")
-    assert config["ops"]["marts__contract_oversight"]["config"]["as_of"] == "2026-11-22"
-    assert as_of_run_config(None) == {}
-    rebuild = defs.resolve_job_def(REBUILD_JOB)
-    assert (
-        rebuild.partitions_def.get_partition_keys()
-        == defs.resolve_job_def(INGEST_JOB).partitions_def.get_partition_keys()
-    )
+    assert [r.partition_key for r in tick(changed.cursor).run_requests] == ["a"]
+    # A new sensor (no cursor) compares with what each source's last ingest saw: ingest "a"
+    # and "c", then only "b" (never ingested) is asked for.
+    ingest = defs.resolve_job_def(INGEST_JOB)
+    for source in ("a", "c"):
+        ingest.execute_in_process(instance=instance, partition_key=source, run_config=QUIET)
+    (fresh,) = tick().run_requests
+    assert fresh.partition_key == "b"
 
 
 def test_the_partition_range_tags_are_dagsters_own():
-    """The only private import left: the check that our spelling of Dagster's range tags
-    (no public constant exists in 1.13) is still Dagster's."""
+    """The check that our spelling of Dagster's range tags (no public constant exists in
+    1.13) is still Dagster's."""
     from dagster._core.storage import tags
 
     from pipelines import automation

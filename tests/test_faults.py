@@ -170,10 +170,10 @@ def test_a_folder_outside_the_raw_folder_needs_saying_so(one_source, tmp_path):
     pay.source |= {"folder": str(secret), "outside_raw_dir": True}  # said explicitly: read
     assert pay.ingest().files == 1
     # ...and the new-files sensor fingerprints it like any other (it raised on such a path).
-    from pipelines.automation import source_fingerprints
+    from oversight.load import files_fingerprint
 
     catalogue = load_catalogue(write_catalogue(pay.root, [pay.source]))
-    assert source_fingerprints(catalogue)["pub"] != "empty"
+    assert files_fingerprint(catalogue, catalogue.sources[0]) != "empty"
 
 
 def test_a_link_out_of_the_raw_folder_is_refused_unread(one_source, tmp_path):

@@ -21,7 +21,7 @@ import requests
 
 from oversight.catalogue import load_catalogue
 from oversight.fetch import MANIFEST, RateLimiter, fetch_source, read_manifest
-from pipelines.definitions import build_defs
+from pipelines.definitions import FETCH_JOB, build_defs
 from tests.conftest import PROJECT, REAL, write_catalogue
 
 SPEND = (
@@ -526,7 +526,7 @@ def test_fetching_is_off_unless_enabled_and_one_failure_does_not_stop_others(tmp
         {"id": "none", "folder": "none", **common},
     ]
     defs = build_defs(str(write_catalogue(tmp_path, sources)), str(tmp_path / "w.duckdb"))
-    job = defs.resolve_job_def("nightly_job")
+    job = defs.resolve_job_def(FETCH_JOB)
     from pipelines.automation import all_partitions_tags
 
     result = job.execute_in_process(
