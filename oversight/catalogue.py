@@ -194,7 +194,38 @@ class FetchSpec(_Strict):
     since: str | None = Field(None, description="First month (YYYY-MM) or date (YYYY-MM-DD)")
     api: Literal["contracts_finder", "find_a_tender"] | None = None
     base_url: str | None = Field(None, description="The API's address, if not the public one")
-    window_days: int = Field(7, ge=1)
+    # The API settings below default (None) to each service's real behaviour, as OCP's Kingfisher
+    # Collect reads it (oversight/fetch.py, API_DEFAULTS).
+    window_days: float | None = Field(
+        None,
+        gt=0,
+        description="An API's date window in days (default: Find a Tender 0.25, a quarter day; "
+        "Contracts Finder 15)",
+    )
+    min_window_minutes: float | None = Field(
+        None,
+        gt=0,
+        description="A window whose answer looks cut short (a full last page and no next link) "
+        "is split in halves down to this length (default: Find a Tender 15, Contracts Finder "
+        "1440, a day: it takes dates only)",
+    )
+    delay: float | None = Field(
+        None, ge=0, description="Seconds between an API's requests (Find a Tender 10, CF 0)"
+    )
+    throttle_wait: float | None = Field(
+        None,
+        ge=0,
+        description="Seconds to wait after a throttling answer that has no Retry-After "
+        "(Find a Tender's 429: 120; Contracts Finder's 403: 300)",
+    )
+    throttle_retries: int = Field(
+        5, ge=0, description="Waits after throttling answers before a page is given up"
+    )
+    encoding: str | None = Field(
+        None,
+        description="Encoding of an API's pages that are not UTF-8 (Contracts Finder: "
+        "iso-8859-1); pages are written as UTF-8",
+    )
     page_size: int = Field(100, ge=1)
     max_requests: int | None = Field(None, ge=1, description="Rate limit: requests...")
     per_seconds: float | None = Field(None, gt=0, description="...per this many seconds")
@@ -210,6 +241,24 @@ class FetchSpec(_Strict):
     attempts: int = Field(3, ge=1, description="Tries for a body that stalls or is cut short")
     retries: int = Field(4, ge=0, description="Retries of 429 and 5xx answers")
     backoff: float = Field(1.0, ge=0)
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _date_as_text(cls, value: Any) -> Any:
+        """`since: 2025-02-24` unquoted: YAML reads a date, kept as its ISO text."""
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            import codecs
+
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown encoding {value!r}") from None
+        return value
 
 
 ColumnMap = dict[str, tuple[str, ...]]
