@@ -19,8 +19,10 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
 ## exactly the locked versions (uv sync --frozen never re-resolves)
-$(BIN)/.installed: pyproject.toml uv.lock | $(UV)
+## (then the Data Docs' assets that no PyPI package ships: npm tarballs pinned by checksum)
+$(BIN)/.installed: pyproject.toml uv.lock pipelines/data_docs_offline.py | $(UV)
 	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	$(BIN)/python -m pipelines.data_docs_offline fetch
 	touch $@
 
 install: $(BIN)/.installed
@@ -37,9 +39,10 @@ $(DAGSTER_HOME)/dagster.yaml: catalogue/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp catalogue/dagster.yaml $@
 
-## make run: materialise every asset on data/raw/ and print a summary
+## make run: materialise every asset on data/raw/ and print a summary (what did not change
+## is skipped; REBUILD=1 reads every file again and rebuilds everything)
 run: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m pipelines.run
+	$(BIN)/python -m pipelines.run $(if $(REBUILD),--rebuild)
 
 ## make test: lint, check the Dagster definitions, run the tests (installs Debian's chromium
 ## for the browser test when it is missing and this user may install packages)
@@ -63,12 +66,17 @@ lab: install
 evaluate: install
 	$(BIN)/python -m oversight.evaluate
 
-## make bench: the performance benchmark at scales 0.1, 1 and 10 (about 35 minutes the first
-## time; scale 10 needs ~10 GB free disk and ~14 GB RAM for the pandas baseline).
-## BENCH_SCALES="0.1 1" for a 9-minute run. Results: benchmarks/results/; docs/performance.md
+## make bench: the performance benchmark at scales 0.1, 1 and 10 (each with the floor, read
+## sniffed and with the dialect given, and two baselines: pandas and a plain DuckDB script),
+## then one large CSV and one 1M-row, 12-sheet workbook (ingest only, memory-guarded), and
+## make run twice on the embedded sample (nothing changed). Scale 10 needs ~10 GB free disk
+## and ~14 GB RAM for the pandas baseline. BENCH_SCALES="0.1 1" for a shorter run;
+## BENCH_ARGS="--large-csv-mb 1024 --memory-limit-mb 16000" for the 1 GB CSV (the default,
+## 300 MB, is what fits safely here). Results: benchmarks/results/; docs/performance.md
 BENCH_SCALES ?= 0.1 1 10
+BENCH_ARGS ?=
 bench: install
-	$(BIN)/python -m benchmarks.bench --scales $(BENCH_SCALES)
+	$(BIN)/python -m benchmarks.bench --scales $(BENCH_SCALES) $(BENCH_ARGS)
 
 ## make onboard FOLDER=path/to/files [ID=leeds-spend PUBLISHER="Leeds City Council" WRITE=1]:
 ## propose a catalogue entry for a new publisher's files, then a dry run of it

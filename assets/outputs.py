@@ -17,15 +17,19 @@ from pipelines.resources import Warehouse
     deps=[dg.AssetKey(t.split(".")) for t in SUITE_TABLES],
 )
 def data_docs(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    """The Great Expectations Data Docs site, built from the latest validation of every
-    suite in `expectations/` (one validation per source and batch of rows). Open
-    `data/gx/gx/uncommitted/data_docs/local_site/index.html` in a browser."""
+    """The Great Expectations Data Docs site: for every suite in `expectations/`, the current
+    result of each group of files validated together (a page per source and batch of rows;
+    earlier runs' pages are dropped). It works offline: its CSS, scripts and fonts are copied
+    into the site (`static/vendor/`, with their licences) and the pages load them from there.
+    Open `data/gx/gx/uncommitted/data_docs/local_site/index.html` in a browser."""
     index = SuiteRunner(Path(warehouse.gx_dir)).build_docs()
-    context.log.info(f"Data Docs: {index}")
+    pages = sum(1 for _ in (index.parent / "validations").rglob("*.html"))
+    context.log.info(f"Data Docs: {index} ({pages} validation pages)")
     return dg.MaterializeResult(
         metadata={
             "index": dg.MetadataValue.path(str(index)),
             "open": dg.MetadataValue.url(index.as_uri()),
+            "validation pages": pages,
         }
     )
 

@@ -34,6 +34,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from oversight.ocds_out import write_releases
+
 MART_TABLES = (
     "marts.contract_oversight",
     "marts.off_contract_spend",
@@ -302,7 +304,8 @@ def export_workbook(
 
 def export_marts(con: duckdb.DuckDBPyConnection, out: Path) -> list[Path]:
     """Every mart that exists, as Parquet and CSV in `out` and as a sheet of
-    `out/oversight.xlsx`; the lookup tables as Parquet."""
+    `out/oversight.xlsx`; the lookup tables as Parquet; and the register entries as OCDS 1.1
+    releases, `out/register-releases.json` (`oversight.ocds_out`)."""
     existing = {
         f"{s}.{t}"
         for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
@@ -319,4 +322,6 @@ def export_marts(con: duckdb.DuckDBPyConnection, out: Path) -> list[Path]:
             )
     if marts:
         written.append(export_workbook(con, marts, out / WORKBOOK))
+    if releases := write_releases(con, out):
+        written.append(releases)
     return written

@@ -13,15 +13,18 @@ and the Data Docs site is built from them. The outcome per rule of each group of
 validated together is kept in `quality.validation_units` / `quality.unit_outcomes`; the asset
 checks validate only files ingested since their last validation (all of them when the suite
 changes), so a nightly run that brings one new month validates one month.
+
+A group's GX runs are named after it (`_run_name`), and the GX results of a suite are kept only
+for its current groups: the Data Docs show the latest result of each group, not every run's.
+The site works offline (`pipelines/data_docs_offline.py`).
 """
 
 import hashlib
 import json
 import re
-import shutil
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ import pandas as pd
 from oversight import settings
 from oversight.schema import TABLE_COLUMNS
 from oversight.warehouse import atomic
+from pipelines.data_docs_offline import make_offline
 from pipelines.resources import SourceCatalogue, Warehouse
 
 EXPECTATIONS_DIR = settings.PROJECT_ROOT / "expectations"
@@ -155,18 +159,55 @@ class SuiteRunner:
             )
         )
 
-    def forget_results(self, suite: str) -> None:
-        """Data Docs show the latest validation of each suite, not every earlier one."""
-        shutil.rmtree(
-            self.gx_dir / "gx" / "uncommitted" / "validations" / suite, ignore_errors=True
-        )
+    def stored_runs(self, suite: str) -> set[str]:
+        """The run names of the validation results stored for `suite`."""
+        return {
+            key.run_id.run_name
+            for key in self.context.validation_results_store.list_keys()
+            if key.expectation_suite_identifier.name == suite
+        }
+
+    def forget_results(self, suite: str, keep: Iterable[str] = ()) -> int:
+        """Delete the stored validation results of `suite`, except those of runs whose name
+        starts with one of `keep`; how many were deleted. (GX stores a suite's results under
+        one folder per part of its dotted name, `validations/staging/spend/...`; the store
+        knows its layout, so results are deleted through it. GX 1.x has no public API for
+        this.) The next `build_docs` drops their pages."""
+        keep = tuple(keep)
+        store = self.context.validation_results_store
+        gone = [
+            key
+            for key in store.list_keys()
+            if key.expectation_suite_identifier.name == suite
+            and not key.run_id.run_name.startswith(keep)
+        ]
+        for key in gone:
+            store.remove_key(key)
+        # GX means to remove the folders it empties, but does not (its rrmdir tests whether
+        # a generator is empty).
+        base = getattr(store.store_backend, "full_base_directory", None)
+        if gone and base:
+            _prune_empty_folders(Path(base))
+        return len(gone)
 
     def build_docs(self) -> Path:
+        """Build the Data Docs site from the stored results (GX drops the pages of results
+        no longer stored), then make it work offline; the index page."""
         self.context.build_data_docs()
-        return self.docs_index()
+        index = self.docs_index()
+        _prune_empty_folders(index.parent / "validations")  # GX leaves those of dropped pages
+        make_offline(index.parent)
+        return index
 
     def docs_index(self) -> Path:
         return self.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def _prune_empty_folders(root: Path) -> None:
+    """Remove the empty folders below `root`."""
+    for folder in sorted(root.rglob("*"), reverse=True):  # a folder's contents first
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 _RUNNERS: dict[Path, SuiteRunner] = {}
@@ -194,6 +235,34 @@ def _gx_outcome(meta: dict) -> RuleOutcome:
     return RuleOutcome(meta["name"], meta.get("severity", "warn"), meta.get("why", ""), "gx")
 
 
+def _run_prefix(unit: str) -> str:
+    """The start of the GX run names of a validation unit's batches: the unit with spaces for
+    its colons (a run name is a folder name in the store and in the Data Docs' links)."""
+    return unit.replace(":", " ") + " batch "
+
+
+def _run_name(unit: str, batch: int) -> str:
+    """The GX run name of one batch of a unit, e.g. `staging.spend spend 0a1b2c3d4e5f batch 1`."""
+    return f"{_run_prefix(unit)}{batch}"
+
+
+NS_RANGE = (pd.Timestamp.min, pd.Timestamp.max)
+
+
+def nanosecond_dates(df: pd.DataFrame) -> pd.DataFrame:
+    """Date columns as datetime64[ns] where every value fits (years 1677-2262): Arrow gives
+    datetime64[ms], which GX's pandas expectations compare one Python object at a time, while
+    nanoseconds are compared vectorised (a fifth faster on spend). A column with a value out
+    of that range stays as it is."""
+    for column in df.columns:
+        series = df[column]
+        if pd.api.types.is_datetime64_dtype(series.dtype) and series.dtype != "datetime64[ns]":
+            low, high = series.min(), series.max()
+            if pd.isna(low) or (NS_RANGE[0] <= low and high <= NS_RANGE[1]):
+                df[column] = series.astype("datetime64[ns]")
+    return df
+
+
 def _validate_files(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -203,17 +272,18 @@ def _validate_files(
     runner: SuiteRunner,
     parameters: dict[str, Any],
     chunk_rows: int,
+    unit: str,
 ) -> dict[str, RuleOutcome]:
-    """Validate some files of one source, in batches of `chunk_rows`; an outcome per GX rule."""
+    """Validate some files of one source, in batches of `chunk_rows`, as GX runs named after
+    `unit`; an outcome per GX rule."""
     outcomes: dict[str, RuleOutcome] = {}
     reader = con.sql(_select(table), params=[source_id, file_paths]).to_arrow_reader(chunk_rows)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     for n, batch in enumerate(reader):
-        df = batch.to_pandas(date_as_object=False)
+        df = nanosecond_dates(batch.to_pandas(date_as_object=False))
         run = checkpoint.run(
             batch_parameters={"dataframe": df},
             expectation_parameters=parameters,
-            run_id=runner.gx.RunIdentifier(run_name=f"{table} {source_id} {stamp} batch {n + 1}"),
+            run_id=runner.gx.RunIdentifier(run_name=_run_name(unit, n + 1)),
         )
         for validation in run.run_results.values():
             for result in validation.results:
@@ -275,6 +345,10 @@ def run_suite(
     parameters = _parameters(suite)
     con.execute(VALIDATIONS_DDL)
     valid = _valid_units(con, table, suite_hash) if reuse else set()
+    # A unit whose GX results are gone (the GX folder was moved or deleted) is validated again,
+    # so that the Data Docs show every group.
+    runs = runner.stored_runs(suite["name"])
+    valid = {u for u in valid if any(r.startswith(_run_prefix(u)) for r in runs)}
     with atomic(con):  # forget units that no longer stand
         stale = [
             r[0]
@@ -286,8 +360,6 @@ def run_suite(
         ]
         for name in ("validation_units", "unit_outcomes"):
             con.execute(f"delete from quality.{name} where list_contains(?, unit)", [stale])
-    if not valid:
-        runner.forget_results(suite["name"])  # everything is validated again
     todo = con.execute(
         f"""select t.source_id, list(t.file_path order by t.file_path), list(f.ingested_at
                    order by t.file_path)
@@ -300,10 +372,10 @@ def run_suite(
         [table],
     ).fetchall()
     for source_id, paths, stamps in todo:
-        found = _validate_files(
-            con, table, source_id, paths, checkpoint, runner, parameters, chunk_rows
-        )
         unit = f"{table}:{source_id}:{uuid.uuid4().hex[:12]}"
+        found = _validate_files(
+            con, table, source_id, paths, checkpoint, runner, parameters, chunk_rows, unit
+        )
         with atomic(con):
             con.executemany(
                 "insert into quality.validation_units values (?, ?, ?, ?, ?, ?)",
@@ -319,6 +391,12 @@ def run_suite(
                     for o in found.values()
                 ],
             )
+    # The GX results of units that no longer stand (re-validated, or their files gone) and of
+    # runs never recorded as a unit (a run killed mid-way) are deleted: one result per group.
+    current = con.execute(
+        "select distinct unit from quality.validation_units where table_name = ?", [table]
+    ).fetchall()
+    runner.forget_results(suite["name"], keep=[_run_prefix(u) for (u,) in current])
     outcomes = {e["meta"]["name"]: _gx_outcome(e["meta"]) for e in suite["expectations"]}
     for rule, success, unexpected, error, examples in con.execute(
         """select o.rule, o.success, o.unexpected, o.error, o.examples

@@ -1,6 +1,6 @@
 """Start the UI as the README says (`make ui`), open the asset graph in headless Chromium
-(Debian's package), and check that the asset names and a chart render. Screenshots are kept
-in tests/artifacts/."""
+(Debian's package), and check that the asset names and a chart render; open the Data Docs with
+the network blocked and check that they render. Screenshots are kept in tests/artifacts/."""
 
 import os
 import shutil
@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -44,23 +45,30 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory):
+def built(tmp_path_factory) -> Path:
+    """Every asset materialised, in a temporary folder: its `home/` is DAGSTER_HOME, and the
+    warehouse, GX folder and outputs are beside it."""
     root = tmp_path_factory.mktemp("ui")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(root / "home"),
-        "OVERSIGHT_WAREHOUSE": str(root / "warehouse.duckdb"),
-    }
     (root / "home").mkdir()
     shutil.copy(PROJECT / "catalogue" / "dagster.yaml", root / "home" / "dagster.yaml")
-    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    os.environ["DAGSTER_HOME"] = str(root / "home")
     try:
-        defs = build_defs(warehouse_path=env["OVERSIGHT_WAREHOUSE"])
+        defs = build_defs(warehouse_path=str(root / "warehouse.duckdb"))
         assert all(
             r.success for r in materialise_all(defs, dg.DagsterInstance.get(), log_level="WARNING")
         )
     finally:
         os.environ.pop("DAGSTER_HOME")
+    return root
+
+
+@pytest.fixture(scope="module")
+def ui(built: Path):
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(built / "home"),
+        "OVERSIGHT_WAREHOUSE": str(built / "warehouse.duckdb"),
+    }
     port = free_port()
     process = subprocess.Popen(
         ["make", "ui", f"UI_PORT={port}"],
@@ -88,19 +96,26 @@ def ui(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(ui):
+def chromium():
+    """Playwright, to launch Debian's chromium (one per module: its sync API runs one at a
+    time)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 950})
-        page.set_default_timeout(60_000)
-        # The first-visit newsletter dialog can open at any moment: dismiss it whenever it
-        # covers the page.
-        skip = page.get_by_role("button", name="Skip")
-        page.add_locator_handler(skip, lambda: skip.click())
-        yield page
-        browser.close()
+        yield p.chromium
+
+
+@pytest.fixture(scope="module")
+def page(ui, chromium):
+    browser = chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 950})
+    page.set_default_timeout(60_000)
+    # The first-visit newsletter dialog can open at any moment: dismiss it whenever it
+    # covers the page.
+    skip = page.get_by_role("button", name="Skip")
+    page.add_locator_handler(skip, lambda: skip.click())
+    yield page
+    browser.close()
 
 
 def test_asset_graph_shows_the_layers_and_asset_names(ui, page):
@@ -130,3 +145,49 @@ def test_a_chart_renders_in_the_materialisation_metadata(ui, page):
     box = chart.bounding_box()
     assert box and box["width"] > 300 and box["height"] > 150
     page.screenshot(path=ARTIFACTS / "oversight-gaps-chart.png")
+
+
+# What a page looks like once Bootstrap's CSS, bootstrap-table's script and Font Awesome's font
+# have loaded (unstyled, the navbar and the grid's rows are blocks, and no table is built).
+STYLED = """async () => {
+    await document.fonts.ready;
+    return {
+        navbar: getComputedStyle(document.querySelector('nav.navbar')).display,
+        row: getComputedStyle(document.querySelector('.row')).display,
+        tables: document.querySelectorAll('.bootstrap-table tbody tr').length > 0,
+        icon_font: [...document.fonts].some(
+            f => f.family.includes('Font Awesome') && f.status === 'loaded'),
+    };
+}"""
+STYLED_AS = {"navbar": "flex", "row": "flex", "tables": True, "icon_font": True}
+
+
+def test_the_data_docs_render_with_no_network(built, chromium):
+    """The Data Docs index and a validation page, with every host name unresolvable: nothing
+    is requested but files, and the pages are styled, their tables built and their icons
+    drawn."""
+    site = built / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site"
+    validation = sorted((site / "validations").rglob("*.html"))[0]
+    ARTIFACTS.mkdir(exist_ok=True)
+    outside: list[str] = []
+    browser = chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND"]
+    )
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 950})
+        page.set_default_timeout(30_000)
+        page.on(
+            "request",
+            lambda r: None if r.url.startswith(("file:", "data:")) else outside.append(r.url),
+        )
+        for path, shot in (
+            (site / "index.html", "data_docs_offline.png"),
+            (validation, "data_docs_offline_validation.png"),
+        ):
+            page.goto(path.as_uri(), wait_until="load")
+            styled = page.evaluate(STYLED)  # once the fonts have loaded
+            page.screenshot(path=ARTIFACTS / shot)
+            assert styled == STYLED_AS, path
+    finally:
+        browser.close()
+    assert outside == []
