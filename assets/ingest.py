@@ -32,6 +32,29 @@ EVERY_FILE_LOADS_ROWS = "every_file_loads_rows"
 SOURCE_FINGERPRINTS = "source fingerprints"
 
 
+# Files loaded whose rows no validation has seen since they were loaded (a run stopped between
+# the ingest and its checks): the checks must still run although no file changed.
+UNVALIDATED_SQL = """
+select count(*) from raw.files f
+where f.status = 'loaded' and not exists (
+    select 1 from quality.validation_units u
+    where u.source_id = f.source_id and u.file_path = f.file_path
+      and u.ingested_at = f.ingested_at)
+"""
+
+
+def unvalidated_files(con) -> int:
+    """How many loaded files await validation (every one, before the first validation)."""
+    if not con.execute(
+        "select 1 from duckdb_tables() where schema_name = 'quality' "
+        "and table_name = 'validation_units'"
+    ).fetchall():
+        return con.execute("select count(*) from raw.files where status = 'loaded'").fetchall()[0][
+            0
+        ]
+    return con.execute(UNVALIDATED_SQL).fetchall()[0][0]
+
+
 def _table_schema(table: str) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[
@@ -47,6 +70,7 @@ SPECS = [
         deps=[dg.AssetKey(["raw", "downloads"])],
         group_name="raw",
         kinds={"duckdb"},
+        skippable=True,
         description="Every published file seen, one row per file: its source, path, SHA-256, "
         "how it was read (format, encoding, delimiter, header row), rows read / loaded / "
         "quarantined, and status (`loaded`; `nothing_loaded` when every row was quarantined; "
@@ -56,6 +80,7 @@ SPECS = [
         RAW_QUARANTINE,
         group_name="raw",
         kinds={"duckdb"},
+        skippable=True,
         description="Rows that could not be loaded, with the raw text as published and the "
         "reason (a required value empty or unreadable, a row with the wrong number of values).",
     ),
@@ -63,6 +88,7 @@ SPECS = [
         STAGING_CONTRACTS,
         group_name="staging",
         kinds={"duckdb"},
+        skippable=True,
         description="Contract register entries from every publisher, in canonical columns "
         "(reference, title, supplier and its registration number, values, start, end, expiry "
         "and review dates, owner), each with its lineage (source, file, hash, row).",
@@ -72,6 +98,7 @@ SPECS = [
         STAGING_SPEND,
         group_name="staging",
         kinds={"duckdb"},
+        skippable=True,
         description="Payment lines from every publisher's spend files, in canonical columns "
         "(buyer, date, supplier, amount, expense type and area), each with its lineage.",
         metadata={"dagster/column_schema": _table_schema("staging.spend")},
@@ -80,6 +107,7 @@ SPECS = [
         RAW_RELEASES,
         group_name="raw",
         kinds={"duckdb"},
+        skippable=True,
         description="Every OCDS release read from Contracts Finder / Find a Tender files, as "
         "published (JSON), with its ocid, id, date and tags, and its lineage.",
         metadata={"dagster/column_schema": _table_schema("raw.releases")},
@@ -88,6 +116,7 @@ SPECS = [
         STAGING_EVENTS,
         group_name="staging",
         kinds={"duckdb"},
+        skippable=True,
         description="What happened to each notice contract, dated: award, contract signed, "
         "change (value and end date before and after, and whether a change notice was "
         "published), extension, termination, KPI defined, performance rating.",
@@ -97,6 +126,7 @@ SPECS = [
         STAGING_SUPPLIERS,
         group_name="staging",
         kinds={"duckdb"},
+        skippable=True,
         description="Every supplier on every notice award (frameworks have many), with its "
         "identifier scheme, company or charity number, SME and VCSE flags.",
         metadata={"dagster/column_schema": _table_schema("staging.contract_suppliers")},
@@ -161,12 +191,19 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
                     context.log.info(f"[{key}] file {done}/{total}: {message}")
 
                 summaries.append(ingest_source(con, cat, key, progress, force=config.force))
+            unvalidated = unvalidated_files(con)
             counts = {
                 key: con.execute(f"select count(*) from {'.'.join(key.path)}").fetchall()[0][0]
                 for key in INGEST_KEYS
             }
+        # With no file new, changed or removed (and none awaiting validation) nothing is
+        # materialised, so the checks (and GX) do not run and nothing downstream is rebuilt,
+        # by `make run` or by the automation.
+        changed = config.force or unvalidated or any(s.changed for s in summaries)
+        if not changed:
+            context.log.info("no file new, changed or removed: nothing materialised")
         table = dg.MetadataValue.md(_summary_markdown(summaries))
-        for key in INGEST_KEYS:
+        for key in INGEST_KEYS if changed else ():
             metadata = {"dagster/row_count": counts[key]}
             if key in (RAW_FILES, RAW_QUARANTINE):
                 metadata["ingest summary"] = table

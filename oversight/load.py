@@ -44,10 +44,16 @@ class SourceSummary:
     failed: int = 0
     removed: int = 0
     duplicates: int = 0
+    recorded: int = 0  # files newly recorded as failed or duplicate (no rows) by this ingest
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether this ingest changed the warehouse (a file read, recorded or removed)."""
+        return bool(self.parsed or self.recorded or self.removed)
 
 
 def _shown(rel: str) -> str:
@@ -221,6 +227,7 @@ def ingest_source(
 
     def record(rel: str, sha: str | None, path: Path, status: str, error: str) -> None:
         """A file that contributes no rows (failed, or a duplicate), with why."""
+        summary.recorded += 1
         forget_file(
             con,
             source,

@@ -5,8 +5,11 @@ set (the Makefile sets it), so they show in the UI."""
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +18,8 @@ from assets.ingest import NOTHING_LOADED_SQL
 from oversight import settings
 from oversight.catalogue import CatalogueError
 from oversight.explore import INDICATOR_NAMES
+from oversight.indicators import data_as_of
+from oversight.parameters import AS_OF_ENV, PARAMETERS_ENV
 from oversight.warehouse import WarehouseBusy, connect, open_warehouse
 from pipelines.automation import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from pipelines.definitions import DERIVE_JOB, INGEST_JOB, build_defs
@@ -30,18 +35,89 @@ from raw.files group by source_id order by source_id
 """
 
 
+# On each derive run `make run` starts: the fingerprint of everything the derived assets are
+# computed from (derive_inputs). A later `make run` whose fingerprint equals that of a
+# successful derive run skips the derive.
+DERIVE_INPUTS_TAG = "oversight/derive_inputs"
+# The code, SQL, suites, templates, layouts and parameters the derived assets are built with.
+CODE_ROOTS = ("oversight", "assets", "expectations", "catalogue")
+NOT_CODE = ("oversight/sample",)  # writes data/raw/, read like any publisher's files
+CODE_SUFFIXES = {".py", ".sql", ".json", ".yaml", ".yml", ".html", ".j2", ".css"}
+DERIVED_OUTPUTS = ("report/index.html", "exports/oversight.xlsx")
+
+
+def derive_inputs(warehouse: str) -> str:
+    """A fingerprint of what the derived assets would be built from: every file's row in
+    `raw.files` (hash, settings, status, when ingested), the as-of date the data gives today,
+    OVERSIGHT_AS_OF, the catalogue, the parameters and the project's code and SQL."""
+    with open_warehouse(warehouse) as con:
+        files = con.execute(
+            "select source_id, file_path, sha256, config_hash, status, ingested_at::varchar "
+            "from raw.files order by source_id, file_path"
+        ).fetchall()
+        as_of = data_as_of(con) or date.today()
+    digest = hashlib.sha256()
+    digest.update(
+        json.dumps(
+            [str(Path(warehouse).resolve()), files, str(as_of), os.environ.get(AS_OF_ENV)],
+            default=str,
+        ).encode()
+    )
+    extra = [settings.catalogue_path(), Path(os.environ.get(PARAMETERS_ENV, "/nonexistent"))]
+    root = settings.PROJECT_ROOT
+    code = sorted(
+        p
+        for top in CODE_ROOTS
+        for p in (root / top).rglob("*")
+        if p.suffix in CODE_SUFFIXES
+        and p.is_file()
+        and not p.relative_to(root).as_posix().startswith(NOT_CODE)
+    )
+    for path in [*code, *(p for p in extra if p.is_file())]:
+        digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def up_to_date_run(instance: dg.DagsterInstance, warehouse: str, fingerprint: str) -> str | None:
+    """The id of a successful derive run made from exactly these inputs, if there is one and
+    its outputs are still there (the marts in the warehouse, the report and the workbook)."""
+    folder = Path(warehouse).parent
+    if not all((folder / f).exists() for f in DERIVED_OUTPUTS):
+        return None
+    with open_warehouse(warehouse) as con:
+        marts = con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'marts'"
+        ).fetchall()[0][0]
+    if not marts:
+        return None
+    runs = instance.get_run_records(
+        filters=dg.RunsFilter(
+            job_name=DERIVE_JOB,
+            statuses=[dg.DagsterRunStatus.SUCCESS],
+            tags={DERIVE_INPUTS_TAG: fingerprint},
+        ),
+        limit=1,
+    )
+    return runs[0].dagster_run.run_id if runs else None
+
+
 def materialise_all(
-    defs: dg.Definitions, instance: dg.DagsterInstance, log_level: str = "INFO"
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    log_level: str = "INFO",
+    rebuild: bool = False,
 ) -> list[dg.ExecuteInProcessResult]:
     """Run the ingest job over every source partition in one run, then, if it succeeded,
-    everything derived from it. Returns the results of the runs made."""
-    config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    everything derived from it, unless a successful derive run was made from the same inputs
+    (`derive_inputs`) and `rebuild` is not set (`rebuild` also reads every file again).
+    Returns the results of the runs made."""
+    config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     ingest = defs.resolve_job_def(INGEST_JOB)
     # The valid sources (listed first); invalid entries are reported, not run.
     keys = [s.id for s in defs.resources["catalogue"].load().sources]
     results = [
         ingest.execute_in_process(
-            run_config=config,
+            run_config={**config, "ops": {"ingest_sources": {"config": {"force": rebuild}}}},
             instance=instance,
             tags={
                 ASSET_PARTITION_RANGE_START_TAG: keys[0],
@@ -51,13 +127,24 @@ def materialise_all(
             raise_on_error=False,
         )
     ]
-    if results[0].success:
-        derived = defs.resolve_job_def(DERIVE_JOB)
-        results.append(
-            derived.execute_in_process(
-                run_config=config, instance=instance, tags=process_tags(), raise_on_error=False
-            )
+    if not results[0].success:
+        return results
+    warehouse = defs.resources["warehouse"].path
+    fingerprint = derive_inputs(warehouse)
+    done = None if rebuild else up_to_date_run(instance, warehouse, fingerprint)
+    if done:
+        print(
+            f"Nothing changed since derive run {done}: entities, links, marts and outputs are "
+            "up to date, not rebuilt (`make run REBUILD=1` reads and rebuilds everything)."
         )
+        return results
+    tags = {**process_tags(), DERIVE_INPUTS_TAG: fingerprint}
+    derived = defs.resolve_job_def(DERIVE_JOB)
+    results.append(
+        derived.execute_in_process(
+            run_config=config, instance=instance, tags=tags, raise_on_error=False
+        )
+    )
     return results
 
 
@@ -136,7 +223,12 @@ def print_summary(warehouse: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="read every file again, changed or not, and rebuild everything derived",
+    )
+    args = parser.parse_args(argv)
     try:
         defs = build_defs()
     except CatalogueError as exc:
@@ -154,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Wait for the write lock once, here, rather than failing inside the run with a trace.
         connect(warehouse).close()
-        results = materialise_all(defs, instance)
+        results = materialise_all(defs, instance, rebuild=args.rebuild)
         print_summary(warehouse)
         if invalid:
             print("\n" + invalid, file=sys.stderr)

@@ -3,6 +3,7 @@ derived after upstream updates, and the new-files sensor. Ticked from a warehous
 way `make run` builds it, counting the runs Dagster would start."""
 
 import os
+import shutil
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ import pytest
 
 from assets.fetch import DOWNLOADS
 from assets.ingest import INGEST_KEYS, RAW_FILES
+from oversight.settings import RAW_DIR_ENV
 from pipelines.automation import (
     AS_OF_OPS,
     ASSET_PARTITION_RANGE_END_TAG,
@@ -53,17 +55,28 @@ def requested(defs: dg.Definitions, result) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def after_make_run(tmp_path_factory):
-    """Definitions and an instance holding the two runs `make run` makes on the sample."""
+    """Definitions and an instance holding the two runs `make run` makes on a copy of the
+    sample, and the copy's folder."""
     root = tmp_path_factory.mktemp("automation")
-    defs = build_defs(str(CATALOGUE), str(root / "warehouse.duckdb"))
-    instance = dg.DagsterInstance.ephemeral()
-    assert all(r.success for r in materialise_all(defs, instance, log_level="ERROR"))
-    return defs, instance
+    shutil.copytree(PROJECT / "data" / "raw", root / "raw")
+    saved = os.environ.get(RAW_DIR_ENV)
+    os.environ[RAW_DIR_ENV] = str(root / "raw")
+    try:
+        defs = build_defs(str(CATALOGUE), str(root / "warehouse.duckdb"))
+        instance = dg.DagsterInstance.ephemeral()
+        assert all(r.success for r in materialise_all(defs, instance, log_level="ERROR"))
+        yield defs, instance, root / "raw"
+    finally:
+        if saved is None:
+            os.environ.pop(RAW_DIR_ENV, None)
+        else:
+            os.environ[RAW_DIR_ENV] = saved
 
 
 def test_automation_after_make_run(after_make_run):
-    defs, instance = after_make_run
-    sources = [s.id for s in defs.resources["catalogue"].load().sources]
+    defs, instance, raw = after_make_run
+    catalogue = defs.resources["catalogue"].load()
+    sources = [s.id for s in catalogue.sources]
     derived = {
         k.to_user_string()
         for k in defs.resolve_asset_graph().get_all_asset_keys()
@@ -78,11 +91,26 @@ def test_automation_after_make_run(after_make_run):
     quiet = evaluate(defs, instance, cursor=first.cursor)
     assert quiet.total_requested == 0
 
-    # Two sources ingested in two runs (the new-files sensor, a click in the UI): one rebuild
-    # of everything derived, each asset once, in one run.
+    # `make run` again with nothing changed: the ingest materialises nothing (so no check, no
+    # GX) and the derive is skipped (same inputs as the last derive run); no tick follows.
+    (again,) = materialise_all(defs, instance, log_level="ERROR")
+    assert again.success and not again.get_asset_materialization_events()
+    assert not again.get_asset_check_evaluations()
+    quiet = evaluate(defs, instance, cursor=quiet.cursor)
+    assert quiet.total_requested == 0
+    # ...and `make run REBUILD=1` reads everything again and rebuilds.
+    assert len(materialise_all(defs, instance, log_level="ERROR", rebuild=True)) == 2
+    quiet = evaluate(defs, instance, cursor=quiet.cursor)
+    assert quiet.total_requested == 0  # the rebuild ran in the same run as its inputs' update
+
+    # Two sources get a new file and are ingested in two runs (the new-files sensor, a click
+    # in the UI): one rebuild of everything derived, each asset once, in one run.
     ingest = defs.resolve_job_def(INGEST_JOB)
-    for source in sources[:2]:
-        ingest.execute_in_process(instance=instance, partition_key=source, run_config=QUIET)
+    for source in catalogue.sources[:2]:
+        folder = raw / source.folder
+        first_file = sorted(p for p in folder.iterdir() if p.is_file())[0]
+        shutil.copy(first_file, folder / f"copy-{first_file.name}")  # recorded: duplicate
+        ingest.execute_in_process(instance=instance, partition_key=source.id, run_config=QUIET)
     after = evaluate(defs, instance, cursor=quiet.cursor)
     assert requested(defs, after) == dict.fromkeys(derived, 1)
     (run,) = runs_requested(defs, after)

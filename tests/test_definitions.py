@@ -129,8 +129,11 @@ def test_blocking_check_fails_and_stops_what_depends_on_it(tmp_path):
         "delete from staging.spend where file_path = 'northmoor/spend/2025-03.csv' "
         "and row_number = 2"
     )
+    # Another file looks changed, so the ingest has work to do and its checks run (with
+    # nothing new, changed or removed nothing is materialised and no check runs).
+    con.execute("update raw.files set sha256 = 'x' where file_path = 'northmoor/spend/2025-04.csv'")
     con.close()
-    results = run_everything(defs)  # files unchanged, so the check sees the damage
+    results = run_everything(defs)  # the damaged file is unchanged: the check sees the damage
     assert len(results) == 1 and not results[0].success  # nothing derived was rebuilt
     evaluation = next(
         e for e in results[0].get_asset_check_evaluations() if e.check_name == ROWS_ACCOUNTED_FOR
