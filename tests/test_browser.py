@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.scheduler.instigation import TickStatus  # no public name in 1.13
 
 from pipelines.definitions import build_defs
 from pipelines.run import materialise_all
@@ -191,3 +192,39 @@ def test_the_data_docs_render_with_no_network(built, chromium):
     finally:
         browser.close()
     assert outside == []
+
+
+def test_the_automation_page_and_no_runs_started_after_make_run(built, ui, page):
+    """The UI's automation page lists the automation and the new-files sensor, both running,
+    and with the warehouse `make run` built, their first ticks start no run: the instance
+    still holds only the build's two runs (ingest, derive)."""
+    page.goto(f"{ui}/automation", wait_until="networkidle")
+    page.wait_for_selector("text=oversight_automation")
+    body = page.inner_text("body")
+    assert "new_published_files" in body
+    # Both evaluate when the daemon starts; wait until each has finished a tick.
+    instance = dg.DagsterInstance.from_config(str(built / "home"))
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            ticked = {
+                state.instigator_name
+                for state in instance.all_instigator_state()
+                if any(
+                    t.status != TickStatus.STARTED
+                    for t in instance.get_ticks(
+                        state.instigator_origin_id, state.selector_id, limit=5
+                    )
+                )
+            }
+            if {"oversight_automation", "new_published_files"} <= ticked:
+                break
+            assert time.monotonic() < deadline, f"sensors that ticked: {ticked}"
+            time.sleep(2)
+        page.reload(wait_until="networkidle")
+        page.wait_for_selector("text=oversight_automation")
+        page.screenshot(path=ARTIFACTS / "automation.png")
+        assert instance.get_runs_count() == 2
+        assert not instance.get_backfills()
+    finally:
+        instance.dispose()
