@@ -20,9 +20,9 @@ $(UV):
 
 ## exactly the locked versions (uv sync --frozen never re-resolves)
 ## (then the Data Docs' assets that no PyPI package ships: npm tarballs pinned by checksum)
-$(BIN)/.installed: pyproject.toml uv.lock pipelines/data_docs_offline.py | $(UV)
+$(BIN)/.installed: pyproject.toml uv.lock oversight/data_docs_offline.py | $(UV)
 	$(UV) sync --frozen --extra dev --python $(PYTHON)
-	$(BIN)/python -m pipelines.data_docs_offline fetch
+	$(BIN)/python -m oversight.data_docs_offline fetch
 	touch $@
 
 install: $(BIN)/.installed

@@ -6,7 +6,7 @@ from collections.abc import Callable
 import dagster as dg
 import duckdb
 
-from pipelines.resources import Warehouse
+from assets.resources import Warehouse
 
 
 def failing_rows(header: str, rows: list[tuple], limit: int = 10) -> dg.MetadataValue:

@@ -3,10 +3,10 @@
 import dagster as dg
 
 from assets.ingest import RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND, STAGING_SUPPLIERS
+from assets.resources import Warehouse
 from oversight.parameters import load_parameters
 from oversight.resolution import build_buyers, build_suppliers
 from oversight.warehouse import atomic
-from pipelines.resources import Warehouse
 
 SUPPLIERS = dg.AssetKey(["entities", "suppliers"])
 BUYERS = dg.AssetKey(["entities", "buyers"])

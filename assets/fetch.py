@@ -3,8 +3,8 @@
 
 import dagster as dg
 
+from assets.resources import SourceCatalogue
 from oversight.fetch import fetch_source
-from pipelines.resources import SourceCatalogue
 
 DOWNLOADS = dg.AssetKey(["raw", "downloads"])
 FETCH_SUCCEEDED = "fetch_succeeded"

@@ -4,10 +4,10 @@
 import dagster as dg
 
 from assets.checks import failing_rows
+from assets.resources import SourceCatalogue, Warehouse
 from oversight.load import SourceSummary, files_fingerprint, ingest_source
 from oversight.schema import TABLE_COLUMNS
 from oversight.warehouse import SQL_TYPES
-from pipelines.resources import SourceCatalogue, Warehouse
 
 RAW_FILES = dg.AssetKey(["raw", "files"])
 RAW_QUARANTINE = dg.AssetKey(["raw", "quarantine"])

@@ -4,10 +4,10 @@ import dagster as dg
 
 from assets.entities import BUYERS, SUPPLIERS
 from assets.ingest import STAGING_EVENTS
+from assets.resources import Warehouse
 from oversight.parameters import load_parameters
 from oversight.resolution import build_links
 from oversight.warehouse import atomic
-from pipelines.resources import Warehouse
 
 
 @dg.asset(

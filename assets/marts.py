@@ -9,6 +9,7 @@ import pandas as pd
 from assets.checks import failing_rows, warehouse_check
 from assets.entities import SUPPLIERS
 from assets.ingest import RAW_FILES, STAGING_CONTRACTS, STAGING_EVENTS, STAGING_SPEND
+from assets.resources import SourceCatalogue, Warehouse
 from oversight import charts
 from oversight.charts import coverage_heatmap, markdown_image
 from oversight.explore import FLAG_COLUMNS
@@ -21,7 +22,6 @@ from oversight.indicators import (
 from oversight.parameters import load_parameters
 from oversight.schema import MART_COLUMNS
 from oversight.warehouse import atomic
-from pipelines.resources import SourceCatalogue, Warehouse
 
 SQL = Path(__file__).parent / "sql"
 CONTRACT_OVERSIGHT = dg.AssetKey(["marts", "contract_oversight"])

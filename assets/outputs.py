@@ -4,10 +4,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.expectations import SUITE_TABLES, SuiteRunner
+from assets.resources import Warehouse
 from oversight.exports import export_marts
 from oversight.report import build_report
-from pipelines.expectations import SUITE_TABLES, SuiteRunner
-from pipelines.resources import Warehouse
 
 
 @dg.asset(

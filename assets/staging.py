@@ -3,8 +3,8 @@
 import dagster as dg
 
 from assets.ingest import RAW_FILES, STAGING_CONTRACTS
+from assets.resources import Warehouse
 from oversight.matching import match_registers_to_notices
-from pipelines.resources import Warehouse
 
 
 @dg.asset(

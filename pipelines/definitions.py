@@ -7,6 +7,7 @@ import sys
 import dagster as dg
 
 from assets.entities import buyers, suppliers
+from assets.expectations import build_suite_checks
 from assets.fetch import DOWNLOADS, build_fetch_asset
 from assets.ingest import INGEST_KEYS, build_ingest_assets
 from assets.links import spend_contract
@@ -18,6 +19,7 @@ from assets.marts import (
     supplier_concentration,
 )
 from assets.outputs import data_docs, exports, report
+from assets.resources import SourceCatalogue, Warehouse
 from assets.staging import contract_matches
 from oversight import settings
 from oversight.catalogue import Catalogue, load_catalogue
@@ -28,8 +30,6 @@ from pipelines.automation import (
     build_automation_sensor,
     build_new_files_sensor,
 )
-from pipelines.expectations import build_suite_checks
-from pipelines.resources import SourceCatalogue, Warehouse
 
 INGEST_JOB = "ingest_job"
 DERIVE_JOB = "derive_job"

@@ -22,9 +22,9 @@ from assets.marts import (
     check_value_at_risk,
     column_schema,
 )
+from assets.resources import Warehouse
 from oversight.schema import MART_COLUMNS
 from pipelines.definitions import build_defs
-from pipelines.resources import Warehouse
 from tests.conftest import PROJECT
 from tests.test_definitions import run_everything
 
