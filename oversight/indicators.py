@@ -54,8 +54,15 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
     return min(month_end, date.today())
 
 
+# The Procurement Act 2023 applies to procurements commenced on or after this date (the
+# Procurement Act 2023 (Commencement No. 3 and Transitional and Saving Provisions)
+# Regulations 2024): a statutory date, not a tunable threshold.
+ACT_COMMENCED = date(2025, 2, 24)
+
+
 def set_variables(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date) -> None:
     con.execute("set variable as_of = ?::date", [as_of.isoformat()])
+    con.execute("set variable act_commenced = ?::date", [ACT_COMMENCED.isoformat()])
     for group in (parameters.indicators, parameters.concentration):
         for name, value in group.model_dump().items():
             if name != "as_of":

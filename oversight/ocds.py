@@ -26,11 +26,30 @@ extension and contract status):
   or end date differing from the previous release without one (`has_notice` false); the value
   and end date before and after come from the two compiled states.
 - extension: a change that moves the end date later and leaves the value as it was.
-- termination: `contracts[].status` becoming `terminated`, dated `contracts[].period.endDate`
-  when given, else the release date; `statusDetails` kept as the detail.
+- termination: `contracts[].status` becoming `terminated`, or a termination rationale first
+  published (UK extension: `contracts[].terminationRationaleClassifications[]`, or the
+  deprecated single `terminationRationaleClassification`), dated `contracts[].period.endDate`
+  when given, else the release date; the detail is the rationales (each classification's
+  `description`, else its `id`) then `statusDetails`, joined by "; ".
 - kpi_defined: a new `contracts[].agreedMetrics[]` entry (its id and title).
+- no_kpis_reason: `contracts[].noAgreedMetricsRationale` (UK extension) first published or
+  changed: the reason no KPIs were set, dated by the release, the rationale as the detail.
 - performance_rating: a new `contracts[].implementation.metrics[].observations[]` entry; the
-  rating is its `measure`, the date its `period.endDate` or the release date.
+  rating is its `measureClassification.id` (UK extension) read onto the Procurement Act
+  2023 s71 scale (`UK_RATINGS`: met -> good, slightlyBelow -> approaching target, below ->
+  requires improvement, significantlyBelow -> inadequate, other -> other), else the
+  classification's `description` when it names a rating, else its `measure`; the date its
+  `period.endDate` or the release date.
+- performance_failure: a new `contracts[].implementation.performanceFailures[]` entry
+  (performance failures extension, with the UK extension's fields), dated its `decisionDate`,
+  else `penaltyDate`, else `period.endDate`, else the release date; `value_after` is its
+  `penaltyValue.amount` (the penalty); the detail is its `description` (else `requirement`,
+  else `category`), then "penalty: <penaltyType>" and the `partialTermination` text.
+- completion: `contracts[].implementation.endDate` or `finalValue` (contract completion
+  extension) first published or changed: dated `implementation.endDate`, else the release date;
+  `value_before` the contract's value, `value_after` the `finalValue.amount`, `end_date_before`
+  the contract's end date, `end_date_after` the `implementation.endDate`, the detail
+  `finalValueDetails` (else `endDateDetails`).
 
 The value of a contract is `contracts[].value`, else its award's `value`; its period is
 `contracts[].period`, else the award's `contractPeriod`.
@@ -54,6 +73,15 @@ import ocdsmerge
 from oversight.readers import MAX_COMPRESSION_RATIO, MAX_MEMBER_BYTES, FileError
 
 RATINGS = ("good", "approaching target", "requires improvement", "inadequate")
+# UK extension `Observation.measureClassification.id` codes ("met, slightlyBelow, below,
+# significantlyBelow and other") in order onto the s71 rating scale.
+UK_RATINGS = {
+    "met": "good",
+    "slightlybelow": "approaching target",
+    "below": "requires improvement",
+    "significantlybelow": "inadequate",
+    "other": "other",
+}
 CHARITY_SCHEMES = ("GB-CHC", "GB-SC", "GB-NIC")
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
@@ -501,8 +529,12 @@ def events(releases: list[dict], states: list[dict]) -> list[dict]:
                 out.append(
                     {**ev, "event_type": "contract_signed", "event_date": contract["dateSigned"]}
                 )
-            terminated = (
-                contract.get("status") == "terminated" and (old or {}).get("status") != "terminated"
+            reasons = _termination_reasons(contract)
+            was_terminated = (old or {}).get("status") == "terminated" or bool(
+                _termination_reasons(old or {})
+            )
+            terminated = not was_terminated and (
+                contract.get("status") == "terminated" or bool(reasons)
             )
             if old is not None:
                 # A termination explains its own end date: only amendments count as changes.
@@ -515,8 +547,16 @@ def events(releases: list[dict], states: list[dict]) -> list[dict]:
                         **ev,
                         "event_type": "termination",
                         "event_date": _period(contract, "period").get("endDate") or rdate,
-                        "detail": clean_text(contract.get("statusDetails")),
+                        "detail": "; ".join(
+                            t for t in (*reasons, clean_text(contract.get("statusDetails"))) if t
+                        )
+                        or None,
                     }
+                )
+            rationale = clean_text(contract.get("noAgreedMetricsRationale"))
+            if rationale and rationale != clean_text((old or {}).get("noAgreedMetricsRationale")):
+                out.append(
+                    {**ev, "event_type": "no_kpis_reason", "event_date": rdate, "detail": rationale}
                 )
             old_metrics = _by_id((old or {}).get("agreedMetrics"))
             for mid, metric in _by_id(contract.get("agreedMetrics")).items():
@@ -531,6 +571,8 @@ def events(releases: list[dict], states: list[dict]) -> list[dict]:
                         }
                     )
             out += _ratings(ev, rdate, old, contract)
+            out += _failures(ev, rdate, old, contract)
+            out += _completion(ev, rdate, old, contract, state, award_id)
         previous = state
     return out
 
@@ -609,8 +651,7 @@ def _ratings(ev: dict, rdate: Any, old: dict | None, new: dict) -> list[dict]:
     for key, (metric, obs) in observations(new).items():
         if key in seen:
             continue
-        measure = clean_text(obs.get("measure"))
-        rating = measure.lower() if measure else None
+        rating = _rating(obs)
         out.append(
             {
                 **ev,
@@ -622,6 +663,105 @@ def _ratings(ev: dict, rdate: Any, old: dict | None, new: dict) -> list[dict]:
             }
         )
     return out
+
+
+def _rating(obs: dict) -> str | None:
+    """An observation's rating: its UK `measureClassification` (code, else a description that
+    names a rating), else its `measure` as published, lower-cased."""
+    classification = obs.get("measureClassification")
+    if isinstance(classification, dict):
+        code = (_as_text(classification.get("id")) or "").replace(" ", "").lower()
+        if code in UK_RATINGS:
+            return UK_RATINGS[code]
+        described = (clean_text(classification.get("description")) or "").lower()
+        if described in RATINGS:
+            return described
+    measure = clean_text(obs.get("measure"))
+    return measure.lower() if measure else None
+
+
+def _implementation(contract: dict | None) -> dict:
+    value = (contract or {}).get("implementation")
+    return value if isinstance(value, dict) else {}
+
+
+def _termination_reasons(contract: dict) -> list[str]:
+    """The published rationales for terminating a contract (UK extension), as text."""
+    found = contract.get("terminationRationaleClassifications")
+    items = [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []
+    single = contract.get("terminationRationaleClassification")
+    if isinstance(single, dict) and single not in items:
+        items.append(single)
+    reasons = [clean_text(c.get("description")) or _as_text(c.get("id")) for c in items]
+    return [r for r in reasons if r]
+
+
+def _failures(ev: dict, rdate: Any, old: dict | None, new: dict) -> list[dict]:
+    """New performance failures (`implementation.performanceFailures[]`), with the penalty."""
+
+    def failures(contract: dict | None) -> dict[str, dict]:
+        listed = _implementation(contract).get("performanceFailures") or []
+        return {str(f.get("id", i)): f for i, f in enumerate(listed) if isinstance(f, dict)}
+
+    seen = failures(old)
+    out = []
+    for fid, failure in failures(new).items():
+        if fid in seen:
+            continue
+        what = clean_text(
+            failure.get("description") or failure.get("requirement") or failure.get("category")
+        )
+        kind = _as_text(failure.get("penaltyType")) or clean_text(failure.get("penaltyTypeEntered"))
+        parts = [
+            what,
+            f"penalty: {kind}" if kind else None,
+            clean_text(failure.get("partialTermination")),
+        ]
+        out.append(
+            {
+                **ev,
+                "event_type": "performance_failure",
+                "event_date": failure.get("decisionDate")
+                or failure.get("penaltyDate")
+                or _period(failure, "period").get("endDate")
+                or rdate,
+                "value_after": _as_text(_amount({"value": failure.get("penaltyValue")})),
+                "kpi_id": fid,
+                "detail": "; ".join(p for p in parts if p) or None,
+            }
+        )
+    return out
+
+
+def _completion(
+    ev: dict, rdate: Any, old: dict | None, new: dict, state: dict, award_id: str | None
+) -> list[dict]:
+    """The contract's completion (`implementation.endDate`, `finalValue`), when first
+    published or changed."""
+
+    def completed(contract: dict | None) -> tuple[Any, Any]:
+        implementation = _implementation(contract)
+        return implementation.get("endDate"), _amount({"value": implementation.get("finalValue")})
+
+    end, final = completed(new)
+    if (end is None and final is None) or completed(old) == (end, final):
+        return []
+    implementation = _implementation(new)
+    contract = _Contract(state, new, award_id)
+    return [
+        {
+            **ev,
+            "event_type": "completion",
+            "event_date": end or rdate,
+            "value_before": _as_text(contract.value),
+            "value_after": _as_text(final),
+            "end_date_before": contract.end,
+            "end_date_after": end,
+            "detail": clean_text(
+                implementation.get("finalValueDetails") or implementation.get("endDateDetails")
+            ),
+        }
+    ]
 
 
 def _party_flags(party: dict) -> tuple[Any, Any]:

@@ -207,13 +207,24 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column(
         "event_type",
         "text",
-        "award, contract_signed, change, extension, termination, kpi_defined or performance_rating",
+        "award, contract_signed, change, extension, termination, kpi_defined, no_kpis_reason "
+        "(a published reason for setting no KPIs), performance_rating, performance_failure or "
+        "completion (implementation end date and final value)",
     ),
     Column("event_date", "date", "When it happened"),
     Column("value_before", "money", "Contract value before a change"),
-    Column("value_after", "money", "Contract value after a change (the award value for awards)"),
+    Column(
+        "value_after",
+        "money",
+        "Contract value after a change (the award value for awards; the penalty for "
+        "performance_failure; the final value for completion)",
+    ),
     Column("end_date_before", "date", "End date before a change or extension"),
-    Column("end_date_after", "date", "End date after a change or extension"),
+    Column(
+        "end_date_after",
+        "date",
+        "End date after a change or extension (completion: the actual end, implementation.endDate)",
+    ),
     Column(
         "has_notice",
         "flag",
@@ -223,10 +234,21 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column(
         "rating",
         "text",
-        "Performance rating: good, approaching target, requires improvement, inadequate",
+        "Performance rating: good, approaching target, requires improvement, inadequate "
+        "(other: the UK measureClassification 'other')",
     ),
-    Column("kpi_id", "text", "KPI (metric) id for kpi_defined and performance_rating"),
-    Column("detail", "text", "What the notice says (KPI title, amendment rationale...)"),
+    Column(
+        "kpi_id",
+        "text",
+        "KPI (metric) id for kpi_defined and performance_rating; the failure id for "
+        "performance_failure",
+    ),
+    Column(
+        "detail",
+        "text",
+        "What the notice says (KPI title, amendment rationale, reason for no KPIs, "
+        "termination rationale, failure and penalty type, final value details...)",
+    ),
     Column("release_id", "text", "OCDS release the event was read from"),
 )
 
@@ -310,6 +332,12 @@ MART_COLUMNS: dict[str, dict[str, str]] = {
         "no_longer_listed": "Missing from its source's latest register snapshot (kept, with the "
         "file it was last listed in)",
         "last_listed_in": "Snapshot sources only: the last register file that lists it",
+        "procurement_commenced": "Notices: when the procurement commenced, the earliest of its "
+        "ocid's first release date, its award date and its signature date; null: register "
+        "only, or no date published",
+        "under_act": "Notices: procurement commenced on or after 2025-02-24, so the "
+        "Procurement Act 2023 duties (OV04, OV05, OV06, OV10) apply; false: 'not under the "
+        "Act'; null: register only (a notice with no date counts as under the Act)",
         "ov01_no_review_date": "OV01: live, value over indicators.review_date_min_value (£5k), "
         "no review date. Null: the register has no review-date column, or start/value missing",
         "ov02_review_overdue": "OV02: live and review date before as_of. Null: no review-date "
@@ -318,14 +346,22 @@ MART_COLUMNS: dict[str, dict[str, str]] = {
         "ov03_no_owner": "OV03: live, no contract owner / manager. Null: the register has no "
         "owner column, or start missing",
         "ov04_kpis_missing": "OV04: value over indicators.kpi_value_threshold (£5m), published "
-        "as a notice, fewer than indicators.min_kpis (3) KPIs. Null: no value, or register only",
-        "ov04_evidence": "OV04 evidence: the number of KPIs published in notices",
+        "as a notice under the Act, fewer than indicators.min_kpis (3) KPIs, and not none with "
+        "a published reason. Null: no value, or register only",
+        "ov04_outcome": "OV04 outcome: flagged, not flagged, unknown, 'no KPIs, reason given' "
+        "(no KPIs and a noAgreedMetricsRationale published) or 'not under the Act'",
+        "ov04_evidence": "OV04 evidence: the number of KPIs published in notices, and the "
+        "published reason for no KPIs",
         "ov05_rating_overdue": "OV05: OV04 scope, live, started over "
         "indicators.rating_interval_days (365) ago, no rating in that many days. Null: as OV04",
+        "ov05_outcome": "OV05 outcome: flagged, not flagged, unknown or 'not under the Act'",
         "ov05_evidence": "OV05 evidence: the date of the last performance rating, or 'never'",
-        "ov06_poor_performance": "OV06: latest rating is 'requires improvement' or 'inadequate'. "
-        "Null: no rating published",
-        "ov06_evidence": "OV06 evidence: the latest rating and its date",
+        "ov06_poor_performance": "OV06: latest rating (measureClassification, else measure) is "
+        "'requires improvement' or 'inadequate', or a performance failure is published. Null: "
+        "no rating and no failure published",
+        "ov06_outcome": "OV06 outcome: flagged, not flagged, unknown or 'not under the Act'",
+        "ov06_evidence": "OV06 evidence: the latest rating and its date; performance failures, "
+        "the last one's date and the penalties",
         "ov07_expired_but_paid": "OV07: payments from the buyer to the supplier, linked to no "
         "contract, dated more than indicators.expired_grace_days (90) after the effective end. "
         "Null: no resolved buyer or supplier, the buyer publishes no spend, or its spend does "
@@ -337,22 +373,28 @@ MART_COLUMNS: dict[str, dict[str, str]] = {
         "links.min_confidence) / value above indicators.overpaid_ratio (1.0). Null: no value, "
         "no spend from the buyer, ratio above indicators.overpaid_plausible_ratio (3.0), or "
         "uncertain links could tip it over",
-        "ov08_paid_ratio": "Confidently linked payments / value (4 decimals); null: no value",
+        "ov08_basis": "What OV08 compares with the value: 'payments' (confidently linked), "
+        "'final value' (a notice's published final value, when no payment links to it); null: "
+        "neither",
+        "ov08_paid_ratio": "Confidently linked payments (or, basis 'final value', the final "
+        "value) / value (4 decimals); null: no value",
         "ov08_band": "Above 1.0: 'within change tolerance' or 'beyond change tolerance' "
         "(indicators.overpaid_band_goods_services 1.10, overpaid_band_works 1.15)",
         "ov08_value_at_risk": "OV08 value at risk: linked payments minus value (£), when the "
-        "ratio is above 1.0 and at most 3.0",
+        "ratio is above 1.0 and at most 3.0; basis 'final value': final value minus value",
         "ov08_evidence": "OV08 evidence: linked payments and their sum against the value, or "
         "why it is unknown",
         "ov09_not_closed": "OV09: effective end over indicators.not_closed_days (30) before "
-        "as_of, no termination or extension, and payments from the buyer to the supplier "
-        "after the end or status still 'active'. Null: the buyer publishes no spend and no "
-        "status",
+        "as_of, no termination, completion or extension, and payments from the buyer to the "
+        "supplier after the end or status still 'active'. Null: the buyer publishes no spend "
+        "and no status",
         "ov09_evidence": "OV09 evidence: payments after the end and the last date, or 'status "
         "still active'",
         "ov10_change_beyond_tolerance": "OV10: a change without a change notice raised the "
         "value by more than indicators.change_tolerance_goods_services (10%; works 15%) or the "
-        "term by more than change_tolerance_term (10%). Null: register only (no change history)",
+        "term by more than change_tolerance_term (10%); notices under the Act. Null: register "
+        "only (no change history)",
+        "ov10_outcome": "OV10 outcome: flagged, not flagged, unknown or 'not under the Act'",
         "ov10_evidence": "OV10 evidence: each change without a notice: date, type, value and "
         "end before -> after",
         "ov11_no_pipeline": "OV11: live, effective end within indicators.pipeline_months (12) "

@@ -1,8 +1,9 @@
 -- marts.contract_oversight: one row per contract (links.contract_entries.contract_key: source +
 -- reference + resolved supplier; its rows are its periods), every OV flag true / false / null (unknown:
 -- the data the rule needs is missing), its evidence, and the value at risk. Variables:
--- as_of and the indicators.* parameters (oversight/indicators.py sets them). Needs the
--- registered table source_fields (source_id, field): the canonical columns each source maps.
+-- as_of, act_commenced (the Procurement Act 2023's commencement, 2025-02-24) and the
+-- indicators.* parameters (oversight/indicators.py sets them). Needs the registered table
+-- source_fields (source_id, field): the canonical columns each source maps.
 create schema if not exists marts;
 -- Events of each contract, a matched notice's events given to its register entry.
 create or replace temp table oversight_events as
@@ -26,6 +27,21 @@ with params as (
     from staging.contracts c
     left join matched mt on mt.register_contract_id = c.contract_id
     where c.contract_id not in (select notice_contract_id from matched)
+), first_release as (
+    select source_id, ocid, min(release_date)::date as first_date
+    from raw.releases group by all
+), commenced as (
+    -- When a notice's procurement commenced: the earliest of its process's first release
+    -- (the first notice published under the ocid), its award date and its signature date.
+    select n.contract_id as notice_id,
+           least(any_value(fr.first_date),
+                 min(e.event_date) filter (where e.event_type in ('award', 'contract_signed')))
+               as commenced
+    from staging.contracts n
+    left join first_release fr on fr.source_id = n.source_id and fr.ocid = n.ocid
+    left join staging.contract_events e on e.contract_id = n.contract_id
+    where n.record_type = 'notice'
+    group by 1
 ), ev as (
     select contract_id,
            max(end_date_after) filter (where event_type in ('change', 'extension'))
@@ -35,7 +51,15 @@ with params as (
            max_by(rating, event_date) filter (where event_type = 'performance_rating')
                as latest_rating,
            bool_or(event_type = 'termination') as terminated,
-           bool_or(event_type = 'extension') as extended
+           bool_or(event_type = 'extension') as extended,
+           max_by(detail, event_date) filter (where event_type = 'no_kpis_reason')
+               as kpis_reason,
+           count(*) filter (where event_type = 'performance_failure') as failures,
+           sum(value_after) filter (where event_type = 'performance_failure') as penalties,
+           max(event_date) filter (where event_type = 'performance_failure') as last_failure,
+           max(event_date) filter (where event_type = 'completion') as completed,
+           max_by(value_after, event_date) filter (where event_type = 'completion')
+               as final_value
     from oversight_events group by 1
 ), has_field as (
     select source_id, list(field) as fields from source_fields group by 1
@@ -57,10 +81,13 @@ with params as (
            coalesce(ev.kpis, 0) as kpis, ev.last_rated, ev.latest_rating,
            coalesce(ev.terminated, false) as terminated, coalesce(ev.extended, false)
                or b.current_expiry_date > b.end_date as extended,
+           ev.kpis_reason, coalesce(ev.failures, 0) as failures, ev.penalties, ev.last_failure,
+           ev.completed, ev.final_value, cm.commenced,
            hf.fields, sc.last_payment,
            (params.d) as d
     from base b cross join params
     left join ev using (contract_id)
+    left join commenced cm using (notice_id)
     left join has_field hf using (source_id)
     left join entities.buyer_mentions bm on bm.name = b.buyer_name
     left join entities.supplier_mentions sm
@@ -129,6 +156,15 @@ select contract_key as contract_id,
        max(effective_end) as effective_end, sum(kpis) as kpis, max(last_rated) as last_rated,
        arg_max(latest_rating, coalesce(last_rated, date '1900-01-01')) as latest_rating,
        bool_or(terminated) as terminated, bool_or(extended) as extended,
+       arg_max(kpis_reason, coalesce(start_date, date '1900-01-01')) as kpis_reason,
+       sum(failures) as failures, sum(penalties) as penalties,
+       max(last_failure) as last_failure, max(completed) as completed,
+       arg_max(final_value, coalesce(completed, date '1900-01-01')) as final_value,
+       min(commenced) as commenced,
+       -- A notice whose procurement commenced before the Act: its duties do not apply.
+       -- Unknown commencement (no dated release, award or signature): treated as under it.
+       bool_or(has_notice) and coalesce(min(commenced) < getvariable('act_commenced'), false)
+           as pre_act,
        any_value(fields) as fields, any_value(last_payment) as last_payment, any_value(d) as d,
        case when bool_or(live) then true when bool_or(live is null) then null else false end
            as live,
@@ -196,11 +232,26 @@ with late as (select * from marts.expired_payments), late_by as (
     where c.record_type = 'notice' group by all
 ), buyer_notices as (
     select buyer_id, max(latest_start) as latest from pipeline group by 1
+), basis as (
+    -- What OV08 compares with the value: confidently linked payments; on a notice contract
+    -- with no payment linked at all (confidently or not), its published final value.
+    select f.contract_id,
+           case when f.has_notice and f.final_value is not null and p.paid is null
+                     and u.maybe is null then 'final value'
+                when f.last_payment is not null then 'payments' end as basis,
+           case when f.has_notice and f.final_value is not null and p.paid is null
+                     and u.maybe is null then f.final_value
+                else coalesce(p.paid, 0) end as amount
+    from oversight_flags f
+    left join paid p using (contract_id)
+    left join uncertain u using (contract_id)
 )
 select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buyer_name,
        f.buyer_id, f.supplier_name, f.supplier_id, f.start_date, f.end_date,
        f.current_expiry_date, f.effective_end, f.value, f.live, f.d as as_of,
        f.entries, f.periods, f.no_longer_listed, f.last_listed_in,
+       f.commenced as procurement_commenced,
+       case when f.has_notice then not f.pre_act end as under_act,
        -- OV01 no review date
        case when not list_contains(f.fields, 'review_date') or f.live is null then null
             when not f.live then false
@@ -218,27 +269,55 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
        case when not list_contains(f.fields, 'contract_owner') or f.live is null then null
             when not f.live then false
             else f.contract_owner is null end as ov03_no_owner,
-       -- OV04 KPIs missing (contracts over the threshold published as notices)
-       case when f.value is null then null
+       -- OV04 KPIs missing (contracts over the threshold published as notices, under the Act)
+       case when f.pre_act then false
+            when f.value is null then null
             when f.value <= getvariable('kpi_value_threshold') then false
             when not f.has_notice then null
-            else f.kpis < getvariable('min_kpis') end as ov04_kpis_missing,
-       f.kpis || ' KPIs published' as ov04_evidence,
+            when f.kpis >= getvariable('min_kpis') then false
+            when f.kpis = 0 and f.kpis_reason is not null then false  -- no KPIs, reason given
+            else true end as ov04_kpis_missing,
+       case when f.pre_act then 'not under the Act'
+            when ov04_kpis_missing then 'flagged'
+            when ov04_kpis_missing is null then 'unknown'
+            when f.value > getvariable('kpi_value_threshold') and f.kpis = 0
+                 and f.kpis_reason is not null then 'no KPIs, reason given'
+            else 'not flagged' end as ov04_outcome,
+       f.kpis || ' KPIs published'
+           || coalesce('; reason for no KPIs: ' || f.kpis_reason, '') as ov04_evidence,
        -- OV05 performance notice overdue
-       case when f.value is null or f.live is null then null
+       case when f.pre_act then false
+            when f.value is null or f.live is null then null
             when f.value <= getvariable('kpi_value_threshold') or not f.live then false
             when not f.has_notice then null
             when f.start_date > f.d - to_days(getvariable('rating_interval_days')) then false
             else coalesce(f.last_rated < f.d - to_days(getvariable('rating_interval_days')),
                           true) end as ov05_rating_overdue,
+       case when f.pre_act then 'not under the Act'
+            when ov05_rating_overdue then 'flagged'
+            when ov05_rating_overdue is null then 'unknown'
+            else 'not flagged' end as ov05_outcome,
        'last rated ' || coalesce(f.last_rated::varchar, 'never') as ov05_evidence,
-       -- OV06 poor performance
-       case when f.latest_rating is null then null
-            else f.latest_rating in ('requires improvement', 'inadequate') end
-           as ov06_poor_performance,
-       case when f.latest_rating is not null
-            then 'latest rating ' || f.latest_rating || ' (' || f.last_rated::varchar || ')'
-       end as ov06_evidence,
+       -- OV06 poor performance: a poor latest rating or a published performance failure
+       case when f.pre_act then false
+            when f.latest_rating in ('requires improvement', 'inadequate') or f.failures > 0
+                 then true
+            when f.latest_rating is null then null
+            else false end as ov06_poor_performance,
+       case when f.pre_act then 'not under the Act'
+            when ov06_poor_performance then 'flagged'
+            when ov06_poor_performance is null then 'unknown'
+            else 'not flagged' end as ov06_outcome,
+       nullif(concat_ws('; ',
+           case when f.latest_rating is not null
+                then 'latest rating ' || f.latest_rating || ' (' || f.last_rated::varchar || ')'
+           end,
+           case when f.failures > 0
+                then f.failures || ' performance failure' || case when f.failures > 1 then 's'
+                                                               else '' end
+                     || ', last ' || f.last_failure::varchar
+                     || coalesce(', penalties £' || f.penalties::varchar, '') end), '')
+           as ov06_evidence,
        -- OV07 expired but paid
        case when lb.paid_after is not null then true
             when f.buyer_id is null or f.last_payment is null or f.supplier_id is null
@@ -249,8 +328,11 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
             else false end as ov07_expired_but_paid,
        lb.paid_after as ov07_value_at_risk,
        lb.detail as ov07_evidence,
-       -- OV08 paid beyond value
-       case when f.value is null or f.value <= 0 or f.last_payment is null then null
+       -- OV08 paid beyond value (on a notice with no payment linked: its final value)
+       case when f.value is null or f.value <= 0 then null
+            when bs.basis = 'final value'
+                 then f.final_value / f.value > getvariable('overpaid_ratio')
+            when f.last_payment is null then null
             when coalesce(p.paid, 0) / f.value > getvariable('overpaid_plausible_ratio')
                  then null  -- many times the value: other agreements, not this one, likely
             when coalesce(p.paid, 0) / f.value > getvariable('overpaid_ratio') then true
@@ -258,17 +340,26 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
                  > getvariable('overpaid_ratio') then null  -- uncertain links could tip it
             else false end
            as ov08_paid_beyond_value,
-       round(coalesce(p.paid, 0) / nullif(f.value, 0), 4) as ov08_paid_ratio,
-       case when coalesce(p.paid, 0) / nullif(f.value, 0) > getvariable('overpaid_ratio')
-            then case when coalesce(p.paid, 0) / f.value > case when f.is_works
+       bs.basis as ov08_basis,
+       round(bs.amount / nullif(f.value, 0), 4) as ov08_paid_ratio,
+       case when bs.amount / nullif(f.value, 0) > getvariable('overpaid_ratio')
+            then case when bs.amount / f.value > case when f.is_works
                                  then getvariable('overpaid_band_works')
                                  else getvariable('overpaid_band_goods_services') end
                       then 'beyond change tolerance' else 'within change tolerance' end
        end as ov08_band,
-       case when p.paid > f.value and p.paid / f.value
+       case when bs.basis = 'final value'
+            then case when f.value > 0 and f.final_value > f.value
+                      then f.final_value - f.value end
+            when p.paid > f.value and p.paid / f.value
                  <= getvariable('overpaid_plausible_ratio') then p.paid - f.value end
            as ov08_value_at_risk,
-       case when p.paid / f.value > getvariable('overpaid_plausible_ratio')
+       case when bs.basis = 'final value'
+            then 'final value £' || f.final_value::varchar || ' against £'
+                 || coalesce(f.value::varchar, '?')
+                 || ' (completion published ' || coalesce(f.completed::varchar, '?')
+                 || '; no payment linked)'
+            when p.paid / f.value > getvariable('overpaid_plausible_ratio')
             then 'unknown: ' || p.payments || ' linked payments, £' || p.paid::varchar
                  || ' against £' || f.value::varchar || ' (' || round(p.paid / f.value, 1)
                  || 'x): more likely paid under other agreements with this supplier than'
@@ -283,14 +374,15 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
        -- OV09 past end, not closed
        case when f.effective_end is null then false
             when f.effective_end >= f.d - to_days(getvariable('not_closed_days')) then false
-            when f.terminated or f.extended then false
+            when f.terminated or f.completed is not null or f.extended then false
             when ae.n > 0 or lower(f.status) = 'active' then true
             when f.last_payment is null and f.status is null then null
             else false end as ov09_not_closed,
        case when ae.n > 0 then ae.n || ' payments after the end, last ' || ae.last_date::varchar
             when lower(f.status) = 'active' then 'status still active' end as ov09_evidence,
        -- OV10 change beyond tolerance, no change notice
-       case when not f.has_notice then null
+       case when f.pre_act then false
+            when not f.has_notice then null
             when ch.n is null then false
             else coalesce(ch.value_rise > case when f.is_works
                                                then getvariable('change_tolerance_works')
@@ -298,6 +390,10 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
                                           end, false)
                  or coalesce(ch.term_rise > getvariable('change_tolerance_term'), false)
        end as ov10_change_beyond_tolerance,
+       case when f.pre_act then 'not under the Act'
+            when ov10_change_beyond_tolerance then 'flagged'
+            when ov10_change_beyond_tolerance is null then 'unknown'
+            else 'not flagged' end as ov10_outcome,
        ch.detail as ov10_evidence,
        -- OV11 expiring, no pipeline
        case when f.effective_end is null or f.live is null then null
@@ -317,7 +413,10 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
             else f.supplier_company_number is null and f.supplier_charity_number is null
                  and f.supplier_other_id is null end as ov14_supplier_unidentified,
        coalesce(lb.paid_after, 0)
-           + coalesce(case when p.paid / f.value <= getvariable('overpaid_plausible_ratio')
+           + coalesce(case when bs.basis = 'final value'
+                           then case when f.value > 0 then greatest(f.final_value - f.value, 0)
+                                end
+                           when p.paid / f.value <= getvariable('overpaid_plausible_ratio')
                            then greatest(p.paid - f.value, 0) end, 0) as value_at_risk,
        p.paid as paid_linked
 from oversight_flags f
@@ -327,4 +426,5 @@ left join uncertain u using (contract_id)
 left join after_end ae using (contract_id)
 left join changes ch using (contract_id)
 left join buyer_notices bn using (buyer_id)
+left join basis bs using (contract_id)
 order by f.source_id, f.contract_id;
