@@ -12,7 +12,6 @@ import pytest
 
 from assets.fetch import DOWNLOADS
 from assets.ingest import INGEST_KEYS, RAW_FILES
-from oversight.settings import RAW_DIR_ENV
 from pipelines.automation import (
     AS_OF_OPS,
     ASSET_PARTITION_RANGE_END_TAG,
@@ -56,21 +55,16 @@ def requested(defs: dg.Definitions, result) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def after_make_run(tmp_path_factory):
     """Definitions and an instance holding the two runs `make run` makes on a copy of the
-    sample, and the copy's folder."""
+    sample (the catalogue folder and data/raw/, so its relative raw_dir finds the copy), and
+    the copy's raw folder."""
     root = tmp_path_factory.mktemp("automation")
-    shutil.copytree(PROJECT / "data" / "raw", root / "raw")
-    saved = os.environ.get(RAW_DIR_ENV)
-    os.environ[RAW_DIR_ENV] = str(root / "raw")
-    try:
-        defs = build_defs(str(CATALOGUE), str(root / "warehouse.duckdb"))
-        instance = dg.DagsterInstance.ephemeral()
-        assert all(r.success for r in materialise_all(defs, instance, log_level="ERROR"))
-        yield defs, instance, root / "raw"
-    finally:
-        if saved is None:
-            os.environ.pop(RAW_DIR_ENV, None)
-        else:
-            os.environ[RAW_DIR_ENV] = saved
+    shutil.copytree(PROJECT / "catalogue", root / "catalogue")
+    shutil.copytree(PROJECT / "data" / "raw", root / "data" / "raw")
+    defs = build_defs(str(root / "catalogue" / "sources.yaml"), str(root / "warehouse.duckdb"))
+    assert defs.resources["catalogue"].load().raw_dir == (root / "data" / "raw").resolve()
+    instance = dg.DagsterInstance.ephemeral()
+    assert all(r.success for r in materialise_all(defs, instance, log_level="ERROR"))
+    return defs, instance, root / "data" / "raw"
 
 
 def test_automation_after_make_run(after_make_run):
