@@ -39,12 +39,7 @@ NIGHTLY = dg.AutomationCondition.on_cron(NIGHTLY_CRON, NIGHTLY_TIMEZONE).with_la
 # loaded (a new catalogue entry, an invalid one) must not hold back the other sources' results.
 # Blocking checks upstream (row accounting, the blocking expectations) must have passed.
 AFTER_INGEST = (
-    dg.AutomationCondition.in_latest_time_window()
-    & (
-        dg.AutomationCondition.newly_missing() | dg.AutomationCondition.any_deps_updated()
-    ).since_last_handled()
-    & ~dg.AutomationCondition.any_deps_in_progress()
-    & ~dg.AutomationCondition.in_progress()
+    dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
     & dg.AutomationCondition.all_deps_blocking_checks_passed()
 ).with_label("after any upstream update, once no upstream run is in progress")
 
