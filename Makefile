@@ -18,10 +18,12 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
-## exactly the locked versions (uv sync --frozen never re-resolves)
+## exactly the locked versions (uv sync --frozen never re-resolves), compiled to bytecode
+## once here: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every start would otherwise
+## compile Dagster, pandas and the rest again (about 3 s of each command's start-up)
 ## (then the Data Docs' assets that no PyPI package ships: npm tarballs pinned by checksum)
 $(BIN)/.installed: pyproject.toml uv.lock oversight/data_docs_offline.py | $(UV)
-	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	$(UV) sync --frozen --extra dev --compile-bytecode --python $(PYTHON)
 	$(BIN)/python -m oversight.data_docs_offline fetch
 	touch $@
 

@@ -2,7 +2,13 @@
 
 import dagster as dg
 
-from assets.ingest import RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND, STAGING_SUPPLIERS
+from assets.ingest import (
+    RAW_FILES,
+    STAGING_CONTRACTS,
+    STAGING_NOTICES,
+    STAGING_SPEND,
+    STAGING_SUPPLIERS,
+)
 from assets.resources import Warehouse
 from oversight.parameters import load_parameters
 from oversight.resolution import build_buyers, build_suppliers
@@ -46,7 +52,7 @@ def suppliers(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
     key=BUYERS,
     group_name="entities",
     kinds={"duckdb"},
-    deps=[RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND],
+    deps=[RAW_FILES, STAGING_CONTRACTS, STAGING_SPEND, STAGING_NOTICES],
 )
 def buyers(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per buyer ("Salford City Council" and "Salford Council" are one), with every

@@ -5,7 +5,9 @@ import dagster as dg
 
 from assets.checks import failing_rows
 from assets.resources import SourceCatalogue, Warehouse
-from oversight.load import SourceSummary, files_fingerprint, ingest_source
+from oversight.catalogue import files_fingerprint
+from oversight.ledger import NOTHING_LOADED_SQL
+from oversight.load import SourceSummary, ingest_source
 from oversight.schema import TABLE_COLUMNS
 from oversight.warehouse import SQL_TYPES
 
@@ -16,6 +18,7 @@ STAGING_SPEND = dg.AssetKey(["staging", "spend"])
 RAW_RELEASES = dg.AssetKey(["raw", "releases"])
 STAGING_EVENTS = dg.AssetKey(["staging", "contract_events"])
 STAGING_SUPPLIERS = dg.AssetKey(["staging", "contract_suppliers"])
+STAGING_NOTICES = dg.AssetKey(["staging", "procurement_notices"])
 INGEST_KEYS = (
     RAW_FILES,
     RAW_QUARANTINE,
@@ -24,6 +27,7 @@ INGEST_KEYS = (
     STAGING_SPEND,
     STAGING_EVENTS,
     STAGING_SUPPLIERS,
+    STAGING_NOTICES,
 )
 ROWS_ACCOUNTED_FOR = "rows_accounted_for"
 EVERY_FILE_LOADS_ROWS = "every_file_loads_rows"
@@ -119,7 +123,8 @@ SPECS = [
         skippable=True,
         description="What happened to each notice contract, dated: award, contract signed, "
         "change (value and end date before and after, and whether a change notice was "
-        "published), extension, termination, KPI defined, performance rating.",
+        "published), extension, termination, KPI defined, performance rating, performance "
+        "failure, completion, payment published (s70).",
         metadata={"dagster/column_schema": _table_schema("staging.contract_events")},
     ),
     dg.AssetSpec(
@@ -130,6 +135,17 @@ SPECS = [
         description="Every supplier on every notice award (frameworks have many), with its "
         "identifier scheme, company or charity number, SME and VCSE flags.",
         metadata={"dagster/column_schema": _table_schema("staging.contract_suppliers")},
+    ),
+    dg.AssetSpec(
+        STAGING_NOTICES,
+        group_name="staging",
+        kinds={"duckdb"},
+        skippable=True,
+        description="Every procurement notice a buyer published (one row per OCDS release): "
+        "Find a Tender pipeline, market engagement, planned procurement and tender notices "
+        "(UK1-UK4), and Contracts Finder tender or planning releases, with the buyer, date, "
+        "notice types and CPV codes. OV11 looks here for a successor to an expiring contract.",
+        metadata={"dagster/column_schema": _table_schema("staging.procurement_notices")},
     ),
 ]
 
@@ -264,15 +280,6 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
         )
 
     return [ingest_sources, rows_accounted_for, every_file_loads_rows]
-
-
-# Files read whose every row went to quarantine, with their most common reason.
-NOTHING_LOADED_SQL = """
-select f.source_id, f.file_path, f.rows_quarantined,
-       (select mode(q.reason) from raw.quarantine q
-        where q.source_id = f.source_id and q.file_path = f.file_path) as reason
-from raw.files f where f.status = 'nothing_loaded' order by 1, 2
-"""
 
 
 ACCOUNTING_SQL = """

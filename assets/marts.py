@@ -8,7 +8,13 @@ import pandas as pd
 
 from assets.checks import failing_rows, warehouse_check
 from assets.entities import SUPPLIERS
-from assets.ingest import RAW_FILES, STAGING_CONTRACTS, STAGING_EVENTS, STAGING_SPEND
+from assets.ingest import (
+    RAW_FILES,
+    STAGING_CONTRACTS,
+    STAGING_EVENTS,
+    STAGING_NOTICES,
+    STAGING_SPEND,
+)
 from assets.resources import SourceCatalogue, Warehouse
 from oversight import charts
 from oversight.charts import coverage_heatmap, markdown_image
@@ -92,8 +98,8 @@ FLAGS = list(FLAG_COLUMNS.values())
     group_name="marts",
     kinds={"duckdb"},
     owners=OWNERS,
-    tags={"layer": "marts", "indicators": "OV01-OV14"},
-    deps=[LINKS, STAGING_EVENTS, dg.AssetKey(["staging", "contract_matches"])],
+    tags={"layer": "marts", "indicators": "OV01-OV15"},
+    deps=[LINKS, STAGING_EVENTS, STAGING_NOTICES, dg.AssetKey(["staging", "contract_matches"])],
 )
 def contract_oversight(
     context: dg.AssetExecutionContext,
@@ -104,11 +110,12 @@ def contract_oversight(
     """One row per contract: a publisher's reference with its resolved supplier
     (`links.contract_entries.contract_key`, stable across register snapshots; its rows are
     its periods, its value their total; a register entry and its matching notice are one),
-    with every live-contract oversight flag OV01-OV14 as true, false or null (unknown: the
+    with every oversight flag OV01-OV15 (OV12 aside) as true, false or null (unknown: the
     data the rule needs is not published, or payments could belong to another contract), the
     evidence behind each true flag, and the value at risk (paid after expiry, paid above
     value). Live on D: D inside one of its periods. `as_of` on every row. OV07's payments are
-    in `marts.expired_payments`. Each indicator's rule, threshold (catalogue/parameters.yaml),
+    in `marts.expired_payments`, OV15's (large payments not published under s70) in
+    `marts.unpublished_payments`. Each indicator's rule, threshold (catalogue/parameters.yaml),
     source and "unknown when": docs/indicators.md."""
     parameters = load_parameters()
     with warehouse.connect() as con:
@@ -135,6 +142,9 @@ def contract_oversight(
             "dagster/column_schema": table_schema(warehouse, "marts.contract_oversight"),
             "marts.expired_payments columns": dg.MetadataValue.table_schema(
                 table_schema(warehouse, "marts.expired_payments")
+            ),
+            "marts.unpublished_payments columns": dg.MetadataValue.table_schema(
+                table_schema(warehouse, "marts.unpublished_payments")
             ),
         }
     )
@@ -206,7 +216,7 @@ def supplier_concentration(
     group_name="marts",
     kinds={"duckdb"},
     owners=OWNERS,
-    tags={"layer": "marts", "indicators": "OV01-OV14"},
+    tags={"layer": "marts", "indicators": "OV01-OV15"},
     deps=[CONTRACT_OVERSIGHT, SUPPLIER_CONCENTRATION],
 )
 def buyer_scorecard(
@@ -269,8 +279,8 @@ SHARE_TOLERANCE = 0.001
 # A published share is rounded to 4 decimals, so n of them can sum up to n x 0.00005 away from
 # 1 (many suppliers with shares under 0.00005 all round to 0).
 SHARE_ROUNDING = 0.00005
-# The flags that carry an evidence column (OV01, OV03, OV11, OV13 and OV14 are a missing
-# field or date: the row itself is the evidence).
+# The flags that carry an evidence column (OV01, OV03, OV13 and OV14 are a missing field or
+# date: the row itself is the evidence; OV11's evidence is for notice contracts only).
 EVIDENCE = {
     "OV02": ("ov02_review_overdue", "ov02_evidence"),
     "OV04": ("ov04_kpis_missing", "ov04_evidence"),
@@ -280,6 +290,7 @@ EVIDENCE = {
     "OV08": ("ov08_paid_beyond_value", "ov08_evidence"),
     "OV09": ("ov09_not_closed", "ov09_evidence"),
     "OV10": ("ov10_change_beyond_tolerance", "ov10_evidence"),
+    "OV15": ("ov15_payment_not_published", "ov15_evidence"),
 }
 
 
@@ -392,7 +403,7 @@ def check_hhi_in_range(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
 
 
 def check_flags_have_evidence(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
-    """Every true flag that carries an evidence column (OV02, OV04-OV10) has non-empty
+    """Every true flag that carries an evidence column (OV02, OV04-OV10, OV15) has non-empty
     evidence, and every true OV07 and OV08 has its value at risk."""
     parts = [
         f"select '{code}', contract_id, source_id from marts.contract_oversight "
@@ -491,7 +502,7 @@ MART_CHECKS = [
         asset=CONTRACT_OVERSIGHT,
         name=FLAGS_HAVE_EVIDENCE,
         description="marts.contract_oversight: every true flag with an evidence column (OV02, "
-        "OV04-OV10) has non-empty evidence, and true OV07 and OV08 have their value at risk "
+        "OV04-OV10, OV15) has non-empty evidence, and true OV07 and OV08 have their value at risk "
         "(WARN: the flag stands, its explanation is missing).",
     ),
     warehouse_check(

@@ -39,6 +39,7 @@ INDICATOR_NAMES = {
     "OV12": "off-contract spend",
     "OV13": "value missing",
     "OV14": "supplier unidentified",
+    "OV15": "large payment not published",
 }
 FLAG_COLUMNS = {
     "OV01": "ov01_no_review_date",
@@ -54,6 +55,7 @@ FLAG_COLUMNS = {
     "OV11": "ov11_no_pipeline",
     "OV13": "ov13_value_missing",
     "OV14": "ov14_supplier_unidentified",
+    "OV15": "ov15_payment_not_published",
 }
 
 
@@ -111,7 +113,7 @@ def flagged_contracts(
         f"""
         select contract_ref, title, buyer_name, supplier_name, start_date, effective_end,
                value, value_at_risk, {flags}, ov07_evidence, ov08_evidence, ov09_evidence,
-               ov10_evidence, contract_id
+               ov10_evidence, ov15_evidence, contract_id
         from marts.contract_oversight
         where ({any_flag}) and (? is null or buyer_name = ? or buyer_id in (
             select buyer_id from entities.buyers where name = ?))
@@ -201,6 +203,18 @@ def expired_payments(con: duckdb.DuckDBPyConnection, buyer: str | None = None) -
     return con.execute(
         "select e.*, o.contract_ref, o.supplier_name, o.buyer_name, o.as_of "
         "from marts.expired_payments e"
+        " join marts.contract_oversight o using (contract_id)"
+        " where ? is null or o.buyer_id in (select buyer_id from entities.buyers where name = ?)"
+        " order by payment_date",
+        [buyer, buyer],
+    ).df()
+
+
+def unpublished_payments(con: duckdb.DuckDBPyConnection, buyer: str | None = None) -> pd.DataFrame:
+    """OV15: large payments under s70 not published in a notice by their due date."""
+    return con.execute(
+        "select u.*, o.contract_ref, o.supplier_name, o.buyer_name, o.as_of "
+        "from marts.unpublished_payments u"
         " join marts.contract_oversight o using (contract_id)"
         " where ? is null or o.buyer_id in (select buyer_id from entities.buyers where name = ?)"
         " order by payment_date",

@@ -41,6 +41,7 @@ MART_TABLES = (
     "marts.off_contract_spend",
     "marts.non_market_spend",
     "marts.expired_payments",
+    "marts.unpublished_payments",
     "marts.supplier_concentration",
     "marts.supplier_shares",
     "marts.buyer_scorecard",
@@ -64,13 +65,15 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MAX_WIDTH = 50  # characters
 # One line per mart for the README sheet (the assets in assets/marts.py say more).
 PURPOSE = {
-    "contract_oversight": "One row per contract, with every oversight flag OV01-OV14 "
+    "contract_oversight": "One row per contract, with every oversight flag OV01-OV15 "
     "(true, false or unknown), the evidence behind each flag and the value at risk",
     "off_contract_spend": "Spend with no contract behind it (OV12): buyer x supplier x "
     "financial year, market suppliers only",
     "non_market_spend": "Payments to public bodies, individuals, redacted payees and grants, "
     "which OV12 and concentration leave out: buyer x financial year x class",
     "expired_payments": "Each payment made after its contract had expired (OV07)",
+    "unpublished_payments": "Each payment over £30,000 under a contract subject to s70 of the "
+    "Procurement Act 2023 that the buyer did not publish by its due date (OV15)",
     "supplier_concentration": "Supplier concentration per buyer x category x financial year: "
     "HHI and its band, CR1/CR3/CR5, top supplier, change from the year before",
     "supplier_shares": "Each supplier's share of a buyer's spend, and its dependency on its "

@@ -58,11 +58,40 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
 # Procurement Act 2023 (Commencement No. 3 and Transitional and Saving Provisions)
 # Regulations 2024): a statutory date, not a tunable threshold.
 ACT_COMMENCED = date(2025, 2, 24)
+# s71 (assessment of contract performance, OV05) is in force from this date: no assessment is
+# due for a period before it.
+S71_IN_FORCE = date(2026, 1, 1)
+# s70 (payments over £30,000 published, OV15) applies to contracts whose procurement commenced
+# on or after this date.
+S70_IN_FORCE = date(2026, 4, 1)
+
+# Which Procurement Act 2023 duty each carve-out lifts (staging.contracts.act_carve_outs, read
+# from the notices by oversight/ocds.py): section -> (the duty, its indicators, the carve-outs
+# that lift it). Read from the Act's sections by the project, not verified line by line
+# against legislation.gov.uk (docs/indicators.md, "Carve-outs").
+ACT_CARVE_OUTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "s52": (
+        "KPIs set and published",
+        ("OV04",),
+        ("framework", "concession", "light touch", "private utility"),
+    ),
+    "s71": (
+        "performance assessed and published",
+        ("OV05", "OV06"),
+        ("framework", "concession", "light touch", "private utility"),
+    ),
+    "s75": ("change notices", ("OV10",), ("light touch", "private utility")),
+    "s70": ("payments over £30,000 published", ("OV15",), ("framework", "private utility")),
+}
 
 
 def set_variables(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date) -> None:
     con.execute("set variable as_of = ?::date", [as_of.isoformat()])
     con.execute("set variable act_commenced = ?::date", [ACT_COMMENCED.isoformat()])
+    con.execute("set variable s71_in_force = ?::date", [S71_IN_FORCE.isoformat()])
+    con.execute("set variable s70_in_force = ?::date", [S70_IN_FORCE.isoformat()])
+    for section, (_, _, carve_outs) in ACT_CARVE_OUTS.items():
+        con.execute(f"set variable carve_outs_{section} = ?::varchar[]", [list(carve_outs)])
     for group in (parameters.indicators, parameters.concentration):
         for name, value in group.model_dump().items():
             if name != "as_of":

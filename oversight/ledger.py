@@ -61,3 +61,12 @@ def record_file(con: duckdb.DuckDBPyConnection, **row: object) -> None:
     con.execute(
         f"insert into raw.files ({names}) values ({', '.join('?' * len(row))})", list(row.values())
     )
+
+
+# Files read whose every row went to quarantine, with their most common reason.
+NOTHING_LOADED_SQL = """
+select f.source_id, f.file_path, f.rows_quarantined,
+       (select mode(q.reason) from raw.quarantine q
+        where q.source_id = f.source_id and q.file_path = f.file_path) as reason
+from raw.files f where f.status = 'nothing_loaded' order by 1, 2
+"""

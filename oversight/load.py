@@ -10,7 +10,6 @@ cannot be read at all is recorded in `raw.files` with its error, and the other f
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import traceback
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from oversight import ledger
-from oversight.catalogue import Catalogue, Source
+from oversight.catalogue import Catalogue, Source, discover_files, recorded_path
 from oversight.notices import compile_ocids, load_ocds_file
 from oversight.readers import FileError
 from oversight.tabular import ParsedFile, load_file, parse_file
@@ -62,19 +61,6 @@ def _shown(rel: str) -> str:
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def discover_files(catalogue: Catalogue, source: Source) -> list[Path]:
-    """The source's files on disk, in a stable order (hidden files excluded)."""
-    folder = catalogue.raw_dir / source.folder
-    # Hidden files are the fetcher's (its manifest, downloads in progress), never data.
-    found = {
-        p
-        for pattern in source.files
-        for p in folder.glob(pattern)
-        if p.is_file() and not p.name.startswith(".")
-    }
-    return sorted(found)
-
-
 def outside_reason(catalogue: Catalogue, source: Source, path: Path) -> str | None:
     """Why a file found for the source must not be read, or None: it is (or its folder is) a
     link that leads out of the raw folder (out of the source's own folder when the catalogue
@@ -87,25 +73,6 @@ def outside_reason(catalogue: Catalogue, source: Source, path: Path) -> str | No
         f"a link to a file outside the raw folder ({root}); not followed. Copy the file "
         "into the folder to read it"
     )
-
-
-def recorded_path(catalogue: Catalogue, path: Path) -> str:
-    """A file's path as recorded: relative to the raw folder when beneath it."""
-    return (
-        path.relative_to(catalogue.raw_dir).as_posix()
-        if path.is_relative_to(catalogue.raw_dir)
-        else path.as_posix()
-    )
-
-
-def files_fingerprint(catalogue: Catalogue, source: Source) -> str:
-    """A fingerprint of a source's files on disk (recorded paths, sizes, modification times):
-    it changes when a file appears, goes or is rewritten. "empty" when there are none."""
-    state = [
-        (recorded_path(catalogue, p), p.stat().st_size, p.stat().st_mtime_ns)
-        for p in discover_files(catalogue, source)
-    ]
-    return hashlib.sha256(json.dumps(state).encode()).hexdigest()[:16] if state else "empty"
 
 
 def file_sha256(path: Path) -> str:

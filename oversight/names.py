@@ -72,7 +72,10 @@ _SEGMENTS = re.compile(r"\s*(?:#|\||;|\s=\s)\s*")
 _TRADING = re.compile(r"(?:^|\s+)(?:t\s*/\s*a|t\.a\.|trading as|ta)(?:\s+|$)", re.IGNORECASE)
 _PAREN = re.compile(r"\(([^()]*)(?:\)|$)")
 _DASH = re.compile(r"\s+[-\u2013\u2014]+\s+")
-_LEGAL_TAIL = re.compile(r"^\s*(ltd|limited|plc|llp|llc|cic)\b", re.IGNORECASE)
+# What may follow a bracket inside a legal name: the legal form, after a company number
+# designation or not (" Ltd", " No. 2 Limited"). Other words after a bracket leave it a
+# decoration: "ASL (Highway Electrical) Training Ltd" is printed "ASL Training Ltd" too.
+_LEGAL_REST = re.compile(r"^\s*(?:no\.?\s*\d+\s+)?(ltd|limited|plc|llp|llc|cic)\b", re.IGNORECASE)
 _PARENT = re.compile(
     r"^(?:an?\s+)?(?:division|part|member|subsidiary|branch)\s+of\s+(?:the\s+)?", re.IGNORECASE
 )
@@ -173,7 +176,9 @@ def _key_and_brackets(text: str) -> tuple[str, list[str]]:
     A bracket inside the legal name, before its legal form, is part of it, as Companies
     House prints it (`J Hopkins (Contractors) Ltd`, `Electricity North West (Construction &
     Maintenance) Ltd`), and so is a place (`Hollins Building Contractors (Yorkshire) Ltd` is
-    usually a company of its own, not `Hollins Building Contractors Ltd`). A bracket of the
+    usually a company of its own, not `Hollins Building Contractors Ltd`), also before a
+    number designation (`X (Yorkshire) No. 2 Limited` and `X (Midlands) No. 2 Limited` are
+    two companies). A bracket of the
     name's initials (`(ERS)`) is dropped. A bracket
     after the name is a decoration: dropped from the key, and a parent when it names one
     ("Part of Witherslack Group") or holds two words or more ("(The Harmony Trust)")."""
@@ -186,8 +191,8 @@ def _key_and_brackets(text: str) -> tuple[str, list[str]]:
         if inner and inner.replace(".", "").casefold() == initials[-len(inner) :]:
             bare = bare[: match.start()] + " " + bare[match.end() :]
             continue
-        after = normalise_text("x " + text[match.end() :]).split()
-        inside = bool(inner) and after == ["x"] and _LEGAL_TAIL.search(text[match.end() :])
+        rest = _DASH.split(text[match.end() :])[0]
+        inside = bool(inner) and bool(_LEGAL_REST.match(rest))
         if inside and not _PARENT.match(inner):
             bare = bare[: match.start()] + " " + inner + " " + bare[match.end() :]
             continue

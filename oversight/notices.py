@@ -1,6 +1,7 @@
 """Load OCDS files into `raw.releases`, and compile each touched `ocid` into
-`staging.contracts` (record_type 'notice'), `staging.contract_suppliers` and
-`staging.contract_events`. A file and the recompilation of its ocids are one transaction.
+`staging.contracts` (record_type 'notice'), `staging.contract_suppliers`,
+`staging.contract_events` and `staging.procurement_notices`. A file and the recompilation of
+its ocids are one transaction.
 
 Releases of one ocid that share an id (within a file or across the source's files) are compiled
 once: the first in date, file and position order (a zip's member, then the row). Copies with the
@@ -27,6 +28,7 @@ from oversight.ocds import (
     events,
     file_format,
     iter_items,
+    notice_rows,
 )
 from oversight.warehouse import atomic
 
@@ -41,8 +43,8 @@ insert into staging.contracts (
     contract_id, record_type, ocid, award_id, contract_ref, title, description, buyer_name,
     procedure, supplier_name, supplier_company_number, supplier_charity_number,
     supplier_other_id, sme, vcse, supplier_count, total_value, currency, start_date, end_date,
-    max_end_date, category_code, category, category_scheme, status, parse_issues,
-    source_id, file_path, file_sha256, part, row_number)
+    max_end_date, category_code, category, category_scheme, status, act_carve_outs,
+    parse_issues, source_id, file_path, file_sha256, part, row_number)
 select contract_id, 'notice', ocid, award_id, contract_ref, title, description, buyer_name,
     procedure, supplier_name,
     case when supplier_scheme = 'GB-COH' then company_number(supplier_identifier) end,
@@ -55,6 +57,7 @@ select contract_id, 'notice', ocid, award_id, contract_ref, title, description, 
     parse_money(total_value), coalesce(currency, 'GBP'),
     try_cast(left(start_date, 10) as date), try_cast(left(end_date, 10) as date),
     try_cast(left(max_end_date, 10) as date), category_code, category, category_scheme, status,
+    from_json(act_carve_outs, '["varchar"]'),
     nullif(concat_ws('; ',
         case when total_value is not null and parse_money(total_value) is null
              then format('total_value: {{}} is not an amount', excerpt(total_value)) end,
@@ -79,6 +82,16 @@ select contract_id, ocid, award_id, position, supplier_name, supplier_scheme,
     try_cast(sme as boolean), try_cast(vcse as boolean),
     source_id, file_path, file_sha256, part, row_number
 from notice_suppliers
+"""
+
+NOTICES_SQL = """
+insert into staging.procurement_notices (
+    ocid, release_id, notice_date, buyer_name, notice_types, cpv_codes, title,
+    source_id, file_path, file_sha256, part, row_number)
+select ocid, release_id, try_cast(left(notice_date, 10) as date), buyer_name,
+    from_json(notice_types, '["varchar"]'), from_json(cpv_codes, '["varchar"]'), title,
+    source_id, file_path, file_sha256, part, row_number
+from notice_releases
 """
 
 EVENTS_SQL = """
@@ -117,6 +130,16 @@ CONTRACT_FIELDS = [
     "category",
     "category_scheme",
     "status",
+    "act_carve_outs",
+]
+NOTICE_FIELDS = [
+    "ocid",
+    "release_id",
+    "notice_date",
+    "buyer_name",
+    "notice_types",
+    "cpv_codes",
+    "title",
 ]
 SUPPLIER_FIELDS = [
     "contract_id",
@@ -325,7 +348,12 @@ def compile_ocids(
     ordered = sorted(ocids)
     for start in range(0, len(ordered), OCID_CHUNK):
         chunk = ordered[start : start + OCID_CHUNK]
-        for table in ("staging.contracts", "staging.contract_suppliers", "staging.contract_events"):
+        for table in (
+            "staging.contracts",
+            "staging.contract_suppliers",
+            "staging.contract_events",
+            "staging.procurement_notices",
+        ):
             con.execute(
                 f"delete from {table} where source_id = ? and ocid in "
                 "(select unnest(?::varchar[]))",
@@ -340,6 +368,7 @@ def compile_ocids(
         contracts: list[dict] = []
         suppliers: list[dict] = []
         found: list[dict] = []
+        notices: list[dict] = []
         by_ocid: dict[str, list[tuple]] = {}
         for row in rows:
             by_ocid.setdefault(row[0], []).append(row)
@@ -370,6 +399,10 @@ def compile_ocids(
             states = compile_releases(releases)
             c_rows, s_rows = contract_rows(states[-1])
             contracts += [{**r, **latest} for r in c_rows]
+            notices += [
+                {**r, **lineages.get(str(r.get("release_id")), latest)}
+                for r in notice_rows(releases, states)
+            ]
             suppliers += [{**r, **latest} for r in s_rows]
             found += [
                 {**e, **lineages.get(str(e.get("release_id")), latest), "n": i}
@@ -380,6 +413,7 @@ def compile_ocids(
             ("notice_contracts", contracts, CONTRACT_FIELDS, CONTRACTS_SQL),
             ("notice_suppliers", suppliers, SUPPLIER_FIELDS, SUPPLIERS_SQL),
             ("notice_events", found, EVENT_FIELDS, EVENTS_SQL),
+            ("notice_releases", notices, NOTICE_FIELDS, NOTICES_SQL),
         ):
             if data:
                 con.register(name, _text_table(data, fields + LINEAGE_FIELDS))

@@ -51,8 +51,32 @@ extension and contract status):
   the contract's end date, `end_date_after` the `implementation.endDate`, the detail
   `finalValueDetails` (else `endDateDetails`).
 
+- payment_published: a new `contracts[].implementation.transactions[]` entry (OCDS core
+  Transaction: a payment published by the buyer, as Procurement Act 2023 s70 asks for
+  payments over £30,000), dated the transaction's `date`, else the release date;
+  `value_after` its `value.amount`, `kpi_id` its `id`, the detail its payee (`payee.name`)
+  and any currency other than GBP. The release that first published it is `release_id`: its
+  date (`raw.releases`) is when the payment was published.
+
 The value of a contract is `contracts[].value`, else its award's `value`; its period is
 `contracts[].period`, else the award's `contractPeriod`.
+
+Also read from each contracting process (not events):
+
+- its procurement notices (`notice_rows`, one per release that is one): a release any of
+  whose documents (`planning.documents[]`, `tender.documents[]`, `awards[].documents[]`,
+  `contracts[].documents[]`, `contracts[].implementation.documents[]`) has a UK extension
+  `noticeType` UK1 (pipeline), UK2 (preliminary market engagement), UK3 (planned procurement)
+  or UK4 (tender); a release with no `noticeType` anywhere counts when it has no `awards` and
+  has a `tender` or `planning` section (Contracts Finder and pre-Act shapes). Its CPV codes
+  are `tender.classification` and `tender.items[].classification` (scheme CPV); its buyer
+  `buyer.name`, else the party with role buyer; each from the release, else the process as
+  compiled up to it.
+- the compiled contract's carve-outs from Procurement Act 2023 duties (`act_carve_outs`):
+  'framework' (`tender.techniques.hasFrameworkAgreement` true: the framework itself, not a
+  call-off), 'light touch' and 'concession' (`tender.specialRegime[]` "lightTouch",
+  "concession", compared ignoring case, spaces, '-' and '_'), 'private utility' (the buyer's
+  party `details.classifications[]` with scheme UK_CA_TYPE and id privateUtility).
 """
 
 from __future__ import annotations
@@ -573,6 +597,7 @@ def events(releases: list[dict], states: list[dict]) -> list[dict]:
             out += _ratings(ev, rdate, old, contract)
             out += _failures(ev, rdate, old, contract)
             out += _completion(ev, rdate, old, contract, state, award_id)
+            out += _transactions(ev, rdate, old, contract)
         previous = state
     return out
 
@@ -764,6 +789,156 @@ def _completion(
     ]
 
 
+def _transactions(ev: dict, rdate: Any, old: dict | None, new: dict) -> list[dict]:
+    """Payments newly published (`implementation.transactions[]`): s70 payment notices."""
+
+    def transactions(contract: dict | None) -> dict[str, dict]:
+        listed = _implementation(contract).get("transactions") or []
+        return {str(t.get("id", i)): t for i, t in enumerate(listed) if isinstance(t, dict)}
+
+    seen = transactions(old)
+    out = []
+    for tid, transaction in transactions(new).items():
+        if tid in seen:
+            continue
+        value = transaction.get("value") if isinstance(transaction.get("value"), dict) else {}
+        payee = transaction.get("payee") if isinstance(transaction.get("payee"), dict) else {}
+        currency = _as_text(value.get("currency"))
+        parts = [
+            f"payee: {clean_text(payee.get('name'))}" if clean_text(payee.get("name")) else None,
+            f"currency: {currency}" if currency and currency != "GBP" else None,
+        ]
+        out.append(
+            {
+                **ev,
+                "event_type": "payment_published",
+                "event_date": transaction.get("date") or rdate,
+                "value_after": _as_text(value.get("amount")),
+                "kpi_id": tid,
+                "detail": "; ".join(p for p in parts if p) or None,
+            }
+        )
+    return out
+
+
+# ---------------------------------------------------------------- notices and carve-outs
+
+PROCUREMENT_NOTICE_TYPES = ("UK1", "UK2", "UK3", "UK4")
+CARVE_OUT_REGIMES = {"lighttouch": "light touch", "concession": "concession"}
+_FOLD = re.compile(r"[\s_\-]+")
+
+
+def _dicts(value: Any) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _section(obj: Any, key: str) -> dict:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def notice_types(release: dict) -> list[str]:
+    """The UK extension `noticeType`s of a release's own documents (UK1..UK12), in order."""
+    documents = [
+        *_dicts(_section(release, "planning").get("documents")),
+        *_dicts(_section(release, "tender").get("documents")),
+    ]
+    for award in _dicts(release.get("awards")):
+        documents += _dicts(award.get("documents"))
+    for contract in _dicts(release.get("contracts")):
+        documents += _dicts(contract.get("documents"))
+        documents += _dicts(_implementation(contract).get("documents"))
+    found: list[str] = []
+    for document in documents:
+        kind = (_as_text(document.get("noticeType")) or "").strip().upper()
+        if kind and kind not in found:
+            found.append(kind)
+    return found
+
+
+def _buyer_name(state: dict) -> str | None:
+    buyer = _section(state, "buyer")
+    return clean_text(buyer.get("name")) or next(
+        (
+            clean_text(p.get("name"))
+            for p in _dicts(state.get("parties"))
+            if "buyer" in (p.get("roles") or []) and clean_text(p.get("name"))
+        ),
+        None,
+    )
+
+
+def cpv_codes(state: dict) -> list[str]:
+    """CPV codes of a release's tender: its classification and its items' (scheme CPV, or no
+    scheme), in order, without repeats."""
+    tender = _section(state, "tender")
+    found: list[str] = []
+    for c in [
+        _section(tender, "classification"),
+        *(_section(i, "classification") for i in _dicts(tender.get("items"))),
+    ]:
+        code = _as_text(c.get("id"))
+        scheme = (_as_text(c.get("scheme")) or "CPV").upper()
+        if code and scheme == "CPV" and code.strip() not in found:
+            found.append(code.strip())
+    return found
+
+
+def notice_rows(releases: list[dict], states: list[dict]) -> list[dict]:
+    """One row per release that is a procurement notice (UK1-UK4, or a pre-Act tender or
+    planning release without awards), with its notice types, CPV codes, buyer and title."""
+    rows = []
+    for release, state in zip(releases, states, strict=True):
+        types = notice_types(release)
+        if types:
+            if not set(types) & set(PROCUREMENT_NOTICE_TYPES):
+                continue
+        elif _dicts(release.get("awards")) or not (
+            isinstance(release.get("tender"), dict) or isinstance(release.get("planning"), dict)
+        ):
+            continue
+        rows.append(
+            {
+                "ocid": state.get("ocid"),
+                "release_id": _as_text(release.get("id")),
+                "notice_date": release.get("date"),
+                "buyer_name": _buyer_name(release) or _buyer_name(state),
+                "notice_types": json.dumps(types),
+                "cpv_codes": json.dumps(cpv_codes(release) or cpv_codes(state)),
+                "title": clean_text(
+                    _section(release, "tender").get("title")
+                    or _section(state, "tender").get("title")
+                ),
+            }
+        )
+    return rows
+
+
+def act_carve_outs(state: dict) -> list[str]:
+    """The compiled process's carve-outs from Procurement Act 2023 duties (see the module
+    docstring): 'framework', 'light touch', 'concession', 'private utility'."""
+    tender = _section(state, "tender")
+    found = []
+    framework = _section(tender, "techniques").get("hasFrameworkAgreement")
+    if framework is True or str(framework).lower() == "true":
+        found.append("framework")
+    regimes = tender.get("specialRegime")
+    regimes = regimes if isinstance(regimes, list) else [regimes] if regimes else []
+    folded = {_FOLD.sub("", str(r)).lower() for r in regimes if r is not None}
+    found += [name for code, name in CARVE_OUT_REGIMES.items() if code in folded]
+    buyer_id = _as_text(_section(state, "buyer").get("id"))
+    parties = _dicts(state.get("parties"))
+    buyer = next((p for p in parties if buyer_id and _as_text(p.get("id")) == buyer_id), None)
+    buyer = buyer or next((p for p in parties if "buyer" in (p.get("roles") or [])), {})
+    for c in _dicts(_section(buyer, "details").get("classifications")):
+        if (_as_text(c.get("scheme")) or "").upper() == "UK_CA_TYPE" and (
+            _as_text(c.get("id")) or ""
+        ).lower() == "privateutility":
+            found.append("private utility")
+            break
+    return found
+
+
 def _party_flags(party: dict) -> tuple[Any, Any]:
     details = party.get("details") if isinstance(party.get("details"), dict) else {}
     sme = party.get("sme")
@@ -806,6 +981,7 @@ def contract_rows(state: dict) -> tuple[list[dict], list[dict]]:
         or {}
     )
     contracts = [c for c in state.get("contracts") or [] if isinstance(c, dict)]
+    carve_outs = act_carve_outs(state)
     rows, suppliers = [], []
     for aid, award in _by_id(state.get("awards")).items():
         contract = next((c for c in contracts if str(c.get("awardID")) == aid), None)
@@ -861,6 +1037,7 @@ def contract_rows(state: dict) -> tuple[list[dict], list[dict]]:
                 "category": clean_text(classification.get("description")),
                 "category_scheme": _as_text(classification.get("scheme")),
                 "status": _as_text((contract or {}).get("status") or award.get("status")),
+                "act_carve_outs": json.dumps(carve_outs),
             }
         )
     return rows, suppliers

@@ -37,7 +37,7 @@ class IndicatorParameters(_Strict):
     review_date_min_value: float = Field(5000, ge=0)
     kpi_value_threshold: float = Field(5_000_000, ge=0)
     min_kpis: int = Field(3, ge=0)
-    rating_interval_days: int = Field(365, ge=1)
+    final_rating_days: int = Field(30, ge=0)
     expired_grace_days: int = Field(90, ge=0)
     overpaid_ratio: float = Field(1.0, gt=0)
     overpaid_plausible_ratio: float = Field(3.0, gt=0)
@@ -49,6 +49,7 @@ class IndicatorParameters(_Strict):
     change_tolerance_term: float = Field(0.10, ge=0)
     pipeline_months: int = Field(12, ge=1)
     off_contract_min_spend: float = Field(5000, ge=0)
+    large_payment_threshold: float = Field(30_000, ge=0)
 
 
 class ConcentrationParameters(_Strict):

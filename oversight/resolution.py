@@ -52,6 +52,7 @@ BUYER_MENTIONS_SQL = """
 select buyer_name as name, list(distinct source_id order by source_id) from (
     select buyer_name, source_id from staging.spend
     union all select buyer_name, source_id from staging.contracts
+    union all select buyer_name, source_id from staging.procurement_notices
 ) where buyer_name is not null group by all
 """
 

@@ -29,6 +29,7 @@ ColumnType = Literal[
     "charity_number",
     "integer",
     "timestamp",
+    "text_list",
 ]
 
 
@@ -186,6 +187,15 @@ CONTRACT_RECORD_COLUMNS: tuple[Column, ...] = (
     Column("max_end_date", "date", "Latest date the contract could run to, with all extensions"),
     Column("category_scheme", "text", "Scheme of category_code (CPV for notices)"),
     Column("supplier_count", "number", "Number of suppliers on the award (notices)"),
+    Column(
+        "act_carve_outs",
+        "text_list",
+        "Notices: what takes the contract out of some Procurement Act 2023 duties, read from "
+        "the notice: 'framework' (the framework agreement itself; call-offs are not carved "
+        "out), 'light touch' and 'concession' (tender.specialRegime), 'private utility' (the "
+        "buyer's UK_CA_TYPE classification). Empty: none published; null: register entry. "
+        "Which duty each lifts: docs/indicators.md, 'Carve-outs'",
+    ),
 )
 LINEAGE_COLUMNS: tuple[Column, ...] = (
     Column("source_id", "text", "Catalogue source the row came from"),
@@ -208,16 +218,23 @@ EVENT_COLUMNS: tuple[Column, ...] = (
         "event_type",
         "text",
         "award, contract_signed, change, extension, termination, kpi_defined, no_kpis_reason "
-        "(a published reason for setting no KPIs), performance_rating, performance_failure or "
-        "completion (implementation end date and final value)",
+        "(a published reason for setting no KPIs), performance_rating, performance_failure, "
+        "completion (implementation end date and final value) or payment_published (a "
+        "payment the buyer published in a notice, implementation.transactions: s70)",
     ),
-    Column("event_date", "date", "When it happened"),
+    Column(
+        "event_date",
+        "date",
+        "When it happened (payment_published: the payment's date; when it was published is "
+        "the date of release_id in raw.releases)",
+    ),
     Column("value_before", "money", "Contract value before a change"),
     Column(
         "value_after",
         "money",
         "Contract value after a change (the award value for awards; the penalty for "
-        "performance_failure; the final value for completion)",
+        "performance_failure; the final value for completion; the amount paid for "
+        "payment_published)",
     ),
     Column("end_date_before", "date", "End date before a change or extension"),
     Column(
@@ -241,7 +258,7 @@ EVENT_COLUMNS: tuple[Column, ...] = (
         "kpi_id",
         "text",
         "KPI (metric) id for kpi_defined and performance_rating; the failure id for "
-        "performance_failure",
+        "performance_failure; the transaction id for payment_published",
     ),
     Column(
         "detail",
@@ -267,6 +284,31 @@ SUPPLIER_COLUMNS: tuple[Column, ...] = (
     Column("vcse", "flag", "Supplier is a voluntary, community or social enterprise"),
 )
 
+PROCUREMENT_NOTICE_COLUMNS: tuple[Column, ...] = (
+    Column("ocid", "text", "OCDS contracting process id"),
+    Column("release_id", "text", "OCDS release that is the notice"),
+    Column("notice_date", "date", "When the notice was published (the release date)"),
+    Column(
+        "buyer_name",
+        "text",
+        "Buyer as published (buyer.name, else the party with role buyer)",
+    ),
+    Column(
+        "notice_types",
+        "text_list",
+        "Find a Tender notice types on the release's documents (UK1 pipeline, UK2 market "
+        "engagement, UK3 planned procurement, UK4 tender...); empty: a Contracts Finder or "
+        "pre-Act tender or planning release, which counts as a procurement notice too",
+    ),
+    Column(
+        "cpv_codes",
+        "text_list",
+        "CPV codes of what is being bought (tender classification and items); OV11 compares "
+        "their first two digits (the CPV division) with the expiring contract's",
+    ),
+    Column("title", "text", "Title of the procurement (tender.title)"),
+)
+
 RELEASE_COLUMNS: tuple[Column, ...] = (
     Column("ocid", "text", "OCDS contracting process id"),
     Column("release_id", "text", "OCDS release id"),
@@ -282,6 +324,7 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
     "staging.spend": (*SPEND_COLUMNS, *DERIVED_COLUMNS, *LINEAGE),
     "staging.contract_events": (*EVENT_COLUMNS, *LINEAGE),
     "staging.contract_suppliers": (*SUPPLIER_COLUMNS, *LINEAGE),
+    "staging.procurement_notices": (*PROCUREMENT_NOTICE_COLUMNS, *LINEAGE),
     "raw.releases": (*RELEASE_COLUMNS, *LINEAGE),
 }
 
@@ -336,8 +379,8 @@ MART_COLUMNS: dict[str, dict[str, str]] = {
         "ocid's first release date, its award date and its signature date; null: register "
         "only, or no date published",
         "under_act": "Notices: procurement commenced on or after 2025-02-24, so the "
-        "Procurement Act 2023 duties (OV04, OV05, OV06, OV10) apply; false: 'not under the "
-        "Act'; null: register only (a notice with no date counts as under the Act)",
+        "Procurement Act 2023 duties (OV04, OV05, OV06, OV10, OV15) apply; false: 'not under "
+        "the Act'; null: register only (a notice with no date counts as under the Act)",
         "ov01_no_review_date": "OV01: live, value over indicators.review_date_min_value (£5k), "
         "no review date. Null: the register has no review-date column, or start/value missing",
         "ov02_review_overdue": "OV02: live and review date before as_of. Null: no review-date "
@@ -345,21 +388,29 @@ MART_COLUMNS: dict[str, dict[str, str]] = {
         "ov02_evidence": "OV02 evidence: the review date, when it is before as_of",
         "ov03_no_owner": "OV03: live, no contract owner / manager. Null: the register has no "
         "owner column, or start missing",
-        "ov04_kpis_missing": "OV04: value over indicators.kpi_value_threshold (£5m), published "
-        "as a notice under the Act, fewer than indicators.min_kpis (3) KPIs, and not none with "
-        "a published reason. Null: no value, or register only",
+        "ov04_kpis_missing": "OV04 (s52): value over indicators.kpi_value_threshold (£5m), "
+        "published as a notice under the Act, not carved out, fewer than indicators.min_kpis "
+        "(3) KPIs, and not none with a published reason. Null: no value, or register only",
         "ov04_outcome": "OV04 outcome: flagged, not flagged, unknown, 'no KPIs, reason given' "
-        "(no KPIs and a noAgreedMetricsRationale published) or 'not under the Act'",
+        "(no KPIs and a noAgreedMetricsRationale published), 'not under the Act' or 'carved "
+        "out: <framework, concession, light touch or private utility>'",
         "ov04_evidence": "OV04 evidence: the number of KPIs published in notices, and the "
         "published reason for no KPIs",
-        "ov05_rating_overdue": "OV05: OV04 scope, live, started over "
-        "indicators.rating_interval_days (365) ago, no rating in that many days. Null: as OV04",
-        "ov05_outcome": "OV05 outcome: flagged, not flagged, unknown or 'not under the Act'",
-        "ov05_evidence": "OV05 evidence: the date of the last performance rating, or 'never'",
+        "ov05_rating_overdue": "OV05 (s71): OV04's scope. Live: no performance rating in the 12 "
+        "months after the latest of the start, the contract details notice, 2026-01-01 (s71 in "
+        "force) and the last rating. Ended (terminated or past its end) on or after "
+        "2026-01-01: no rating from indicators.final_rating_days (30) before the end, and the "
+        "end more than 30 days before as_of. Null: no value, liveness unknown, or register only",
+        "ov05_outcome": "OV05 outcome: flagged, not flagged, 'not yet due' (the first 12 "
+        "months, or the 30 days after the end, have not passed), unknown, 'not under the Act' "
+        "or 'carved out: ...'",
+        "ov05_evidence": "OV05 evidence: the date of the last performance rating (or 'never') "
+        "and when the next assessment is (was) due",
         "ov06_poor_performance": "OV06: latest rating (measureClassification, else measure) is "
         "'requires improvement' or 'inadequate', or a performance failure is published. Null: "
         "no rating and no failure published",
-        "ov06_outcome": "OV06 outcome: flagged, not flagged, unknown or 'not under the Act'",
+        "ov06_outcome": "OV06 outcome: flagged, not flagged, unknown, 'not under the Act' or "
+        "'carved out: ...' (s71's carve-outs)",
         "ov06_evidence": "OV06 evidence: the latest rating and its date; performance failures, "
         "the last one's date and the penalties",
         "ov07_expired_but_paid": "OV07: payments from the buyer to the supplier, linked to no "
@@ -390,19 +441,39 @@ MART_COLUMNS: dict[str, dict[str, str]] = {
         "and no status",
         "ov09_evidence": "OV09 evidence: payments after the end and the last date, or 'status "
         "still active'",
-        "ov10_change_beyond_tolerance": "OV10: a change without a change notice raised the "
-        "value by more than indicators.change_tolerance_goods_services (10%; works 15%) or the "
-        "term by more than change_tolerance_term (10%); notices under the Act. Null: register "
-        "only (no change history)",
-        "ov10_outcome": "OV10 outcome: flagged, not flagged, unknown or 'not under the Act'",
-        "ov10_evidence": "OV10 evidence: each change without a notice: date, type, value and "
-        "end before -> after",
+        "ov10_change_beyond_tolerance": "OV10 (s75): changes without a change notice, added up "
+        "since award, raised the value by more than indicators.change_tolerance_goods_services "
+        "(10%; works 15%) of the value at award, or the term by more than "
+        "change_tolerance_term (10%) of the term at award; notices under the Act, not carved "
+        "out. Null: register only (no change history)",
+        "ov10_outcome": "OV10 outcome: flagged, not flagged, unknown, 'not under the Act' or "
+        "'carved out: ...' (light touch, private utility)",
+        "ov10_evidence": "OV10 evidence: each change without a notice (date, type, value and "
+        "end before -> after), then the cumulative share of the value and term at award",
         "ov11_no_pipeline": "OV11: live, effective end within indicators.pipeline_months (12) "
-        "of as_of, and no notice from the buyer starting in the 12 months before as_of. Null: "
-        "no end or start, or the buyer publishes no notices",
+        "of as_of, and no successor published. Notice contracts: no procurement notice "
+        "(staging.procurement_notices: UK1-UK4, or a tender or planning release) from the "
+        "buyer in the contract's CPV division (first two digits; any division when it has no "
+        "CPV code) in the 12 months before as_of, its own process left out. Register "
+        "contracts: no notice from the buyer starting in those 12 months. Null: no end or "
+        "start, or the buyer publishes no (procurement) notices",
+        "ov11_evidence": "OV11 evidence (notice contracts): the latest procurement notice "
+        "found, or the division and window searched",
         "ov13_value_missing": "OV13: live, no total or annual value. Null: start missing",
         "ov14_supplier_unidentified": "OV14: live, no company, charity or other registration "
         "number. Null: start missing, or the register has no registration-number column",
+        "ov15_payment_not_published": "OV15 (s70): a payment over "
+        "indicators.large_payment_threshold (£30,000) from the buyer's spend, confidently "
+        "linked, under a notice whose procurement commenced on or after 2026-04-01 (not carved "
+        "out), not published (implementation.transactions, amount within £1) within 30 days "
+        "of the end of its quarter. Null: the buyer publishes no payments in its notices (on "
+        "real data today, every buyer), or register only with a large payment",
+        "ov15_outcome": "OV15 outcome: flagged, not flagged, 'not yet due' (every large "
+        "payment's publication date is after as_of), unknown, 'not under the Act', "
+        "'commenced before s70' (procurement commenced before 2026-04-01) or 'carved out: "
+        "...' (framework, private utility)",
+        "ov15_evidence": "OV15 evidence: each unpublished payment: date, amount, payment id, "
+        "due date (and when it was published, if late); marts.unpublished_payments",
         "value_at_risk": "OV07 value at risk + OV08 value at risk (£); 0 when neither applies",
         "paid_linked": "Sum of payments confidently linked to the contract (£; score >= "
         "links.min_confidence)",
@@ -414,6 +485,17 @@ MART_COLUMNS: dict[str, dict[str, str]] = {
         "payment_id": "The payment (links.spend_contract.payment_id: source:file#row)",
         "payment_date": "Payment date, more than indicators.expired_grace_days after the end",
         "amount": "Amount paid (£)",
+    },
+    "marts.unpublished_payments": {
+        "contract_id": "The contract (marts.contract_oversight.contract_id) the payment is "
+        "confidently linked to",
+        "payment_id": "The payment (links.spend_contract.payment_id: source:file#row)",
+        "payment_date": "Payment date",
+        "amount": "Amount paid (£), over indicators.large_payment_threshold (£30,000)",
+        "due_date": "When it had to be published (s70): 30 days after the end of the calendar "
+        "quarter it was paid in",
+        "published_late_on": "When a notice published it after the due date; null: never "
+        "published (as of as_of)",
     },
     "marts.buyer_scorecard": {
         "buyer_id": _WHO["buyer_id"],
@@ -432,7 +514,7 @@ MART_COLUMNS: dict[str, dict[str, str]] = {
         "cr1": "SC02 share of the largest supplier that year",
         "cr3": "SC02 share of the 3 largest suppliers that year",
         "top_supplier": "Largest supplier that year",
-        "indicator": "OV01-OV14 (one row per buyer and indicator)",
+        "indicator": "OV01-OV15 (one row per buyer and indicator)",
         "flagged": "Contracts flagged true (OV12: buyer x supplier x year rows)",
         "unknown": "Contracts where the indicator is null (unknown); OV12 is never unknown",
         "value": "Value behind the flags (£): value at risk for OV07 and OV08, off-contract "

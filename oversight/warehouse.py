@@ -32,6 +32,7 @@ SQL_TYPES = {
     "charity_number": "varchar",
     "integer": "integer",
     "timestamp": "timestamp",
+    "text_list": "varchar[]",
 }
 
 RAW_FILES_DDL = """

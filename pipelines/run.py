@@ -11,19 +11,18 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
-
-from assets.ingest import NOTHING_LOADED_SQL
 from oversight import settings
-from oversight.catalogue import CatalogueError
-from oversight.explore import INDICATOR_NAMES
-from oversight.indicators import data_as_of
+from oversight.catalogue import Catalogue, CatalogueError, files_fingerprint, load_catalogue
+from oversight.ledger import NOTHING_LOADED_SQL
 from oversight.parameters import AS_OF_ENV, PARAMETERS_ENV
 from oversight.warehouse import WarehouseBusy, connect, open_warehouse
-from pipelines.automation import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-from pipelines.definitions import DERIVE_JOB, INGEST_JOB, build_defs
-from pipelines.recovery import fail_dead_runs, process_tags
+
+# Dagster, the assets and pandas are imported where they are used: a `make run` with nothing
+# to do (`unchanged_since_last_run`) never imports them, and answers in about a second.
+if TYPE_CHECKING:
+    import dagster as dg
 
 SUMMARY_SQL = """
 select source_id,
@@ -50,6 +49,8 @@ def derive_inputs(warehouse: str) -> str:
     """A fingerprint of what the derived assets would be built from: every file's row in
     `raw.files` (hash, settings, status, when ingested), the as-of date the data gives today,
     OVERSIGHT_AS_OF, the catalogue, the parameters and the project's code and SQL."""
+    from oversight.indicators import data_as_of
+
     with open_warehouse(warehouse) as con:
         files = con.execute(
             "select source_id, file_path, sha256, config_hash, status, ingested_at::varchar "
@@ -78,17 +79,55 @@ def derive_inputs(warehouse: str) -> str:
     return digest.hexdigest()[:20]
 
 
+# In the warehouse's folder: the fingerprint (`run_fingerprint`) of the last `make run` that
+# succeeded. A `make run` that finds the same fingerprint has nothing to do: no file is new,
+# changed or removed, and the derived outputs were built from exactly this warehouse, code,
+# catalogue, parameters and as-of date.
+STAMP = ".last-make-run"
+
+
+def files_on_disk(catalogue: Catalogue) -> dict[str, str]:
+    """Each source's files on disk (`files_fingerprint`: paths, sizes, modification times)."""
+    return {s.id: files_fingerprint(catalogue, s) for s in catalogue.sources}
+
+
+def run_fingerprint(warehouse: str, on_disk: dict[str, str]) -> str:
+    """What a `make run` starts from: `derive_inputs` and each source's files on disk."""
+    text = json.dumps([derive_inputs(warehouse), on_disk], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def unchanged_since_last_run(warehouse: str, catalogue: Catalogue) -> bool:
+    """Whether the last successful `make run` started from exactly what is there now, and its
+    outputs still exist. Reads the files' metadata and the warehouse; imports no Dagster."""
+    stamp = Path(warehouse).parent / STAMP
+    if not (stamp.is_file() and Path(warehouse).is_file() and outputs_exist(warehouse)):
+        return False
+    return stamp.read_text().strip() == run_fingerprint(warehouse, files_on_disk(catalogue))
+
+
+def outputs_exist(warehouse: str) -> bool:
+    """Whether the derived outputs are there: the marts in the warehouse, the report and the
+    workbook."""
+    folder = Path(warehouse).parent
+    if not all((folder / f).exists() for f in DERIVED_OUTPUTS):
+        return False
+    with open_warehouse(warehouse) as con:
+        return bool(
+            con.execute(
+                "select count(*) from duckdb_tables() where schema_name = 'marts'"
+            ).fetchall()[0][0]
+        )
+
+
 def up_to_date_run(instance: dg.DagsterInstance, warehouse: str, fingerprint: str) -> str | None:
     """The id of a successful derive run made from exactly these inputs, if there is one and
     its outputs are still there (the marts in the warehouse, the report and the workbook)."""
-    folder = Path(warehouse).parent
-    if not all((folder / f).exists() for f in DERIVED_OUTPUTS):
-        return None
-    with open_warehouse(warehouse) as con:
-        marts = con.execute(
-            "select count(*) from duckdb_tables() where schema_name = 'marts'"
-        ).fetchall()[0][0]
-    if not marts:
+    import dagster as dg
+
+    from pipelines.definitions import DERIVE_JOB
+
+    if not outputs_exist(warehouse):
         return None
     runs = instance.get_run_records(
         filters=dg.RunsFilter(
@@ -111,6 +150,13 @@ def materialise_all(
     everything derived from it, unless a successful derive run was made from the same inputs
     (`derive_inputs`) and `rebuild` is not set (`rebuild` also reads every file again).
     Returns the results of the runs made."""
+    from pipelines.automation import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+    from pipelines.definitions import DERIVE_JOB, INGEST_JOB
+    from pipelines.recovery import process_tags
+
     config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     ingest = defs.resolve_job_def(INGEST_JOB)
     # The valid sources (listed first); invalid entries are reported, not run.
@@ -150,6 +196,8 @@ def materialise_all(
 
 def report_failed_checks(results: list[dg.ExecuteInProcessResult]) -> None:
     """Blocking failures in full; warnings one line each (details in the UI and Data Docs)."""
+    import dagster as dg
+
     for result in results:
         for evaluation in result.get_asset_check_evaluations():
             if evaluation.passed:
@@ -175,6 +223,8 @@ from marts.buyer_scorecard group by indicator order by indicator
 
 def print_headline(con) -> None:
     """The findings, by indicator, over every buyer: what an analyst reads first."""
+    from oversight.explore import INDICATOR_NAMES
+
     if not con.execute(
         "select 1 from duckdb_tables() where schema_name = 'marts' and table_name = "
         "'buyer_scorecard'"
@@ -229,24 +279,30 @@ def main(argv: list[str] | None = None) -> int:
         help="read every file again, changed or not, and rebuild everything derived",
     )
     args = parser.parse_args(argv)
+    warehouse = str(settings.warehouse_path())
     try:
-        defs = build_defs()
+        catalogue = load_catalogue(strict=False)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)
         return 2
-    warehouse = str(settings.warehouse_path())
-    instance = (
-        dg.DagsterInstance.get()
-        if os.environ.get("DAGSTER_HOME")
-        else dg.DagsterInstance.ephemeral()
-    )
-    invalid = defs.resources["catalogue"].load().report()
-    for run_id in fail_dead_runs(instance):
-        print(f"run {run_id} was left 'Started' by a process that died; marked failed")
+    invalid = catalogue.report()
+    stamp = Path(warehouse).parent / STAMP
     try:
-        # Wait for the write lock once, here, rather than failing inside the run with a trace.
-        connect(warehouse).close()
-        results = materialise_all(defs, instance, rebuild=args.rebuild)
+        if not args.rebuild and unchanged_since_last_run(warehouse, catalogue):
+            print(
+                "Nothing changed since the last `make run` (no file new, changed or removed; "
+                "same code, catalogue, parameters and as-of date): nothing read or rebuilt "
+                "(`make run REBUILD=1` reads and rebuilds everything)."
+            )
+            ok = True
+            results = []
+        else:
+            stamp.unlink(missing_ok=True)
+            on_disk = files_on_disk(catalogue)  # before the ingest reads the files
+            results = run_everything(warehouse, args.rebuild)
+            ok = all(r.success for r in results)
+            if ok:
+                stamp.write_text(run_fingerprint(warehouse, on_disk) + "\n")
         print_summary(warehouse)
         if invalid:
             print("\n" + invalid, file=sys.stderr)
@@ -259,7 +315,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Report: {data / 'report' / 'index.html'}")
         print(f"Exports (Parquet, CSV and oversight.xlsx): {data / 'exports'}/")
         print(f"Charts: {settings.outputs_dir(warehouse)}/")
-        ok = all(r.success for r in results)
     except WarehouseBusy as exc:
         print(exc, file=sys.stderr)
         return 3
@@ -269,6 +324,27 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+def run_everything(warehouse: str, rebuild: bool) -> list[dg.ExecuteInProcessResult]:
+    """Load the definitions and the Dagster instance (DAGSTER_HOME when set, so the runs show
+    in the UI), mark runs left by dead processes failed, then `materialise_all`."""
+    import dagster as dg
+
+    from pipelines.definitions import build_defs
+    from pipelines.recovery import fail_dead_runs
+
+    defs = build_defs()
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
+    )
+    for run_id in fail_dead_runs(instance):
+        print(f"run {run_id} was left 'Started' by a process that died; marked failed")
+    # Wait for the write lock once, here, rather than failing inside the run with a trace.
+    connect(warehouse).close()
+    return materialise_all(defs, instance, rebuild=rebuild)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ def test_definitions_load_with_the_stable_asset_names():
         "staging/spend",
         "staging/contract_events",
         "staging/contract_suppliers",
+        "staging/procurement_notices",
         "staging/contract_matches",
         "marts/publisher_quality",
         "outputs/data_docs",

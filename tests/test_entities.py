@@ -239,6 +239,8 @@ def test_truncated_decorated_and_abbreviated_names_resolve(printed, same_as):
         # a bracket inside the legal name is part of it (two Companies House entities)
         ("Electricity North West (Construction & Maintenance) Ltd", "Electricity North West Ltd"),
         ("Hollins Building Contractors (Yorkshire) Ltd", "Hollins Building Contractors Ltd"),
+        # ... also with more of the name after the bracket
+        ("Hollins Homes (Yorkshire) No. 2 Limited", "Hollins Homes (Midlands) No. 2 Limited"),
         # a trading name alone does not join: sister companies share them
         ("Voyage 1 Limited Trading As Voyage Care", "Voyage Care"),
         # a word prefix is not a truncation unless the name is long enough to have been cut

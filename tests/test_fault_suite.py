@@ -58,9 +58,9 @@ class Home:
             "OVERSIGHT_WAREHOUSE": str(self.warehouse),
         }
 
-    def start(self) -> subprocess.Popen:
+    def start(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "pipelines.run"],
+            [sys.executable, "-m", "pipelines.run", *args],
             cwd=PROJECT,
             env=self.env(),
             stdout=subprocess.PIPE,
@@ -69,8 +69,8 @@ class Home:
             start_new_session=True,
         )
 
-    def run(self) -> tuple[int, str]:
-        process = self.start()
+    def run(self, *args: str) -> tuple[int, str]:
+        process = self.start(*args)
         out, _ = process.communicate(timeout=900)
         return process.returncode, out
 
@@ -232,7 +232,8 @@ def test_two_runs_at_once_both_finish_and_match_the_clean_build(clean, tmp_path)
 
 
 def test_a_notebook_reading_during_a_run_neither_blocks_it_nor_fails(clean):
-    """A reader keeps a connection open and queries throughout a re-run of the clean build."""
+    """A reader keeps a connection open and queries throughout a rebuild of the clean build
+    (`make run REBUILD=1`: every file read again and everything derived rebuilt)."""
     home: Home = clean["home"]
     reader = explore.connect(home.warehouse)
     errors: list[Exception] = []
@@ -252,7 +253,7 @@ def test_a_notebook_reading_during_a_run_neither_blocks_it_nor_fails(clean):
     thread = threading.Thread(target=read)
     thread.start()
     try:
-        code, out = home.run()
+        code, out = home.run("--rebuild")
     finally:
         done.set()
         thread.join()
@@ -261,6 +262,20 @@ def test_a_notebook_reading_during_a_run_neither_blocks_it_nor_fails(clean):
     assert code == 0, out
     assert errors == [] and queries > 0
     assert differences(home.fingerprint(), clean["fingerprint"]) == []  # nothing changed
+
+
+def test_a_run_with_nothing_changed_starts_no_run_and_changes_nothing(clean):
+    """After a successful `make run`, the next one with no file new, changed or removed (and
+    the same code, catalogue and parameters) answers from the warehouse folder's stamp: no
+    Dagster run, no write, the same summary."""
+    home: Home = clean["home"]
+    before = len(home.runs())
+    code, out = home.run()
+    assert code == 0, out
+    assert "Nothing changed since the last `make run`" in out
+    assert "Warehouse: " in out and "Findings as of" in out
+    assert len(home.runs()) == before
+    assert differences(home.fingerprint(), clean["fingerprint"]) == []
 
 
 def summarise(lines: list[str]) -> str:

@@ -282,54 +282,46 @@ def sample(tmp_path_factory):
     return warehouse, planted["cases"]
 
 
-COLUMN = {**FLAG_COLUMNS, "LIVE": "live"}
-# The Procurement Act duties, which apply only to procurements commenced from 24 Feb 2025.
-ACT_DUTIES = ("OV04", "OV05", "OV06", "OV10")
-# The sample's Department notices (data/raw/drr/notices) were planted before the Act was
-# scoped: each procurement's first notice is dated before 24 Feb 2025, so by the documented
-# rule (docs/indicators.md, "not under the Act") its Act duties are neither flagged nor
-# unknown. Their planted expectations (data/raw/planted.yaml) await the sample's reshaping on
-# Find a Tender's shapes with post-Act notices (issue 20); until then they are checked as
-# "not under the Act": ocid -> the hand-read commencement (first release date).
-PRE_ACT_NOTICES = {
-    "ocds-drr001-000101": date(2024, 11, 1),
-    "ocds-drr001-000102": date(2025, 2, 9),  # award dated 2025-02-09, first release 02-10
-    "ocds-drr001-000103": date(2024, 12, 2),
-}
+COLUMN = {"OV15": "ov15_payment_not_published", **FLAG_COLUMNS, "LIVE": "live"}
 
 
 def test_every_planted_contract_case_is_found_and_every_clean_twin_is_not(sample):
+    """Each case's flag, and its outcome where the case names one ("not under the Act",
+    "carved out: light touch", "no KPIs, reason given", "not yet due", ...)."""
     warehouse, cases = sample
-    checked = pre_act = 0
+    checked = outcomes = 0
     for case in cases:
         if case["indicator"] not in COLUMN:
             continue
         where = "ocid = ?" if "ocid" in case else "contract_ref = ?"
         key = case.get("ocid") or case["contract_ref"]
+        column = COLUMN[case["indicator"]]
+        if "outcome" in case:
+            column += f", o.ov{case['indicator'][2:]}_outcome"
         rows = query(
             warehouse,
-            f"select {COLUMN[case['indicator']]}, o.procurement_commenced from "
+            f"select {column} from "
             f"marts.contract_oversight o join links.contract_entries ce"
             f" on ce.contract_key = o.contract_id"
             f" join staging.contracts c on c.contract_id = ce.entry_id "
             f"where c.{where}",
             [key],
         )
-        if case["indicator"] in ACT_DUTIES and case.get("ocid") in PRE_ACT_NOTICES:
-            outcome = query(
-                warehouse,
-                f"select ov{case['indicator'][2:]}_outcome from marts.contract_oversight "
-                "where contract_id like ? || '/%'",
-                [case["ocid"]],
-            )
-            assert rows == [(False, PRE_ACT_NOTICES[case["ocid"]])], (case, rows)
-            assert outcome == [("not under the Act",)], (case, outcome)
-            pre_act += 1
-        else:
-            assert [r[0] for r in rows] == [case["expected"]], (case, rows)
+        assert [r[0] for r in rows] == [case["expected"]], (case, rows)
+        if "outcome" in case:
+            assert rows[0][1] == case["outcome"], (case, rows)
+            outcomes += 1
         checked += 1
-    assert checked >= 25
-    assert pre_act == 8  # OV04-OV06 on 000101 and 000102, OV10 on 000101 and 000103
+    assert checked >= 45
+    assert outcomes >= 14
+    # Every Procurement Act duty is planted on DRR's notices, flagged and clean.
+    act = {
+        (c["indicator"], c["expected"])
+        for c in cases
+        if c["source_id"] == "drr-notices" and c["indicator"] in COLUMN
+    }
+    for code in ("OV04", "OV05", "OV06", "OV10", "OV11", "OV15"):
+        assert {(code, True), (code, False)} <= act, code
 
 
 def test_planted_value_at_risk_and_off_contract_spend(sample):
@@ -388,7 +380,7 @@ def test_scorecard_counts_match_the_oversight_table(sample):
         " using (buyer_id) where b.name = 'Northmoor City Council'",
     )[0]
     assert (card["OV07"], card["OV09"]) == direct == (1, 3)
-    assert set(card) == {f"OV{i:02d}" for i in range(1, 15)}
+    assert set(card) == {f"OV{i:02d}" for i in range(1, 16)}
 
 
 @needs_real

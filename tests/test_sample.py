@@ -125,39 +125,73 @@ def test_sample_register_values(sample_warehouse):
 
 
 def test_sample_notices_carry_the_planted_events(sample_warehouse):
-    kpis = query(
-        sample_warehouse,
-        "select ocid, count(*) from staging.contract_events where "
-        "event_type = 'kpi_defined' group by 1 order by 1",
-    )
-    assert kpis == [("ocds-drr001-000101", 3), ("ocds-drr001-000102", 2)]
-    assert query(
-        sample_warehouse,
-        "select ocid, max_by(rating, event_date), max(event_date) "
-        "from staging.contract_events where event_type = 'performance_rating' "
-        "group by 1 order by 1",
-    ) == [
+    def events(kind: str, columns: str = "ocid, count(*)") -> list[tuple]:
+        return query(
+            sample_warehouse,
+            f"select {columns} from staging.contract_events where event_type = '{kind}' "
+            "and ocid like 'ocds-drr001-%' group by all order by all",
+        )
+
+    assert events("kpi_defined") == [
+        ("ocds-drr001-000101", 3),
+        ("ocds-drr001-000102", 2),
+        ("ocds-drr001-000106", 3),
+        ("ocds-drr001-000109", 3),
+        ("ocds-drr001-000110", 3),
+    ]
+    # the pre-Act free text, and UK9 measureClassification ids on the s71 scale
+    assert events("performance_rating", "ocid, max_by(rating, event_date), max(event_date)") == [
         ("ocds-drr001-000101", "requires improvement", date(2025, 12, 31)),
-        ("ocds-drr001-000102", "good", date(2025, 3, 31)),
+        ("ocds-drr001-000106", "requires improvement", date(2026, 6, 30)),
+        ("ocds-drr001-000109", "good", date(2026, 3, 31)),
+        ("ocds-drr001-000110", "good", date(2026, 6, 30)),
     ]
+    assert events("no_kpis_reason", "ocid, event_date") == [
+        ("ocds-drr001-000107", date(2025, 8, 4))
+    ]
+    assert events("performance_failure", "ocid, event_date, value_after") == [
+        ("ocds-drr001-000107", date(2026, 5, 12), 45000)
+    ]
+    assert events("change", "ocid, event_date, value_before, value_after, has_notice") == [
+        ("ocds-drr001-000101", date(2026, 3, 1), 24000000, 25800000, True),
+        ("ocds-drr001-000102", date(2026, 3, 13), 6000000, 7200000, True),
+        ("ocds-drr001-000103", date(2025, 10, 15), 900000, 1100000, False),
+        ("ocds-drr001-000113", date(2026, 2, 16), 2000000, 2120000, False),
+        ("ocds-drr001-000114", date(2025, 11, 17), 1500000, 1560000, False),
+        ("ocds-drr001-000114", date(2026, 2, 23), 1560000, 1620000, False),
+        ("ocds-drr001-000114", date(2026, 5, 18), 1620000, 1680000, False),
+        ("ocds-drr001-000115", date(2025, 12, 15), 1500000, 1560000, False),
+        ("ocds-drr001-000115", date(2026, 4, 20), 1560000, 1620000, False),
+    ]
+    assert events("extension", "ocid, event_date, end_date_after, has_notice") == [
+        ("ocds-drr001-000104", date(2025, 11, 19), date(2026, 12, 31), True)
+    ]
+    assert events("termination", "ocid, event_date") == [
+        ("ocds-drr001-000105", date(2025, 11, 30)),
+        ("ocds-drr001-000109", date(2026, 5, 31)),
+        ("ocds-drr001-000110", date(2026, 6, 30)),
+    ]
+    assert events("completion", "ocid, event_date, value_after") == [
+        ("ocds-drr001-000105", date(2025, 11, 30), 61500)
+    ]
+    # s70: the payments published as transactions, with the release that published them
     assert query(
         sample_warehouse,
-        "select ocid, value_before, value_after, has_notice from "
-        "staging.contract_events where event_type = 'change' order by 1",
+        "select e.ocid, e.event_date, e.value_after, r.release_date::date "
+        "from staging.contract_events e join raw.releases r using (source_id, ocid, release_id) "
+        "where e.event_type = 'payment_published' order by all",
     ) == [
-        ("ocds-drr001-000101", 24000000, 25800000, True),
-        ("ocds-drr001-000103", 900000, 1100000, False),
-    ]
-    assert query(
-        sample_warehouse,
-        "select ocid, event_type, event_date from "
-        "staging.contract_events where event_type in ('extension', 'termination') "
-        "order by 1",
-    ) == [
-        ("ocds-drr001-000104", "extension", date(2025, 11, 19)),
-        ("ocds-drr001-000105", "termination", date(2025, 11, 30)),
+        ("ocds-drr001-000111", date(2026, 5, 18), 48250, date(2026, 7, 14)),
+        ("ocds-drr001-000111", date(2026, 6, 15), 52400, date(2026, 7, 14)),
+        ("ocds-drr001-000112", date(2026, 5, 26), 36900, date(2026, 8, 14)),
     ]
     assert query(
         sample_warehouse,
         "select total_value, max_end_date from staging.contracts where ocid = 'ocds-drr001-000101'",
     ) == [(25800000, date(2029, 1, 31))]
+    # The procurements commenced before the Act: 000101 alone.
+    assert query(
+        sample_warehouse,
+        "select ocid from raw.releases where source_id = 'drr-notices' group by 1 "
+        "having min(release_date) < date '2025-02-24'",
+    ) == [("ocds-drr001-000101",)]

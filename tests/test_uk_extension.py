@@ -419,16 +419,22 @@ def test_the_act_applies_from_24_february_2025(marts):
         ("ov05", "ov05_rating_overdue"),
         ("ov06", "ov06_poor_performance"),
         ("ov10", "ov10_change_beyond_tolerance"),
+        ("ov15", "ov15_payment_not_published"),
     ):
         assert row(marts, "feb23", flag, f"{code}_outcome") == (False, "not under the Act")
-    # 24 Feb: 2 KPIs over £5m flagged; started 2025-04-01, rated 2025-12-31 (within 365 days
-    # of D): not overdue; rated inadequate: flagged; value up 20% silently: flagged.
+    # 24 Feb: 2 KPIs over £5m flagged; s71's 12 months run from 2026-01-01 (in force after the
+    # 2025-04-01 start; the 2025-12-31 rating is before it): due 2027-01-01, not yet due on D;
+    # rated inadequate: flagged; value up 20% silently: flagged.
     assert row(marts, "feb24", "ov04_kpis_missing", "ov04_outcome", "ov04_evidence") == (
         True,
         "flagged",
         "2 KPIs published",
     )
-    assert row(marts, "feb24", "ov05_rating_overdue", "ov05_outcome") == (False, "not flagged")
+    assert row(marts, "feb24", "ov05_rating_overdue", "ov05_outcome", "ov05_evidence") == (
+        False,
+        "not yet due",
+        "last rated 2025-12-31; next assessment due 2027-01-01",
+    )
     assert row(marts, "feb24", "ov06_poor_performance", "ov06_outcome", "ov06_evidence") == (
         True,
         "flagged",

@@ -291,43 +291,95 @@ CASES: list[PlantedCase] = [
         "index-only rows at the end of the '#' months: "
         "quarantined as empty, never silently dropped",
     ),
-    # DRR's notices
+    # DRR's notices (Find a Tender, drr_notices): 000101 commenced before the Act; every other
+    # procurement from 24 Feb 2025 on, so the Act's duties apply unless carved out. `outcome`
+    # is the indicator's outcome column (ovNN_outcome) where it says more than the flag.
+    *(
+        PlantedCase(
+            code,
+            False,
+            "drr-notices",
+            f"tendered 2024-11-01, before the Act commenced: {what}",
+            {"ocid": "ocds-drr001-000101", "outcome": "not under the Act"},
+        )
+        for code, what in (
+            ("OV04", "3 KPIs over £5m"),
+            ("OV05", "live over £5m, rated 2025-12-31"),
+            ("OV06", "latest rating 'Requires improvement', free text"),
+            ("OV10", "value up 7.5% with an amendment"),
+        )
+    ),
     PlantedCase(
-        "OV04", False, "drr-notices", "over £5m with 3 KPIs", {"ocid": "ocds-drr001-000101"}
+        "OV04",
+        True,
+        "drr-notices",
+        "UK7 over £5m (£6m) with only 2 KPIs",
+        {"ocid": "ocds-drr001-000102"},
+    ),
+    PlantedCase(
+        "OV04",
+        False,
+        "drr-notices",
+        "UK7 over £5m (£12m) with 3 KPIs",
+        {"ocid": "ocds-drr001-000106", "outcome": "not flagged"},
+    ),
+    PlantedCase(
+        "OV04",
+        False,
+        "drr-notices",
+        "UK7 over £5m with no KPIs and noAgreedMetricsRationale",
+        {"ocid": "ocds-drr001-000107", "outcome": "no KPIs, reason given"},
+    ),
+    PlantedCase(
+        "OV04",
+        False,
+        "drr-notices",
+        "light-touch (tender.specialRegime) £8m contract with no KPIs and no reason",
+        {"ocid": "ocds-drr001-000108", "outcome": "carved out: light touch"},
     ),
     PlantedCase(
         "OV05",
         False,
         "drr-notices",
-        "rated 2026-01-31, within 12 months",
-        {"ocid": "ocds-drr001-000101"},
+        "live £6m contract started 2025-08-01, not rated yet: its first rating is due 12 "
+        "months after 2026-01-01 (s71 in force), after the as-of date",
+        {"ocid": "ocds-drr001-000102", "outcome": "not yet due"},
+    ),
+    PlantedCase(
+        "OV05",
+        True,
+        "drr-notices",
+        "UK11 terminated 2026-05-31 with a reason, last rated to 2026-03-31: "
+        "no assessment on termination 30 days on",
+        {"ocid": "ocds-drr001-000109"},
+    ),
+    PlantedCase(
+        "OV05",
+        False,
+        "drr-notices",
+        "UK11 terminated 2026-06-30, a UK9 rating for the period to 2026-06-30",
+        {"ocid": "ocds-drr001-000110", "outcome": "not flagged"},
     ),
     PlantedCase(
         "OV06",
         True,
         "drr-notices",
-        "latest rating 'Requires improvement'",
-        {"ocid": "ocds-drr001-000101"},
+        "latest UK9 rating 'below' (measureClassification)",
+        {"ocid": "ocds-drr001-000106"},
     ),
     PlantedCase(
-        "OV10",
+        "OV06",
         False,
         "drr-notices",
-        "value up 7.5% with a change notice",
-        {"ocid": "ocds-drr001-000101"},
+        "latest UK9 rating 'met' (its assessment on termination)",
+        {"ocid": "ocds-drr001-000110", "outcome": "not flagged"},
     ),
     PlantedCase(
-        "OV04", True, "drr-notices", "over £5m with only 2 KPIs", {"ocid": "ocds-drr001-000102"}
-    ),
-    PlantedCase(
-        "OV05",
+        "OV06",
         True,
         "drr-notices",
-        "last rated 2025-03-31: over 12 months before as-of",
-        {"ocid": "ocds-drr001-000102"},
-    ),
-    PlantedCase(
-        "OV06", False, "drr-notices", "latest rating 'Good'", {"ocid": "ocds-drr001-000102"}
+        "UK9 performance failure with a £45,000 penalty (no KPIs to rate)",
+        {"ocid": "ocds-drr001-000107"},
     ),
     PlantedCase(
         "OV10",
@@ -337,17 +389,85 @@ CASES: list[PlantedCase] = [
         {"ocid": "ocds-drr001-000103", "value_before": 900000.0, "value_after": 1100000.0},
     ),
     PlantedCase(
+        "OV10",
+        False,
+        "drr-notices",
+        "value up 6% between releases with no change notice: within the 10%",
+        {"ocid": "ocds-drr001-000113", "outcome": "not flagged"},
+    ),
+    PlantedCase(
+        "OV10",
+        False,
+        "drr-notices",
+        "term more than doubled by a UK10 change notice (tendered on 2025-02-24, "
+        "the day the Act commenced)",
+        {"ocid": "ocds-drr001-000104", "outcome": "not flagged"},
+    ),
+    PlantedCase(
+        "OV10",
+        False,
+        "drr-notices",
+        "value up 20% (£6m -> £7.2m) by a UK10 change notice",
+        {"ocid": "ocds-drr001-000102", "outcome": "not flagged"},
+    ),
+    PlantedCase(
+        "OV10",
+        True,
+        "drr-notices",
+        "three rises of 4% of the award value with no notice: 12% since award",
+        {"ocid": "ocds-drr001-000114"},
+    ),
+    PlantedCase(
+        "OV10",
+        False,
+        "drr-notices",
+        "two rises of 4% of the award value with no notice: 8% since award",
+        {"ocid": "ocds-drr001-000115", "outcome": "not flagged"},
+    ),
+    PlantedCase(
+        "OV11",
+        False,
+        "drr-notices",
+        "ends 2026-12-31; a UK1 pipeline notice in its CPV division (71) on 2026-06-01",
+        {"ocid": "ocds-drr001-000103"},
+    ),
+    PlantedCase(
+        "OV11",
+        True,
+        "drr-notices",
+        "ends 2026-12-31; DRR's pipeline notices of the last 12 months are all in other "
+        "CPV divisions than its 80",
+        {"ocid": "ocds-drr001-000104"},
+    ),
+    PlantedCase(
+        "OV15",
+        False,
+        "drr-notices",
+        "tendered 2026-04-01; paid £48,250 and £52,400.40 in May-June 2026, both published "
+        "as transactions on 2026-07-14 (one as £52,400.00); £30,000.00 paid 2026-06-29 "
+        "(not over £30,000) never published",
+        {"ocid": "ocds-drr001-000111"},
+    ),
+    PlantedCase(
+        "OV15",
+        True,
+        "drr-notices",
+        "tendered 2026-04-02; paid £36,900 on 2026-05-26 (published 2026-08-14, after the "
+        "30 July due date) and £41,750 on 2026-06-22 (never published)",
+        {"ocid": "ocds-drr001-000112"},
+    ),
+    PlantedCase(
         "EVENT",
         True,
         "drr-notices",
-        "an extension: end 2025-12-31 -> 2026-12-31, value unchanged",
+        "a UK10 extension: end 2025-12-31 -> 2026-12-31, value unchanged",
         {"ocid": "ocds-drr001-000104"},
     ),
     PlantedCase(
         "EVENT",
         True,
         "drr-notices",
-        "a termination dated 2025-11-30",
+        "a UK11 termination dated 2025-11-30, with its completion",
         {"ocid": "ocds-drr001-000105"},
     ),
     # Kelder's notices: two of its register contracts

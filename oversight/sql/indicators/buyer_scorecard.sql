@@ -71,9 +71,10 @@ with o as (
                ov07_expired_but_paid as "OV07", ov08_paid_beyond_value as "OV08",
                ov09_not_closed as "OV09", ov10_change_beyond_tolerance as "OV10",
                ov11_no_pipeline as "OV11", ov13_value_missing as "OV13",
-               ov14_supplier_unidentified as "OV14" from o
+               ov14_supplier_unidentified as "OV14",
+               ov15_payment_not_published as "OV15" from o
     ) unpivot include nulls (flag for indicator in ("OV01", "OV02", "OV03", "OV04", "OV05",
-        "OV06", "OV07", "OV08", "OV09", "OV10", "OV11", "OV13", "OV14"))
+        "OV06", "OV07", "OV08", "OV09", "OV10", "OV11", "OV13", "OV14", "OV15"))
 ), per_indicator as (
     select buyer_id, indicator,
            count(*) filter (where flag) as flagged,

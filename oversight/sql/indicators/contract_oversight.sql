@@ -1,9 +1,11 @@
 -- marts.contract_oversight: one row per contract (links.contract_entries.contract_key: source +
 -- reference + resolved supplier; its rows are its periods), every OV flag true / false / null (unknown:
 -- the data the rule needs is missing), its evidence, and the value at risk. Variables:
--- as_of, act_commenced (the Procurement Act 2023's commencement, 2025-02-24) and the
--- indicators.* parameters (oversight/indicators.py sets them). Needs the registered table
--- source_fields (source_id, field): the canonical columns each source maps.
+-- as_of, act_commenced (the Procurement Act 2023's commencement, 2025-02-24), s71_in_force
+-- (2026-01-01), s70_in_force (2026-04-01), carve_outs_s52 / _s71 / _s75 / _s70 (the carve-outs
+-- that lift each duty, indicators.ACT_CARVE_OUTS) and the indicators.* parameters
+-- (oversight/indicators.py sets them). Needs the registered table source_fields (source_id,
+-- field): the canonical columns each source maps.
 create schema if not exists marts;
 -- Events of each contract, a matched notice's events given to its register entry.
 create or replace temp table oversight_events as
@@ -42,12 +44,24 @@ with params as (
     left join staging.contract_events e on e.contract_id = n.contract_id
     where n.record_type = 'notice'
     group by 1
+), notice_facts as (
+    -- What a notice row adds to the contract it stands for (itself, or its register entry):
+    -- its process, its carve-outs and the CPV division of what it buys (OV11).
+    select contract_id as notice_id, ocid as notice_ocid, act_carve_outs,
+           case when coalesce(upper(category_scheme), 'CPV') = 'CPV'
+                     and regexp_matches(coalesce(category_code, ''), '^\d{2}')
+                then left(category_code, 2) end as cpv_division
+    from staging.contracts where record_type = 'notice'
 ), ev as (
     select contract_id,
            max(end_date_after) filter (where event_type in ('change', 'extension'))
                as moved_end,
            count(distinct kpi_id) filter (where event_type = 'kpi_defined') as kpis,
            max(event_date) filter (where event_type = 'performance_rating') as last_rated,
+           -- the contract details notice (UK7): its KPIs or its reason for none
+           min(event_date) filter (where event_type in ('kpi_defined', 'no_kpis_reason'))
+               as details_published,
+           max(event_date) filter (where event_type = 'termination') as terminated_on,
            max_by(rating, event_date) filter (where event_type = 'performance_rating')
                as latest_rating,
            bool_or(event_type = 'termination') as terminated,
@@ -82,12 +96,14 @@ with params as (
            coalesce(ev.terminated, false) as terminated, coalesce(ev.extended, false)
                or b.current_expiry_date > b.end_date as extended,
            ev.kpis_reason, coalesce(ev.failures, 0) as failures, ev.penalties, ev.last_failure,
-           ev.completed, ev.final_value, cm.commenced,
+           ev.completed, ev.final_value, cm.commenced, ev.details_published,
+           ev.terminated_on, nf.notice_ocid, nf.act_carve_outs, nf.cpv_division,
            hf.fields, sc.last_payment,
            (params.d) as d
     from base b cross join params
     left join ev using (contract_id)
     left join commenced cm using (notice_id)
+    left join notice_facts nf using (notice_id)
     left join has_field hf using (source_id)
     left join entities.buyer_mentions bm on bm.name = b.buyer_name
     left join entities.supplier_mentions sm
@@ -130,6 +146,7 @@ create or replace table marts.expired_payments as
 -- live on D when D falls inside one of its periods; the latest row gives its title, review
 -- date, owner and status.
 create or replace temp table oversight_flags as
+with per_contract as (
 select contract_key as contract_id,
        arg_max(record_type, coalesce(start_date, date '1900-01-01')) as record_type,
        any_value(source_id) as source_id,
@@ -174,9 +191,86 @@ select contract_key as contract_id,
                   || coalesce(effective_end::varchar, 'open'), '; ' order by start_date)
            as periods,
        bool_or(coalesce(no_longer_listed, false)) as no_longer_listed,
-       any_value(last_listed_in) as last_listed_in
+       any_value(last_listed_in) as last_listed_in,
+       list_distinct(flatten(list(act_carve_outs) filter (where act_carve_outs is not null)))
+           as act_carve_outs,
+       list(distinct notice_ocid) filter (where notice_ocid is not null) as ocids,
+       any_value(cpv_division) as cpv_division,
+       min(details_published) as details_published, max(terminated_on) as terminated_on
 from oversight_entries
-group by contract_key;
+group by contract_key
+), carved as (
+    -- The carve-outs that lift each duty (names joined by ', '; null: none applies).
+    select *,
+           nullif(array_to_string(list_sort(list_intersect(
+               act_carve_outs, getvariable('carve_outs_s52'))), ', '), '') as carved_s52,
+           nullif(array_to_string(list_sort(list_intersect(
+               act_carve_outs, getvariable('carve_outs_s71'))), ', '), '') as carved_s71,
+           nullif(array_to_string(list_sort(list_intersect(
+               act_carve_outs, getvariable('carve_outs_s75'))), ', '), '') as carved_s75,
+           nullif(array_to_string(list_sort(list_intersect(
+               act_carve_outs, getvariable('carve_outs_s70'))), ', '), '') as carved_s70,
+           -- OV05: ended (terminated, or past its effective end) and when
+           terminated or effective_end < d as ended,
+           case when terminated then coalesce(terminated_on, effective_end)
+                else effective_end end as ended_on,
+           -- s71's clock starts at the latest of the start, the contract details notice and
+           -- s71 coming into force
+           greatest(start_date, coalesce(details_published, start_date),
+                    getvariable('s71_in_force')::date) as s71_from
+    from per_contract
+)
+select *,
+       case when ended then case when ended_on >= getvariable('s71_in_force')::date
+                                 then ended_on + getvariable('final_rating_days')::int end
+            else (greatest(s71_from, last_rated) + interval 12 month)::date end as ov05_due
+from carved;
+
+-- OV15's payments: large payments confidently linked to a notice contract under s70, each
+-- with the date it was due to be published and whether a payment_published event of the
+-- contract shows it (amount within £1, published by the due date).
+create or replace temp table s70_payments as
+with published as (
+    select f.contract_key as contract_id, e.value_after as amount,
+           r.release_date::date as published_on
+    from oversight_events e
+    join oversight_entries f using (contract_id)
+    left join raw.releases r
+           on r.source_id = e.source_id and r.ocid = e.ocid and r.release_id = e.release_id
+    where e.event_type = 'payment_published'
+), large as (
+    select l.contract_key as contract_id, l.payment_id, l.payment_date, l.amount,
+           (date_trunc('quarter', l.payment_date) + interval 3 month - interval 1 day)::date
+               + 30 as due_date
+    from links.spend_contract l
+    join oversight_flags f on f.contract_id = l.contract_key
+    where l.contract_id is not null and l.score >= getvariable('min_confidence')
+      and l.amount > getvariable('large_payment_threshold') and l.payment_date <= f.d
+)
+select g.*, min(p.published_on) filter (where p.published_on <= g.due_date) as published_on,
+       min(p.published_on) as first_published_on
+from large g
+left join published p on p.contract_id = g.contract_id and abs(p.amount - g.amount) <= 1
+group by all;
+
+-- Buyers that publish payments in their notices at all (s70 data): OV15 is unknown for others.
+create or replace temp table s70_buyers as
+select distinct bm.buyer_id
+from staging.contract_events e
+join staging.contracts c using (contract_id)
+join entities.buyer_mentions bm on bm.name = c.buyer_name
+where e.event_type = 'payment_published';
+
+create or replace table marts.unpublished_payments as
+select p.contract_id, p.payment_id, p.payment_date, p.amount, p.due_date,
+       p.first_published_on as published_late_on
+from s70_payments p
+join oversight_flags f using (contract_id)
+where f.has_notice and not f.pre_act and f.carved_s70 is null
+  and coalesce(f.commenced >= getvariable('s70_in_force')::date, true)
+  and f.buyer_id in (select buyer_id from s70_buyers)
+  and p.due_date < f.d and p.published_on is null
+order by p.contract_id, p.payment_date, p.payment_id;
 
 create or replace table marts.contract_oversight as
 with late as (select * from marts.expired_payments), late_by as (
@@ -208,22 +302,76 @@ with late as (select * from marts.expired_payments), late_by as (
     join oversight_flags f on f.buyer_id = l.buyer_id and f.supplier_id = l.supplier_id
     where l.payment_date > f.effective_end and l.payment_date <= f.d
     group by 1
+), contract_events as (
+    select f.contract_key as contract_id, e.*
+    from oversight_events e join oversight_entries f using (contract_id)
+), at_award as (
+    -- OV10's baseline: the value and end at award (the award event), else before the first
+    -- change.
+    select contract_id,
+           coalesce(min_by(value_after, event_date) filter (where event_type = 'award'),
+                    min_by(value_before, event_date)
+                        filter (where event_type in ('change', 'extension')))
+               as original_value,
+           coalesce(min_by(end_date_after, event_date) filter (where event_type = 'award'),
+                    min_by(end_date_before, event_date)
+                        filter (where event_type in ('change', 'extension')))
+               as original_end
+    from contract_events group by 1
 ), changes as (
-    select f.contract_key as contract_id,
-           max(e.value_after / nullif(e.value_before, 0) - 1) filter (where not e.has_notice)
-               as value_rise,
-           max(date_diff('day', f.start_date, e.end_date_after)
-               / nullif(date_diff('day', f.start_date, e.end_date_before), 0) - 1)
-               filter (where not e.has_notice) as term_rise,
+    -- OV10: changes without a change notice, summed since award.
+    select e.contract_id, count(*) as n,
+           sum(coalesce(e.value_after - e.value_before, 0))::double
+               / nullif(any_value(a.original_value), 0) as value_rise,
+           sum(coalesce(date_diff('day', e.end_date_before, e.end_date_after), 0))::double
+               / nullif(date_diff('day', any_value(f.start_date), any_value(a.original_end)), 0)
+               as term_rise,
            string_agg(strftime(e.event_date, '%Y-%m-%d') || ' ' || e.event_type || ': '
                       || coalesce(e.value_before::varchar, '?') || ' -> '
                       || coalesce(e.value_after::varchar, '?') || ', end '
                       || coalesce(e.end_date_before::varchar, '?') || ' -> '
-                      || coalesce(e.end_date_after::varchar, '?'), '; ')
-               filter (where not e.has_notice) as detail,
-           count(*) as n
-    from oversight_events e join oversight_entries f using (contract_id)
-    where e.event_type in ('change', 'extension') group by 1
+                      || coalesce(e.end_date_after::varchar, '?'), '; '
+                      order by e.event_date) as detail,
+           any_value(a.original_value) as original_value
+    from contract_events e
+    join oversight_flags f using (contract_id)
+    left join at_award a using (contract_id)
+    where e.event_type in ('change', 'extension') and not coalesce(e.has_notice, false)
+    group by 1
+), proc_notices as (
+    -- OV11 on notice contracts: the procurement notices each buyer published
+    -- (staging.procurement_notices: UK1-UK4, or a pre-Act tender or planning release).
+    select distinct bm.buyer_id, pn.ocid, pn.release_id, pn.notice_date,
+           list_distinct(list_transform(pn.cpv_codes, lambda x: left(x, 2))) as divisions
+    from staging.procurement_notices pn
+    join entities.buyer_mentions bm on bm.name = pn.buyer_name
+), successors as (
+    -- Per notice contract: the buyer's procurement notices in the pipeline_months before D,
+    -- other than its own process's, in its CPV division (any division when it has no CPV).
+    select contract_id, count(*) as published, count(*) filter (where ok) as n,
+           arg_max(ocid || ' (' || notice_date::varchar || ')', notice_date)
+               filter (where ok) as latest
+    from (
+        select f.contract_id, p.ocid, p.notice_date,
+               p.notice_date between (f.d - to_months(getvariable('pipeline_months')))::date
+                                 and f.d
+               and not list_contains(coalesce(f.ocids, []), p.ocid)
+               and (f.cpv_division is null or list_contains(p.divisions, f.cpv_division))
+                   as ok
+        from oversight_flags f join proc_notices p on p.buyer_id = f.buyer_id
+        where f.has_notice)
+    group by 1
+), s70 as (
+    select p.contract_id, count(*) as large,
+           count(*) filter (where p.due_date >= f.d) as not_due
+    from s70_payments p join oversight_flags f using (contract_id) group by 1
+), unpublished as (
+    select contract_id, count(*) as n,
+           string_agg(strftime(payment_date, '%Y-%m-%d') || ' £' || amount::varchar || ' ('
+                      || payment_id || '), due ' || due_date::varchar
+                      || coalesce(', published ' || published_late_on::varchar, ''), '; '
+                      order by payment_date, payment_id) as detail
+    from marts.unpublished_payments group by 1
 ), pipeline as (
     -- Notices each buyer has published recently (for OV11's successor test).
     select bm.buyer_id, c.category_scheme, left(c.category_code, 2) as division,
@@ -270,7 +418,7 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
             when not f.live then false
             else f.contract_owner is null end as ov03_no_owner,
        -- OV04 KPIs missing (contracts over the threshold published as notices, under the Act)
-       case when f.pre_act then false
+       case when f.pre_act or f.carved_s52 is not null then false
             when f.value is null then null
             when f.value <= getvariable('kpi_value_threshold') then false
             when not f.has_notice then null
@@ -278,6 +426,7 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
             when f.kpis = 0 and f.kpis_reason is not null then false  -- no KPIs, reason given
             else true end as ov04_kpis_missing,
        case when f.pre_act then 'not under the Act'
+            when f.carved_s52 is not null then 'carved out: ' || f.carved_s52
             when ov04_kpis_missing then 'flagged'
             when ov04_kpis_missing is null then 'unknown'
             when f.value > getvariable('kpi_value_threshold') and f.kpis = 0
@@ -285,26 +434,49 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
             else 'not flagged' end as ov04_outcome,
        f.kpis || ' KPIs published'
            || coalesce('; reason for no KPIs: ' || f.kpis_reason, '') as ov04_evidence,
-       -- OV05 performance notice overdue
-       case when f.pre_act then false
-            when f.value is null or f.live is null then null
-            when f.value <= getvariable('kpi_value_threshold') or not f.live then false
+       -- OV05 performance assessment overdue (s71): live, a rating every 12 months from the
+       -- latest of start, contract details notice and 2026-01-01; ended, one on termination
+       case when f.pre_act or f.carved_s71 is not null then false
+            when f.value is null then null
+            when f.value <= getvariable('kpi_value_threshold') then false
             when not f.has_notice then null
-            when f.start_date > f.d - to_days(getvariable('rating_interval_days')) then false
-            else coalesce(f.last_rated < f.d - to_days(getvariable('rating_interval_days')),
-                          true) end as ov05_rating_overdue,
+            when f.ended then case when f.ended_on < getvariable('s71_in_force')::date then false
+                                   else f.ov05_due < f.d
+                                        and coalesce(f.last_rated < f.ended_on
+                                                         - getvariable('final_rating_days')::int,
+                                                     true) end
+            when f.live is null then null
+            when not f.live then false
+            else f.ov05_due < f.d end as ov05_rating_overdue,
        case when f.pre_act then 'not under the Act'
+            when f.carved_s71 is not null then 'carved out: ' || f.carved_s71
             when ov05_rating_overdue then 'flagged'
             when ov05_rating_overdue is null then 'unknown'
+            when f.value <= getvariable('kpi_value_threshold') then 'not flagged'
+            when f.ended then case when f.ov05_due >= f.d
+                                        and coalesce(f.last_rated < f.ended_on
+                                                         - getvariable('final_rating_days')::int,
+                                                     true) then 'not yet due'
+                                   else 'not flagged' end
+            when not f.live or f.last_rated is null or f.last_rated < f.s71_from
+                 then 'not yet due'
             else 'not flagged' end as ov05_outcome,
-       'last rated ' || coalesce(f.last_rated::varchar, 'never') as ov05_evidence,
+       'last rated ' || coalesce(f.last_rated::varchar, 'never')
+           || case when f.has_notice and not f.pre_act and f.carved_s71 is null
+                        and f.value > getvariable('kpi_value_threshold') and f.ov05_due is not null
+                   then case when f.ended
+                             then '; ended ' || f.ended_on::varchar
+                                  || ', assessment on termination due '
+                             else '; next assessment due ' end || f.ov05_due::varchar
+                   else '' end as ov05_evidence,
        -- OV06 poor performance: a poor latest rating or a published performance failure
-       case when f.pre_act then false
+       case when f.pre_act or f.carved_s71 is not null then false
             when f.latest_rating in ('requires improvement', 'inadequate') or f.failures > 0
                  then true
             when f.latest_rating is null then null
             else false end as ov06_poor_performance,
        case when f.pre_act then 'not under the Act'
+            when f.carved_s71 is not null then 'carved out: ' || f.carved_s71
             when ov06_poor_performance then 'flagged'
             when ov06_poor_performance is null then 'unknown'
             else 'not flagged' end as ov06_outcome,
@@ -380,8 +552,8 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
             else false end as ov09_not_closed,
        case when ae.n > 0 then ae.n || ' payments after the end, last ' || ae.last_date::varchar
             when lower(f.status) = 'active' then 'status still active' end as ov09_evidence,
-       -- OV10 change beyond tolerance, no change notice
-       case when f.pre_act then false
+       -- OV10 change beyond tolerance, no change notice (cumulative since award)
+       case when f.pre_act or f.carved_s75 is not null then false
             when not f.has_notice then null
             when ch.n is null then false
             else coalesce(ch.value_rise > case when f.is_works
@@ -391,17 +563,32 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
                  or coalesce(ch.term_rise > getvariable('change_tolerance_term'), false)
        end as ov10_change_beyond_tolerance,
        case when f.pre_act then 'not under the Act'
+            when f.carved_s75 is not null then 'carved out: ' || f.carved_s75
             when ov10_change_beyond_tolerance then 'flagged'
             when ov10_change_beyond_tolerance is null then 'unknown'
             else 'not flagged' end as ov10_outcome,
-       ch.detail as ov10_evidence,
-       -- OV11 expiring, no pipeline
+       ch.detail || '; without a change notice since award: value '
+           || coalesce(printf('%+.1f%%', 100 * ch.value_rise), '?')
+           || coalesce(' of ' || ch.original_value::varchar, '') || ', term '
+           || coalesce(printf('%+.1f%%', 100 * ch.term_rise), '?') as ov10_evidence,
+       -- OV11 expiring, no pipeline. Notice contracts: a procurement notice of the buyer in
+       -- the contract's CPV division; register contracts: any notice of the buyer.
        case when f.effective_end is null or f.live is null then null
             when not f.live or f.effective_end > f.d + to_months(getvariable('pipeline_months'))
                  then false
+            when f.has_notice then case when sx.published is null then null else sx.n = 0 end
             when bn.buyer_id is null then null  -- the buyer publishes no notices
             else coalesce(bn.latest < f.d - to_months(getvariable('pipeline_months')), true)
        end as ov11_no_pipeline,
+       case when f.has_notice and sx.published is not null
+                 and f.live and f.effective_end <= f.d + to_months(getvariable('pipeline_months'))
+            then case when sx.n > 0 then 'procurement notice ' || sx.latest
+                      else 'no procurement notice from the buyer'
+                           || coalesce(' in CPV division ' || f.cpv_division, '')
+                           || ' published ' || (f.d - to_months(getvariable('pipeline_months')))
+                                                   ::date::varchar
+                           || ' to ' || f.d::varchar || ' (its own process left out)' end
+       end as ov11_evidence,
        -- OV13 value missing
        case when f.live is null then null when not f.live then false
             else f.value is null end as ov13_value_missing,
@@ -412,6 +599,23 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
                           or list_contains(f.fields, 'supplier_charity_number')) then null
             else f.supplier_company_number is null and f.supplier_charity_number is null
                  and f.supplier_other_id is null end as ov14_supplier_unidentified,
+       -- OV15 large payment not published (s70)
+       case when f.pre_act or f.carved_s70 is not null then false
+            when f.has_notice and f.commenced < getvariable('s70_in_force')::date then false
+            when s7.large is null then false
+            when not f.has_notice then null  -- register only: whether s70 applies is unknown
+            when s7.not_due = s7.large then false
+            when sb.buyer_id is null then null  -- the buyer publishes no payments in notices
+            else up.n is not null end as ov15_payment_not_published,
+       case when f.pre_act then 'not under the Act'
+            when f.carved_s70 is not null then 'carved out: ' || f.carved_s70
+            when f.has_notice and f.commenced < getvariable('s70_in_force')::date
+                 then 'commenced before s70'
+            when ov15_payment_not_published then 'flagged'
+            when ov15_payment_not_published is null then 'unknown'
+            when s7.large is not null and s7.not_due = s7.large then 'not yet due'
+            else 'not flagged' end as ov15_outcome,
+       up.detail as ov15_evidence,
        coalesce(lb.paid_after, 0)
            + coalesce(case when bs.basis = 'final value'
                            then case when f.value > 0 then greatest(f.final_value - f.value, 0)
@@ -426,5 +630,9 @@ left join uncertain u using (contract_id)
 left join after_end ae using (contract_id)
 left join changes ch using (contract_id)
 left join buyer_notices bn using (buyer_id)
+left join successors sx using (contract_id)
+left join s70 s7 using (contract_id)
+left join unpublished up using (contract_id)
+left join s70_buyers sb on sb.buyer_id = f.buyer_id
 left join basis bs using (contract_id)
 order by f.source_id, f.contract_id;
