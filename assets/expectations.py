@@ -6,8 +6,9 @@ table's blocking check fail (the marts are not built), `warn` rules are reported
 non-blocking check.
 
 GX's SQL datasource does not work on DuckDB, so rows are fetched through Arrow, a source's
-files together, in batches of `CHUNK_ROWS`, and validated as pandas DataFrames: memory is
-bounded by the batch, not the table (a `mostly` rule is judged per batch). Every batch is
+files together (each file sorted on its own, then one stream), in batches of `CHUNK_ROWS`, and
+validated as pandas DataFrames: memory is bounded by the largest file's sort and the batch,
+not the table (a `mostly` rule is judged per batch). Every batch is
 validated by a GX checkpoint in a file context under `data/gx/`, so the results are stored
 and the Data Docs site is built from them. The outcome per rule of each group of files
 validated together is kept in `quality.validation_units` / `quality.unit_outcomes`; the asset
@@ -23,7 +24,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from assets.resources import SourceCatalogue, Warehouse
 from oversight import settings
@@ -99,8 +101,34 @@ def _select(table: str) -> str:
     ]
     return (
         f"select {', '.join(cols)} from {table} where source_id = ? "
-        "and list_contains(?, file_path) order by file_path, row_number"
+        "and file_path = ? order by row_number"
     )
+
+
+def _batches(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source_id: str,
+    file_paths: list[str],
+    chunk_rows: int,
+) -> Iterator[pa.Table]:
+    """The files' rows in file then row order, in batches of `chunk_rows` (the last shorter).
+    Each file is sorted on its own, so memory holds one file's sort and one batch, never the
+    whole source's; batches still run across files as one stream."""
+    pending: list[pa.Table] = []
+    held = 0
+    for path in sorted(file_paths):
+        reader = con.sql(_select(table), params=[source_id, path]).to_arrow_reader(chunk_rows)
+        for batch in reader:
+            pending.append(pa.Table.from_batches([batch]))
+            held += batch.num_rows
+            while held >= chunk_rows:
+                rows = pa.concat_tables(pending)
+                yield rows.slice(0, chunk_rows)
+                rest = rows.slice(chunk_rows)
+                pending, held = ([rest] if rest.num_rows else []), rest.num_rows
+    if held:
+        yield pa.concat_tables(pending)
 
 
 # A validation unit is the files of one source validated together (one stream of batches);
@@ -277,8 +305,7 @@ def _validate_files(
     """Validate some files of one source, in batches of `chunk_rows`, as GX runs named after
     `unit`; an outcome per GX rule."""
     outcomes: dict[str, RuleOutcome] = {}
-    reader = con.sql(_select(table), params=[source_id, file_paths]).to_arrow_reader(chunk_rows)
-    for n, batch in enumerate(reader):
+    for n, batch in enumerate(_batches(con, table, source_id, file_paths, chunk_rows)):
         df = nanosecond_dates(batch.to_pandas(date_as_object=False))
         run = checkpoint.run(
             batch_parameters={"dataframe": df},

@@ -14,6 +14,7 @@ from assets.expectations import (
     EXPECTATIONS_DIR,
     SUITE_TABLES,
     SuiteRunner,
+    _batches,
     load_sql_rules,
     load_suite,
     run_suite,
@@ -607,3 +608,28 @@ def test_a_group_whose_gx_results_are_gone_is_validated_again(clean, tmp_path):
                           "where table_name = 'staging.spend'").fetchone()  # fmt: skip
     con.close()
     assert runner.stored_runs("staging.spend") == {f"{unit.replace(':', ' ')} batch 1"}
+
+
+def test_batches_run_across_files_in_file_then_row_order():
+    """Files are sorted one at a time, and the batches still run across them as one stream:
+    3 + 4 rows in batches of 2 are 2, 2, 2, 1, in file and row order."""
+    con = duckdb.connect()
+    con.execute("create schema staging")
+    con.execute(
+        "create table staging.spend as select * from (values "
+        "('s', 'b.csv', 2), ('s', 'a.csv', 3), ('s', 'b.csv', 1), ('s', 'a.csv', 1), "
+        "('s', 'b.csv', 4), ('s', 'a.csv', 2), ('s', 'b.csv', 3), ('t', 'a.csv', 9)) "
+        "v(source_id, file_path, row_number)"
+    )
+    select = "select file_path, row_number from staging.spend where source_id = ? "
+    select += "and file_path = ? order by row_number"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("assets.expectations._select", lambda table: select)
+        batches = list(_batches(con, "staging.spend", "s", ["b.csv", "a.csv"], 2))
+    rows = [list(zip(*b.to_pydict().values(), strict=True)) for b in batches]
+    assert rows == [
+        [("a.csv", 1), ("a.csv", 2)],
+        [("a.csv", 3), ("b.csv", 1)],
+        [("b.csv", 2), ("b.csv", 3)],
+        [("b.csv", 4)],
+    ]
