@@ -13,9 +13,10 @@ import openpyxl
 import pytest
 import yaml
 
-from oversight.catalogue import Layout, load_catalogue
-from oversight.mapping import fold
-from oversight.onboard import (
+from oversight.core.catalogue import Layout, load_catalogue
+from oversight.evaluation.onboard_eval import evaluate_source, hand_edits, hand_entries, typed_rows
+from oversight.ingest.mapping import fold
+from oversight.onboard.onboard import (
     Vocabulary,
     append_entry,
     dry_run,
@@ -23,7 +24,6 @@ from oversight.onboard import (
     propose,
     read_target,
 )
-from oversight.onboard_eval import evaluate_source, hand_edits, hand_entries, typed_rows
 from tests.conftest import LAYOUTS, REAL_CATALOGUE, needs_real, write_catalogue
 
 SUPPLIERS = ["Acme Ltd", "Bolt & Sons", "Crane Services", "Delta Care Ltd", "Echo Trust"]
