@@ -22,7 +22,7 @@ from oversight.indicators.indicators import (
     S71_IN_FORCE,
     build_contract_oversight,
 )
-from oversight.ingest.ocds import act_carve_outs, compile_releases, notice_rows
+from oversight.ingest.ocds_compile import act_carve_outs, compile_releases, notice_rows
 from tests.conftest import OneSource, add_payments, write_catalogue
 from tests.test_uk_extension import BUYER, process, rating, row
 

@@ -21,7 +21,8 @@ import pytest
 import requests
 
 from oversight.core.catalogue import load_catalogue
-from oversight.fetch.fetch import MANIFEST, RateLimiter, fetch_source, read_manifest
+from oversight.fetch.download import MANIFEST, RateLimiter, read_manifest
+from oversight.fetch.fetch import fetch_source
 from pipelines.definitions import FETCH_JOB, build_defs
 from tests.conftest import PROJECT, REAL, write_catalogue
 
@@ -401,7 +402,7 @@ def test_redirects_are_followed_only_to_allowed_hosts(tmp_path, server):
 
 
 def test_redirect_from_https_to_http_is_refused(tmp_path):
-    from oversight.fetch.fetch import FetchError, download
+    from oversight.fetch.download import FetchError, download
 
     class Redirect(requests.adapters.BaseAdapter):
         def send(self, request, **kwargs):
@@ -457,7 +458,7 @@ def test_api_next_link_to_another_host_is_refused(tmp_path, server):
     ],
 )
 def test_redact(text, expected):
-    from oversight.fetch.fetch import redact
+    from oversight.fetch.download import redact
 
     assert redact(text) == expected
 
@@ -908,14 +909,15 @@ def test_decode_page(raw, encoding, content_type, expected):
 
 
 def test_decode_page_refuses_a_page_it_cannot_read():
-    from oversight.fetch.fetch import FetchError, decode_page
+    from oversight.fetch.download import FetchError
+    from oversight.fetch.fetch import decode_page
 
     with pytest.raises(FetchError, match="fetch.encoding"):
         decode_page("£5".encode("latin-1"), None, "application/json")
 
 
 def test_retry_after_in_seconds_or_as_a_date():
-    from oversight.fetch.fetch import retry_after
+    from oversight.fetch.download import retry_after
 
     assert retry_after("120") == 120.0 and retry_after(None) is None and retry_after("soon") is None
     assert 0 <= retry_after("Wed, 21 Oct 2015 07:28:00 GMT") <= 0.0  # long past: no wait

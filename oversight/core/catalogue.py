@@ -47,6 +47,7 @@ PARSER_MODULES = (
     "ingest/mapping.py",
     "ingest/tabular.py",
     "ingest/ocds.py",
+    "ingest/ocds_compile.py",
     "ingest/notices.py",
     "core/schema.py",
     "core/macros.sql",

@@ -66,7 +66,7 @@ S71_IN_FORCE = date(2026, 1, 1)
 S70_IN_FORCE = date(2026, 4, 1)
 
 # Which Procurement Act 2023 duty each carve-out lifts (staging.contracts.act_carve_outs, read
-# from the notices by oversight/ingest/ocds.py): section -> (the duty, its indicators, the
+# from the notices by oversight/ingest/ocds_compile.py): section -> (the duty, its indicators, the
 # carve-outs that lift it). Read from the Act's sections by the project, not verified line by line
 # against legislation.gov.uk (docs/indicators.md, "Carve-outs").
 ACT_CARVE_OUTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {

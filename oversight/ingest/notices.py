@@ -20,15 +20,12 @@ import pyarrow as pa
 from oversight.core import ledger
 from oversight.core.catalogue import Catalogue, Source
 from oversight.core.warehouse import atomic
-from oversight.ingest.ocds import (
+from oversight.ingest.ocds import Item, detect_format, file_format, iter_items
+from oversight.ingest.ocds_compile import (
     CHARITY_SCHEMES,
-    Item,
     compile_releases,
     contract_rows,
-    detect_format,
     events,
-    file_format,
-    iter_items,
     notice_rows,
 )
 
