@@ -37,7 +37,8 @@ from oversight.core import settings
 from oversight.core.catalogue import Layout, Source
 from oversight.core.schema import TABLES, column_names
 from oversight.ingest.mapping import fold
-from oversight.onboard.onboard import dry_run, ingest_entry, propose, read_target
+from oversight.onboard.onboard import dry_run, ingest_entry, read_target
+from oversight.onboard.propose import propose
 
 REAL_CATALOGUE = settings.PROJECT_ROOT / "tests" / "catalogues" / "real.yaml"
 HELD_OUT = frozenset({"bradford-spend"})  # chosen before its files were looked at
