@@ -22,9 +22,9 @@ $(UV):
 ## once here: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every start would otherwise
 ## compile Dagster, pandas and the rest again (about 3 s of each command's start-up)
 ## (then the Data Docs' assets that no PyPI package ships: npm tarballs pinned by checksum)
-$(BIN)/.installed: pyproject.toml uv.lock oversight/data_docs_offline.py | $(UV)
+$(BIN)/.installed: pyproject.toml uv.lock oversight/outputs/data_docs_offline.py | $(UV)
 	$(UV) sync --frozen --extra dev --compile-bytecode --python $(PYTHON)
-	$(BIN)/python -m oversight.data_docs_offline fetch
+	$(BIN)/python -m oversight.outputs.data_docs_offline fetch
 	touch $@
 
 install: $(BIN)/.installed
@@ -66,7 +66,7 @@ lab: install
 
 ## make evaluate: supplier-resolution precision/recall and payment linking on ../shared/data/real
 evaluate: install
-	$(BIN)/python -m oversight.evaluate
+	$(BIN)/python -m oversight.evaluation.evaluate
 
 ## make bench: the performance benchmark at scales 0.1, 1 and 10 (each with the floor, read
 ## sniffed and with the dialect given, and two baselines: pandas and a plain DuckDB script),
@@ -84,7 +84,7 @@ bench: install
 ## propose a catalogue entry for a new publisher's files, then a dry run of it
 ## (WRITE=1 appends it to catalogue/sources.yaml). See docs/onboarding.md.
 onboard: install
-	$(BIN)/python -m oversight.onboard "$(FOLDER)" $(if $(ID),--id $(ID)) \
+	$(BIN)/python -m oversight.onboard.onboard "$(FOLDER)" $(if $(ID),--id $(ID)) \
 	  $(if $(PUBLISHER),--publisher "$(PUBLISHER)") $(if $(WRITE),--write)
 
 ## make faults: the fault suite with 12 random kill -9s of `make run` (each re-run compared

@@ -1,21 +1,49 @@
-"""Entities: suppliers and buyers resolved across every source."""
+"""Entities and links (`oversight.entities`): registers matched to notices
+(`staging.contract_matches`), suppliers and buyers resolved across every source
+(`entities.*`), and which contract each payment pays (`links.spend_contract`)."""
 
 import dagster as dg
 
 from assets.ingest import (
     RAW_FILES,
     STAGING_CONTRACTS,
+    STAGING_EVENTS,
     STAGING_NOTICES,
     STAGING_SPEND,
     STAGING_SUPPLIERS,
 )
 from assets.resources import Warehouse
-from oversight.parameters import load_parameters
-from oversight.resolution import build_buyers, build_suppliers
-from oversight.warehouse import atomic
+from oversight.core.parameters import load_parameters
+from oversight.core.warehouse import atomic
+from oversight.entities.matching import match_registers_to_notices
+from oversight.entities.resolution import build_buyers, build_links, build_suppliers
 
 SUPPLIERS = dg.AssetKey(["entities", "suppliers"])
 BUYERS = dg.AssetKey(["entities", "buyers"])
+
+
+@dg.asset(
+    key=["staging", "contract_matches"],
+    group_name="staging",
+    kinds={"duckdb"},
+    deps=[STAGING_CONTRACTS, RAW_FILES],
+)
+def contract_matches(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Register entries that are the same contract as a published notice: same buyer, same
+    supplier (never two different company numbers), and the same reference or a value within
+    1% and start dates within 31 days. One row per match with the rule and its evidence, so
+    that values are counted once downstream."""
+    with warehouse.connect() as con:
+        n = match_registers_to_notices(con)
+        by_rule = con.execute(
+            "select rule, count(*) from staging.contract_matches group by 1 order by 1"
+        ).fetchall()
+    context.log.info(f"{n} register entries matched to notices")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": n, "matches by rule": dict(by_rule) or "none"}
+    )
 
 
 @dg.asset(
@@ -61,4 +89,37 @@ def buyers(warehouse: Warehouse) -> dg.MaterializeResult:
         counts = build_buyers(con, load_parameters())
     return dg.MaterializeResult(
         metadata={"dagster/row_count": counts["buyers"], "names": counts["names"]}
+    )
+
+
+@dg.asset(
+    key=["links", "spend_contract"],
+    group_name="links",
+    kinds={"duckdb"},
+    deps=[SUPPLIERS, BUYERS, STAGING_EVENTS, dg.AssetKey(["staging", "contract_matches"])],
+)
+def spend_contract(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """Every payment, with the contract entry it most likely pays and its contract
+    (`contract_key`): same buyer, same resolved supplier, paid between the contract's start
+    (less a margin) and its effective end plus a grace period (catalogue/parameters.yaml).
+    The method says why: `reference` (printed on the payment), `own_period` (inside one
+    contract's own period, which beats any margin or grace), `margin_or_grace`, `ambiguous`
+    (several fit equally: candidates in `tied_contracts`, confidence shared), `invalid_period`
+    (the period ends before it starts). `score` is the confidence OV07 and OV08 rely on
+    (`links.min_confidence`). Unlinked payments stay, with the reason. Also builds
+    `links.contract_entries`: each published entry with the contract it belongs to."""
+    with warehouse.connect() as con:
+        with atomic(con):
+            by_method = build_links(con, load_parameters())
+        share = con.execute("""
+            select sum(abs(amount)) filter (where contract_id is not null)
+                   / nullif(sum(abs(amount)), 0)
+            from links.spend_contract""").fetchall()[0][0]
+    context.log.info(f"payments by method: {by_method}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(by_method.values()),
+            "payments by method": by_method,
+            "share of spend linked (by value)": round(float(share or 0), 4),
+        }
     )

@@ -17,7 +17,7 @@ changes), so a nightly run that brings one new month validates one month.
 
 A group's GX runs are named after it (`_run_name`), and the GX results of a suite are kept only
 for its current groups: the Data Docs show the latest result of each group, not every run's.
-The site works offline (`oversight/data_docs_offline.py`).
+The site works offline (`oversight/outputs/data_docs_offline.py`).
 """
 
 import hashlib
@@ -35,10 +35,10 @@ import pandas as pd
 import pyarrow as pa
 
 from assets.resources import SourceCatalogue, Warehouse
-from oversight import settings
-from oversight.data_docs_offline import make_offline
-from oversight.schema import TABLE_COLUMNS
-from oversight.warehouse import atomic
+from oversight.core import settings
+from oversight.core.schema import TABLE_COLUMNS
+from oversight.core.warehouse import atomic
+from oversight.outputs.data_docs_offline import make_offline
 
 EXPECTATIONS_DIR = settings.PROJECT_ROOT / "expectations"
 SUITE_TABLES = (

@@ -4,7 +4,7 @@
 import dagster as dg
 
 from assets.resources import SourceCatalogue
-from oversight.fetch import fetch_source
+from oversight.fetch.fetch import fetch_source
 
 DOWNLOADS = dg.AssetKey(["raw", "downloads"])
 FETCH_SUCCEEDED = "fetch_succeeded"

@@ -5,11 +5,11 @@ import dagster as dg
 
 from assets.checks import failing_rows
 from assets.resources import SourceCatalogue, Warehouse
-from oversight.catalogue import files_fingerprint
-from oversight.ledger import NOTHING_LOADED_SQL
-from oversight.load import SourceSummary, ingest_source
-from oversight.schema import TABLE_COLUMNS
-from oversight.warehouse import SQL_TYPES
+from oversight.core.catalogue import files_fingerprint
+from oversight.core.ledger import NOTHING_LOADED_SQL
+from oversight.core.schema import TABLE_COLUMNS
+from oversight.core.warehouse import SQL_TYPES
+from oversight.ingest.load import SourceSummary, ingest_source
 
 RAW_FILES = dg.AssetKey(["raw", "files"])
 RAW_QUARANTINE = dg.AssetKey(["raw", "quarantine"])

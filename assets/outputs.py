@@ -6,8 +6,8 @@ import dagster as dg
 
 from assets.expectations import SUITE_TABLES, SuiteRunner
 from assets.resources import Warehouse
-from oversight.exports import export_marts
-from oversight.report import build_report
+from oversight.outputs.exports import export_marts
+from oversight.outputs.report import build_report
 
 
 @dg.asset(

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
-from oversight import settings
-from oversight.catalogue import Catalogue, load_catalogue
-from oversight.warehouse import open_warehouse
+from oversight.core import settings
+from oversight.core.catalogue import Catalogue, load_catalogue
+from oversight.core.warehouse import open_warehouse
 
 
 class Warehouse(dg.ConfigurableResource):

@@ -42,7 +42,7 @@ import yaml
 
 from benchmarks.pandas_baseline import buyer_key
 from benchmarks.pipeline_run import LAYERS
-from oversight import settings
+from oversight.core import settings
 
 ROOT = settings.PROJECT_ROOT
 MONTHLY = re.compile(r"\d{4}-\d{2}\.csv")

@@ -85,7 +85,7 @@ def decoded(data: bytes, encoding: str, recorded: str | None = None) -> str:
         return data.decode("utf-16")
     if encoding == "latin-1":
         return data.decode("latin-1")
-    from oversight.readers import decode_by_line
+    from oversight.ingest.readers import decode_by_line
 
     try:
         return data.decode("utf-8")

@@ -1,5 +1,15 @@
-"""Plain-Python core of the contract oversight pipeline (no Dagster imports).
+"""The contract oversight pipeline's plain Python (no Dagster imports), one package per layer in
+the order the data flows; a layer imports only from the layers before it (tests/test_layout.py):
 
-Readers turn published files into records, the catalogue says how each publisher's columns map
-onto the canonical tables, and the loader writes them into the DuckDB warehouse.
+- `core`: settings, the catalogue, the canonical schema, the warehouse, the ingest ledger and the
+  parameters; every other layer builds on it.
+- `sample`: writes the embedded sample's files into `data/raw/`, as a publisher would.
+- `fetch`: downloads publishers' files and notices into `data/raw/`.
+- `ingest`: reads those files (tabular and OCDS) into `raw.*` and `staging.*`.
+- `onboard`: proposes a catalogue entry for a new publisher's folder and tries it.
+- `entities`: suppliers, buyers and the links between registers, notices and payments.
+- `indicators`: the marts (the oversight indicators) from staging, entities and links.
+- `outputs`: what people read: exports, the OCDS export, the report, charts, notebook helpers
+  and the offline Data Docs.
+- `evaluation`: each stage measured on real published files and hand-made labels.
 """

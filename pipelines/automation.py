@@ -10,7 +10,7 @@ is outside Dagster (files appearing on disk):
 - `new_published_files`: a sensor that ingests only the sources whose files changed on disk,
   judged against what the last ingest of each source saw (so a `make run` is remembered).
 
-The derived assets take their as-of date from the data (see `assets/marts.py`), so an
+The derived assets take their as-of date from the data (see `assets/indicators.py`), so an
 automated rebuild judges the same date a `make run` would."""
 
 import json
@@ -18,7 +18,7 @@ import json
 import dagster as dg
 
 from assets.ingest import RAW_FILES, SOURCE_FINGERPRINTS
-from oversight.catalogue import Catalogue, files_fingerprint
+from oversight.core.catalogue import Catalogue, files_fingerprint
 
 # Dagster's tags for one run over a range of partitions (a single-run backfill). Dagster 1.13
 # has no public constant or RunRequest parameter for them (RunRequest.partition_key_range is

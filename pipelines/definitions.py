@@ -6,23 +6,21 @@ import sys
 
 import dagster as dg
 
-from assets.entities import buyers, suppliers
+from assets.entities import buyers, contract_matches, spend_contract, suppliers
 from assets.expectations import build_suite_checks
 from assets.fetch import DOWNLOADS, build_fetch_asset
-from assets.ingest import INGEST_KEYS, build_ingest_assets
-from assets.links import spend_contract
-from assets.marts import (
+from assets.indicators import (
     MART_CHECKS,
     buyer_scorecard,
     contract_oversight,
     publisher_quality,
     supplier_concentration,
 )
+from assets.ingest import INGEST_KEYS, build_ingest_assets
 from assets.outputs import data_docs, exports, report
 from assets.resources import SourceCatalogue, Warehouse
-from assets.staging import contract_matches
-from oversight import settings
-from oversight.catalogue import Catalogue, load_catalogue
+from oversight.core import settings
+from oversight.core.catalogue import Catalogue, load_catalogue
 from pipelines.automation import (
     AFTER_INGEST,
     NIGHTLY,

@@ -13,11 +13,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from oversight import settings
-from oversight.catalogue import Catalogue, CatalogueError, files_fingerprint, load_catalogue
-from oversight.ledger import NOTHING_LOADED_SQL
-from oversight.parameters import AS_OF_ENV, PARAMETERS_ENV
-from oversight.warehouse import WarehouseBusy, connect, open_warehouse
+from oversight.core import settings
+from oversight.core.catalogue import Catalogue, CatalogueError, files_fingerprint, load_catalogue
+from oversight.core.ledger import NOTHING_LOADED_SQL
+from oversight.core.parameters import AS_OF_ENV, PARAMETERS_ENV
+from oversight.core.warehouse import WarehouseBusy, connect, open_warehouse
 
 # Dagster, the assets and pandas are imported where they are used: a `make run` with nothing
 # to do (`unchanged_since_last_run`) never imports them, and answers in about a second.
@@ -49,7 +49,7 @@ def derive_inputs(warehouse: str) -> str:
     """A fingerprint of what the derived assets would be built from: every file's row in
     `raw.files` (hash, settings, status, when ingested), the as-of date the data gives today,
     OVERSIGHT_AS_OF, the catalogue, the parameters and the project's code and SQL."""
-    from oversight.indicators import data_as_of
+    from oversight.indicators.indicators import data_as_of
 
     with open_warehouse(warehouse) as con:
         files = con.execute(
@@ -223,7 +223,7 @@ from marts.buyer_scorecard group by indicator order by indicator
 
 def print_headline(con) -> None:
     """The findings, by indicator, over every buyer: what an analyst reads first."""
-    from oversight.explore import INDICATOR_NAMES
+    from oversight.outputs.explore import INDICATOR_NAMES
 
     if not con.execute(
         "select 1 from duckdb_tables() where schema_name = 'marts' and table_name = "

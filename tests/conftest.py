@@ -10,9 +10,9 @@ import duckdb
 import pytest
 import yaml
 
-from oversight.catalogue import Catalogue, load_catalogue
-from oversight.load import SourceSummary, ingest_source
-from oversight.warehouse import open_warehouse
+from oversight.core.catalogue import Catalogue, load_catalogue
+from oversight.core.warehouse import open_warehouse
+from oversight.ingest.load import SourceSummary, ingest_source
 
 PROJECT = Path(__file__).resolve().parents[1]
 REAL = PROJECT.parent / "shared" / "data" / "real"

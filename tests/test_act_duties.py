@@ -12,17 +12,17 @@ from decimal import Decimal
 
 import pytest
 
-from oversight.catalogue import load_catalogue
-from oversight.indicators import (
+from oversight.core.catalogue import load_catalogue
+from oversight.core.parameters import load_parameters
+from oversight.core.warehouse import open_warehouse
+from oversight.entities.resolution import resolve_and_link
+from oversight.indicators.indicators import (
     ACT_CARVE_OUTS,
     S70_IN_FORCE,
     S71_IN_FORCE,
     build_contract_oversight,
 )
-from oversight.ocds import act_carve_outs, compile_releases, notice_rows
-from oversight.parameters import load_parameters
-from oversight.resolution import resolve_and_link
-from oversight.warehouse import open_warehouse
+from oversight.ingest.ocds_compile import act_carve_outs, compile_releases, notice_rows
 from tests.conftest import OneSource, add_payments, write_catalogue
 from tests.test_uk_extension import BUYER, process, rating, row
 

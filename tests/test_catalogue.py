@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from oversight.catalogue import CatalogueError, load_catalogue
+from oversight.core.catalogue import CatalogueError, load_catalogue
 from tests.conftest import PROJECT, write_catalogue
 
 GOOD = {

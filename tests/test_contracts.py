@@ -4,11 +4,11 @@ buyer of a register entry. Registers are written as CSV and ingested through the
 from datetime import date
 from decimal import Decimal
 
-from oversight.catalogue import load_catalogue
-from oversight.indicators import build_contract_oversight
-from oversight.parameters import load_parameters
-from oversight.resolution import resolve_and_link
-from oversight.warehouse import open_warehouse
+from oversight.core.catalogue import load_catalogue
+from oversight.core.parameters import load_parameters
+from oversight.core.warehouse import open_warehouse
+from oversight.entities.resolution import resolve_and_link
+from oversight.indicators.indicators import build_contract_oversight
 from tests.conftest import OneSource, query, write_catalogue
 
 HEADER = "Reference Number,Title of Agreement,Supplier Name,Start Date,End Date,Value of Agreement"

@@ -4,14 +4,14 @@ DuckDB succeeds, with the blocking row-accounting check."""
 import dagster as dg
 import duckdb
 
-from assets.ingest import EVERY_FILE_LOADS_ROWS, ROWS_ACCOUNTED_FOR
-from assets.marts import (
+from assets.indicators import (
     FLAGS_HAVE_EVIDENCE,
     HHI_IN_RANGE,
     SHARES_SUM_TO_ONE,
     VALUE_AT_RISK_VALID,
 )
-from oversight.catalogue import load_catalogue
+from assets.ingest import EVERY_FILE_LOADS_ROWS, ROWS_ACCOUNTED_FOR
+from oversight.core.catalogue import load_catalogue
 from pipelines.definitions import INGEST_JOB, build_defs
 from pipelines.run import materialise_all
 from tests.conftest import PROJECT

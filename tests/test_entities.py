@@ -2,7 +2,7 @@
 
 import pytest
 
-from oversight.entities import (
+from oversight.entities.entities import (
     Mention,
     is_personal,
     normalise_buyer,
@@ -188,7 +188,7 @@ INCREMENTAL_MENTIONS = [
 def test_incremental_resolution_equals_a_full_one(seed):
     import random
 
-    from oversight.entities import resolve_incrementally
+    from oversight.entities.entities import resolve_incrementally
 
     rng = random.Random(seed)
     mentions = INCREMENTAL_MENTIONS[:]
@@ -324,7 +324,7 @@ def test_numbers_one_character_apart_join_only_on_a_reference_or_an_equal_name()
     ],
 )
 def test_payee_classes_from_evidence(name, numbers, expected):
-    from oversight.payees import classify
+    from oversight.entities.payees import classify
 
     assert classify(name, *numbers).payee_class == expected
 

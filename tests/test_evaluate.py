@@ -5,8 +5,8 @@ from pathlib import Path
 
 import yaml
 
-from oversight import label_eval
-from oversight.evaluate import build_real_warehouse, report
+from oversight.evaluation import label_eval
+from oversight.evaluation.evaluate import build_real_warehouse, report
 from tests.conftest import PROJECT, REAL, needs_real
 
 
@@ -63,7 +63,7 @@ def test_resolution_and_linking_figures(tmp_path: Path):
     # 0.895 precise and 0.667 complete when measured; a regression below these bars fails.
     import duckdb
 
-    from oversight import link_eval
+    from oversight.evaluation import link_eval
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

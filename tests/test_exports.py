@@ -14,8 +14,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from python_calamine import CalamineWorkbook
 
-from oversight import exports
-from oversight.exports import (
+from oversight.outputs import exports
+from oversight.outputs.exports import (
     MART_TABLES,
     PURPOSE,
     WORKBOOK,

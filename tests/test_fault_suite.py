@@ -25,8 +25,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from oversight import explore
-from oversight.warehouse import fingerprint
+from oversight.core.warehouse import fingerprint
+from oversight.outputs import explore
 from tests.conftest import PROJECT
 
 KILLS = int(os.environ.get("OVERSIGHT_FAULT_KILLS", "2"))

@@ -67,7 +67,7 @@ def test_a_file_name_that_is_not_utf8_is_one_failed_file(one_source):
 def test_text_from_the_data_is_never_read_as_chart_markup(tmp_path, name):
     import pandas as pd
 
-    from oversight.charts import top_suppliers
+    from oversight.outputs.charts import top_suppliers
 
     shares = pd.DataFrame(
         {
@@ -86,7 +86,7 @@ def test_text_from_the_data_is_never_read_as_chart_markup(tmp_path, name):
 def test_a_nul_byte_and_a_quote_in_the_path_do_not_reach_or_break_the_csv_export(tmp_path):
     import duckdb
 
-    from oversight.exports import export_table
+    from oversight.outputs.exports import export_table
 
     con = duckdb.connect()
     con.execute("create schema marts; create table marts.t (name varchar)")
@@ -99,7 +99,7 @@ def test_a_nul_byte_and_a_quote_in_the_path_do_not_reach_or_break_the_csv_export
 
 
 def test_two_buyers_whose_names_give_one_page_name_get_two_pages():
-    from oversight.report import page_keys
+    from oversight.outputs.report import page_keys
 
     keys = page_keys(["St. Helens Council", "St Helens Council", "Bolton Council"])
     assert keys["Bolton Council"] == "bolton-council"
@@ -153,7 +153,7 @@ def test_a_package_with_a_byte_order_mark_reads(tmp_path):
 
 
 def test_a_folder_outside_the_raw_folder_needs_saying_so(one_source, tmp_path):
-    from oversight.catalogue import CatalogueError, load_catalogue
+    from oversight.core.catalogue import CatalogueError, load_catalogue
     from tests.conftest import write_catalogue
 
     secret = tmp_path / "outside"
@@ -170,7 +170,7 @@ def test_a_folder_outside_the_raw_folder_needs_saying_so(one_source, tmp_path):
     pay.source |= {"folder": str(secret), "outside_raw_dir": True}  # said explicitly: read
     assert pay.ingest().files == 1
     # ...and the new-files sensor fingerprints it like any other (it raised on such a path).
-    from oversight.catalogue import files_fingerprint
+    from oversight.core.catalogue import files_fingerprint
 
     catalogue = load_catalogue(write_catalogue(pay.root, [pay.source]))
     assert files_fingerprint(catalogue, catalogue.sources[0]) != "empty"
@@ -205,7 +205,7 @@ def test_errors_quote_a_bounded_excerpt_of_the_file(one_source):
 
 
 def test_text_from_the_data_is_escaped_in_the_report():
-    from oversight.report import TEMPLATES
+    from oversight.outputs.report import TEMPLATES
 
     page = TEMPLATES.get_template("buyer.html").render(
         as_of="2026-09-30", buyer="<script>alert(1)</script> & Co", page="x", linked=None,

@@ -20,8 +20,9 @@ import dagster as dg
 import pytest
 import requests
 
-from oversight.catalogue import load_catalogue
-from oversight.fetch import MANIFEST, RateLimiter, fetch_source, read_manifest
+from oversight.core.catalogue import load_catalogue
+from oversight.fetch.download import MANIFEST, RateLimiter, read_manifest
+from oversight.fetch.fetch import fetch_source
 from pipelines.definitions import FETCH_JOB, build_defs
 from tests.conftest import PROJECT, REAL, write_catalogue
 
@@ -401,7 +402,7 @@ def test_redirects_are_followed_only_to_allowed_hosts(tmp_path, server):
 
 
 def test_redirect_from_https_to_http_is_refused(tmp_path):
-    from oversight.fetch import FetchError, download
+    from oversight.fetch.download import FetchError, download
 
     class Redirect(requests.adapters.BaseAdapter):
         def send(self, request, **kwargs):
@@ -457,7 +458,7 @@ def test_api_next_link_to_another_host_is_refused(tmp_path, server):
     ],
 )
 def test_redact(text, expected):
-    from oversight.fetch import redact
+    from oversight.fetch.download import redact
 
     assert redact(text) == expected
 
@@ -560,7 +561,7 @@ def test_fetching_is_off_unless_enabled_and_one_failure_does_not_stop_others(tmp
 # with a cursor, 429 "12 request limit in 2 minute exceeded", incomplete answers for long
 # windows. Contracts Finder: GET /Published/Notices/OCDS/Search?publishedFrom&publishedTo&limit
 # (dates), an undocumented 403 when throttled, ISO-8859-1 bodies. (Kingfisher Collect's
-# spiders united_kingdom_fts and united_kingdom_contracts_finder_base; oversight/fetch.py.)
+# spiders united_kingdom_fts and united_kingdom_contracts_finder_base; oversight/fetch/fetch.py.)
 
 FTS_PATH = "/api/1.0/ocdsReleasePackages"
 CF_PATH = "/Published/Notices/OCDS/Search"
@@ -902,20 +903,21 @@ def test_cf_403_throttle_waits_five_minutes_then_latin1_pages_are_written_as_utf
     ],
 )
 def test_decode_page(raw, encoding, content_type, expected):
-    from oversight.fetch import decode_page
+    from oversight.fetch.fetch import decode_page
 
     assert decode_page(raw, encoding, content_type) == expected
 
 
 def test_decode_page_refuses_a_page_it_cannot_read():
-    from oversight.fetch import FetchError, decode_page
+    from oversight.fetch.download import FetchError
+    from oversight.fetch.fetch import decode_page
 
     with pytest.raises(FetchError, match="fetch.encoding"):
         decode_page("£5".encode("latin-1"), None, "application/json")
 
 
 def test_retry_after_in_seconds_or_as_a_date():
-    from oversight.fetch import retry_after
+    from oversight.fetch.download import retry_after
 
     assert retry_after("120") == 120.0 and retry_after(None) is None and retry_after("soon") is None
     assert 0 <= retry_after("Wed, 21 Oct 2015 07:28:00 GMT") <= 0.0  # long past: no wait

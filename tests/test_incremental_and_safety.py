@@ -8,9 +8,9 @@ import time
 import duckdb
 import pytest
 
-from oversight.catalogue import load_catalogue
-from oversight.load import ingest_source
-from oversight.warehouse import WarehouseBusy, open_warehouse
+from oversight.core.catalogue import load_catalogue
+from oversight.core.warehouse import WarehouseBusy, open_warehouse
+from oversight.ingest.load import ingest_source
 from tests.conftest import PROJECT, write_catalogue
 from tests.test_messy_files import SPEND_HEADER
 
@@ -88,10 +88,10 @@ def test_catalogue_change_makes_files_be_read_again(one_source):
 
 KILL_SCRIPT = """
 import os, signal, sys
-import oversight.ledger as ledger
-import oversight.load as load
-from oversight.catalogue import load_catalogue
-from oversight.warehouse import open_warehouse
+import oversight.core.ledger as ledger
+import oversight.ingest.load as load
+from oversight.core.catalogue import load_catalogue
+from oversight.core.warehouse import open_warehouse
 
 real = ledger.record_file
 def die(con, **row):

@@ -8,12 +8,16 @@ import duckdb
 import pytest
 import yaml
 
-from oversight.catalogue import load_catalogue
-from oversight.explore import FLAG_COLUMNS
-from oversight.indicators import build_concentration, build_contract_oversight, build_marts
-from oversight.parameters import load_parameters
-from oversight.resolution import resolve_and_link
-from oversight.warehouse import open_warehouse
+from oversight.core.catalogue import load_catalogue
+from oversight.core.parameters import load_parameters
+from oversight.core.warehouse import open_warehouse
+from oversight.entities.resolution import resolve_and_link
+from oversight.indicators.indicators import (
+    build_concentration,
+    build_contract_oversight,
+    build_marts,
+)
+from oversight.outputs.explore import FLAG_COLUMNS
 from tests.conftest import PROJECT, add_payments, ingest_all, needs_real, query, write_catalogue
 
 D = date(2026, 9, 30)
@@ -390,7 +394,7 @@ def test_salford_expired_but_paid_examples_read_from_the_csvs(tmp_path):
     2021-12-16; spend/2021-10.csv rows 385 and 1203 pay £2,925.00 and £30,059.25 in the gap,
     while nothing was live. S1073 (Language Empire, expiry 2021-10-31) is paid from March
     2022 on (spend/2022-03.csv rows 88 and 89)."""
-    from oversight.evaluate import build_real_warehouse
+    from oversight.evaluation.evaluate import build_real_warehouse
 
     warehouse = tmp_path / "real.duckdb"
     build_real_warehouse(warehouse)
@@ -478,9 +482,9 @@ def test_the_as_of_date_comes_from_the_data_not_the_calendar(warehouse):
     newest payment; never after today; no payments: none (then today)."""
     from datetime import timedelta
 
-    from oversight.indicators import data_as_of
-    from oversight.parameters import load_parameters
-    from oversight.warehouse import open_warehouse
+    from oversight.core.parameters import load_parameters
+    from oversight.core.warehouse import open_warehouse
+    from oversight.indicators.indicators import data_as_of
     from tests.conftest import add_payments
 
     today = date.today()

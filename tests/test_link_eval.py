@@ -1,7 +1,8 @@
-"""oversight.link_eval: the scoring of payment-to-contract links against hand-made decisions,
-on a tiny hand-built warehouse, and the blind Salford decisions fixture against the real files
-in ../shared/data/real (skipped when they are absent). The linker's own figures are reported by
-`python -m oversight.link_eval`, never asserted here: the linker is still changing."""
+"""oversight.evaluation.link_eval: the scoring of payment-to-contract links against hand-made
+decisions, on a tiny hand-built warehouse, and the blind Salford decisions fixture against the
+real files in ../shared/data/real (skipped when they are absent). The linker's own figures are
+reported by `python -m oversight.evaluation.link_eval`, never asserted
+here: the linker is still changing."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from oversight.link_eval import (
+from oversight.evaluation.link_eval import (
     FIXTURE,
     REGISTER_FILE,
     SAMPLE,

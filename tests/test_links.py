@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from oversight.parameters import load_parameters
-from oversight.resolution import resolve_and_link
-from oversight.warehouse import open_warehouse
+from oversight.core.parameters import load_parameters
+from oversight.core.warehouse import open_warehouse
+from oversight.entities.resolution import resolve_and_link
 from tests.conftest import add_payments, query
 
 CONTRACTS = [
@@ -154,7 +154,7 @@ def test_parameters_change_the_links(warehouse, monkeypatch, tmp_path):
 def test_sample_planted_expiry_cases(tmp_path):
     """On the embedded sample: payments after NCC-P07A's expiry stay unlinked, the one at
     exactly 90 days after NCC-P07C's is linked."""
-    from oversight.catalogue import load_catalogue
+    from oversight.core.catalogue import load_catalogue
     from tests.conftest import PROJECT, ingest_all, query
 
     warehouse = tmp_path / "w.duckdb"
@@ -190,8 +190,8 @@ def test_a_new_month_extends_the_supplier_resolution_with_the_full_result(tmp_pa
     incrementally: the tables equal those of a full resolution of everything."""
     import shutil
 
-    from oversight.catalogue import load_catalogue
-    from oversight.resolution import build_suppliers
+    from oversight.core.catalogue import load_catalogue
+    from oversight.entities.resolution import build_suppliers
     from tests.conftest import PROJECT, ingest_all
 
     raw = tmp_path / "raw"
@@ -226,7 +226,7 @@ def test_a_new_month_extends_the_supplier_resolution_with_the_full_result(tmp_pa
 def link(contracts: list[tuple], payments: list[tuple], warehouse, as_of=None):
     """Link hand-made payments (row, supplier, date, amount) to register rows (id, supplier,
     start, end, value) of one buyer; with `as_of`, also build the oversight mart."""
-    from oversight.indicators import build_contract_oversight
+    from oversight.indicators.indicators import build_contract_oversight
     from tests.conftest import write_catalogue
 
     with open_warehouse(warehouse) as con:
@@ -260,7 +260,7 @@ def link(contracts: list[tuple], payments: list[tuple], warehouse, as_of=None):
         }
         if as_of is None:
             return links, None
-        from oversight.catalogue import load_catalogue
+        from oversight.core.catalogue import load_catalogue
 
         source = {"id": "reg", "publisher": "Test Council", "kind": "contract_register",
                   "folder": "reg", "files": "*.csv", "layout": "lgtc-register"}  # fmt: skip

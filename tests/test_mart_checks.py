@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.marts import (
+from assets.indicators import (
     CONTRACT_OVERSIGHT,
     FLAGS_HAVE_EVIDENCE,
     HHI_IN_RANGE,
@@ -23,7 +23,7 @@ from assets.marts import (
     column_schema,
 )
 from assets.resources import Warehouse
-from oversight.schema import MART_COLUMNS
+from oversight.core.schema import MART_COLUMNS
 from pipelines.definitions import build_defs
 from tests.conftest import PROJECT
 from tests.test_definitions import run_everything

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from oversight.catalogue import load_catalogue
-from oversight.matching import match_registers_to_notices
-from oversight.ocds import FileError, iter_items
-from oversight.warehouse import open_warehouse
+from oversight.core.catalogue import load_catalogue
+from oversight.core.warehouse import open_warehouse
+from oversight.entities.matching import match_registers_to_notices
+from oversight.ingest.ocds import FileError, iter_items
 from tests.conftest import REAL_CATALOGUE, ingest_all, needs_real, query
 
 OCID = "ocds-test01-000001"

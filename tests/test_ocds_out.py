@@ -1,4 +1,4 @@
-"""Register entries as OCDS 1.1 releases (oversight/ocds_out.py): the values on a hand-made
+"""Register entries as OCDS 1.1 releases (oversight/outputs/ocds_out.py): the values on a hand-made
 warehouse, the package valid against the OCDS 1.1 schemas in ../shared/data/ocds-schema
 (offline: every $ref resolved from those files), and read and compiled by OCP's ocdskit."""
 
@@ -17,13 +17,19 @@ from ocdskit.util import detect_format
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from oversight.catalogue import load_catalogue
-from oversight.exports import export_marts
-from oversight.load import ingest_source
-from oversight.ocds_out import FILE, OCID_PREFIX, build_package, charity_scheme, write_releases
-from oversight.parameters import load_parameters
-from oversight.resolution import resolve_and_link
-from oversight.warehouse import ensure_schema, load_macros, open_warehouse
+from oversight.core.catalogue import load_catalogue
+from oversight.core.parameters import load_parameters
+from oversight.core.warehouse import ensure_schema, load_macros, open_warehouse
+from oversight.entities.resolution import resolve_and_link
+from oversight.ingest.load import ingest_source
+from oversight.outputs.exports import export_marts
+from oversight.outputs.ocds_out import (
+    FILE,
+    OCID_PREFIX,
+    build_package,
+    charity_scheme,
+    write_releases,
+)
 from tests.conftest import PROJECT, REAL, REAL_CATALOGUE
 
 SCHEMAS = PROJECT.parent / "shared" / "data" / "ocds-schema"

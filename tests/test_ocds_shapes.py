@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from oversight.ocds import FileError, iter_items
+from oversight.ingest.ocds import FileError, iter_items
 from tests.conftest import REAL, OneSource, needs_real
 
 LINKED_ONLY = (

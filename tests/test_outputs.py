@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from oversight import explore
-from oversight.exports import MART_TABLES, export_table, neutralise
-from oversight.warehouse import open_warehouse
+from oversight.core.warehouse import open_warehouse
+from oversight.outputs import explore
+from oversight.outputs.exports import MART_TABLES, export_table, neutralise
 from pipelines.definitions import build_defs
 from tests.conftest import PROJECT
 from tests.test_definitions import run_everything

@@ -1,4 +1,4 @@
-"""Payee classes (`oversight.payees`) on real payee names from ../shared/data/real.
+"""Payee classes (`oversight.entities.payees`) on real payee names from ../shared/data/real.
 
 `tests/fixtures/payee_forms.csv`: payee names shaped like people that are firms (initials and a
 trade word, GP practices "Dr .. & Partners", "& Son", a person trading as a business) and
@@ -6,7 +6,7 @@ personal or redacted forms (every redaction spelling found, "Mr/Mrs X", "SMITH, 
 "THIRD PARTY SUPPLIER"): `is_personal` must get each right.
 
 `tests/fixtures/payee_class_labels.csv`: a hand-labelled sample of Salford's (tune) and Bolton's
-(report) payee names (`oversight.payee_eval`): the measured figures must not fall.
+(report) payee names (`oversight.evaluation.payee_eval`): the measured figures must not fall.
 
 Neither fixture holds a name: each row points at a cell of a real file (file, row, column and
 the file's sha256), read here. The module is skipped when the real files are absent.
@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from oversight.payee_eval import (
+from oversight.core.schema import PAYEE_CLASSES
+from oversight.entities.payees import is_personal
+from oversight.evaluation.payee_eval import (
     COUNCILS,
     RANDOM_SAMPLE,
     FixtureMismatch,
@@ -29,7 +31,6 @@ from oversight.payee_eval import (
     read_fixture,
     ref_of,
 )
-from oversight.payees import PAYEE_CLASSES, is_personal
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -43,8 +44,8 @@ pytestmark = pytest.mark.skipif(
     "only pointers into those files",
 )
 
-# Measured on the fixtures (see oversight/payee_eval.py), with a little room: the test fails
-# when a change to the classifier or its lists makes the figures fall.
+# Measured on the fixtures (see oversight/evaluation/payee_eval.py), with a little room: the test
+# fails when a change to the classifier or its lists makes the figures fall.
 MINIMUM = {
     "bolton": {"accuracy": 0.75, "personal_precision": 0.8, "personal_recall_labelled": 0.4},
     "salford": {"accuracy": 0.85, "personal_precision": 0.9, "personal_recall_labelled": 0.65},

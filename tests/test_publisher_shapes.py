@@ -3,7 +3,7 @@ file name, two-digit years, money in other currencies. Values computed by hand."
 
 import pytest
 
-from oversight.catalogue import CatalogueError, load_catalogue
+from oversight.core.catalogue import CatalogueError, load_catalogue
 from tests.conftest import OneSource, write_catalogue
 
 PERIODS = """\
@@ -161,7 +161,7 @@ def test_money_in_another_currency_is_read_with_its_currency_and_never_in_pounds
 
 
 def test_a_file_whose_every_row_is_quarantined_stands_out(one_source, capsys):
-    from oversight.ledger import NOTHING_LOADED_SQL
+    from oversight.core.ledger import NOTHING_LOADED_SQL
     from pipelines.run import print_summary
 
     pay = spend(one_source, columns={"payment_date": "Paid"}, date_formats=["%d/%m/%Y"])

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from oversight.catalogue import load_catalogue
-from oversight.load import discover_files
+from oversight.core.catalogue import load_catalogue
+from oversight.ingest.load import discover_files
 from tests.conftest import REAL, REAL_CATALOGUE, ingest_all, needs_real, query
 
 pytestmark = needs_real

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from oversight.catalogue import load_catalogue
+from oversight.core.catalogue import load_catalogue
 from oversight.sample.generator import generate
 from tests.conftest import PROJECT, ingest_all, query
 

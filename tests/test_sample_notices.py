@@ -16,11 +16,11 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from oversight.catalogue import load_catalogue
-from oversight.load import ingest_source
-from oversight.ocds_out import build_package
+from oversight.core.catalogue import load_catalogue
+from oversight.core.warehouse import open_warehouse
+from oversight.ingest.load import ingest_source
+from oversight.outputs.ocds_out import build_package
 from oversight.sample.drr_notices import EXTENSIONS
-from oversight.warehouse import open_warehouse
 from tests.conftest import PROJECT
 from tests.test_ocds_out import PUBLISHED, SCHEMAS, assert_valid, formats, needs_schemas, schema
 

@@ -13,12 +13,12 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from oversight.catalogue import load_catalogue
-from oversight.indicators import ACT_COMMENCED, build_contract_oversight
-from oversight.ocds import compile_releases, events
-from oversight.parameters import load_parameters
-from oversight.resolution import resolve_and_link
-from oversight.warehouse import open_warehouse
+from oversight.core.catalogue import load_catalogue
+from oversight.core.parameters import load_parameters
+from oversight.core.warehouse import open_warehouse
+from oversight.entities.resolution import resolve_and_link
+from oversight.indicators.indicators import ACT_COMMENCED, build_contract_oversight
+from oversight.ingest.ocds_compile import compile_releases, events
 from tests.conftest import OneSource, add_payments, write_catalogue
 
 D = date(2026, 9, 30)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-from oversight import settings
+from oversight.core import settings
 from oversight.sample import ashby, drr, kelder, northmoor, notices
 from oversight.sample.common import (
     AS_OF,

@@ -1,0 +1,246 @@
+"""How printed payee and supplier names are taken apart before they are compared.
+
+Finance systems and registers print one organisation many ways: legal forms spelt out or
+abbreviated ("Ltd" / "Limited"), decorations after the legal name (Bolton's
+`Lifeways Community Care#Albion Mews`, `Neopost Ltd = Consumable items`,
+`Max Potential UK Limited-Glen Avenue`), trading names (`X T/A Y`, `X TA Y`, `X trading as
+Y`), parentheticals (`Electoral Reform Services (ERS) Limited`, `Pontville School (Part of
+Witherslack Group)`), branch suffixes (`Community Integrated Care - Cheshire`), words split
+or joined (`MDS Minibuses` / `Mds Mini Buses`), and abbreviations (`NHS FT`, `Assoc`).
+
+`name_parts` returns the **key** (the legal name, decorations removed, normalised), the
+**aliases** the name also carries (a parent named in brackets, trading names and the other
+`#` segments), and a **compact** key (the key without spaces). Nothing here decides whether
+two names are one supplier; `oversight.entities.entities` does, from these parts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+from rapidfuzz.distance import Levenshtein
+
+from oversight.core import settings
+
+LEGAL_FORMS = (
+    "public limited company",
+    "limited liability partnership",
+    "community interest company",
+    "limited",
+    "ltd",
+    "plc",
+    "llp",
+    "llc",
+    "lp",
+    "cic",
+    "inc",
+    "incorporated",
+    "gmbh",
+    "co",
+    "company",
+)
+# A name ends at one of these: what follows is a decoration ("Ltd = Consumable items").
+_ENDS_NAME = {"limited", "ltd", "plc", "llp", "llc", "cic", "gmbh"}
+# What a finance system leaves of "Limited" or "Ltd" when it cuts a name at a fixed width.
+_CUT_LEGAL = {"li", "lim", "limi", "limit", "limite", "lt", "ltd"}
+# Abbreviations printed in payee names, read as the words they stand for.
+ABBREVIATIONS = {
+    "assoc": "association",
+    "assn": "association",
+    "svcs": "services",
+    "servs": "services",
+    "svc": "service",
+    "mgmt": "management",
+    "intl": "international",
+    "natl": "national",
+    "univ": "university",
+    "bros": "brothers",
+    "dept": "department",
+    "govt": "government",
+    "ft": "foundation trust",
+    "ctr": "centre",
+    "center": "centre",
+    "saint": "st",
+    "organization": "organisation",
+}
+_LEGAL = re.compile(r"\b(" + "|".join(re.escape(f) for f in LEGAL_FORMS) + r")\b")
+_SEGMENTS = re.compile(r"\s*(?:#|\||;|\s=\s)\s*")
+_TRADING = re.compile(r"(?:^|\s+)(?:t\s*/\s*a|t\.a\.|trading as|ta)(?:\s+|$)", re.IGNORECASE)
+_PAREN = re.compile(r"\(([^()]*)(?:\)|$)")
+_DASH = re.compile(r"\s+[-\u2013\u2014]+\s+")
+# What may follow a bracket inside a legal name: the legal form, after a company number
+# designation or not (" Ltd", " No. 2 Limited"). Other words after a bracket leave it a
+# decoration: "ASL (Highway Electrical) Training Ltd" is printed "ASL Training Ltd" too.
+_LEGAL_REST = re.compile(r"^\s*(?:no\.?\s*\d+\s+)?(ltd|limited|plc|llp|llc|cic)\b", re.IGNORECASE)
+_PARENT = re.compile(
+    r"^(?:an?\s+)?(?:division|part|member|subsidiary|branch)\s+of\s+(?:the\s+)?", re.IGNORECASE
+)
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_INITIALS = re.compile(r"\b([a-z0-9]) (?=[a-z0-9]\b)")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The reference lists of `catalogue/payee_classes.yaml`, compiled."""
+
+    redacted: re.Pattern
+    public_body: re.Pattern
+    business: re.Pattern
+    public_patterns: tuple[str, ...]
+
+
+def _either(patterns: list[str]) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+@cache
+def reference(path: Path | None = None) -> Reference:
+    """The payee reference lists (redaction forms, public-body patterns, business words)."""
+    path = path or settings.PROJECT_ROOT / "catalogue" / "payee_classes.yaml"
+    data = yaml.safe_load(Path(path).read_text("utf-8"))
+    return Reference(
+        redacted=_either(data["redacted"]),
+        public_body=_either(data["public_body"]),
+        business=_either(data["business_words"]),
+        public_patterns=tuple(data["public_body"]),
+    )
+
+
+def is_redaction(text: str | None) -> bool:
+    """A name the publisher withheld ("REDACTED", "Personal Data", "THIRD PARTY SUPPLIER")."""
+    return bool(text and reference().redacted.search(text))
+
+
+@dataclass(frozen=True)
+class NameParts:
+    key: str  # the legal name, decorations removed, normalised: "capita business services"
+    parents: tuple[str, ...] = ()  # an organisation named in brackets: "(Part of X)", "(X)"
+    trading: tuple[str, ...] = ()  # trading names and the other `#` segments
+    core: str = ""  # the printed text the key was made from ("Capita Business Services Ltd")
+    redacted: bool = False  # the name, or its first segment, is a redaction
+
+    @property
+    def compact(self) -> str:
+        return self.key.replace(" ", "")
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return (*self.parents, *self.trading)
+
+
+def _is_legal_form(word: str) -> bool:
+    if word in LEGAL_FORMS:
+        return True
+    return len(word) >= 5 and any(
+        Levenshtein.distance(word, form) <= 1 for form in ("limited", "company")
+    )
+
+
+def normalise_text(text: str) -> str:
+    """Case, punctuation, `&`/`+`, legal forms, spelt-out initials and abbreviations:
+    `'CAPITA BUSINESS SERVICES LTD'` and `'Capita Business Services Limited'` both become
+    `'capita business services'`; words after a legal form are dropped."""
+    text = text.casefold().replace("&", " and ").replace("+", " and ")
+    text = _NON_ALNUM.sub(" ", text)
+    text = re.sub(r"\bpublic limited company\b", "plc", text)
+    text = _INITIALS.sub(r"\1", text)  # "u k" -> "uk"
+    words = " ".join(ABBREVIATIONS.get(w, w) for w in text.split()).split()
+    for i, word in enumerate(words):
+        if i >= 1 and (word in _ENDS_NAME or (len(word) >= 6 and _is_legal_form(word))):
+            words = words[: i + 1]
+            break
+    while words and (_is_legal_form(words[-1]) or (len(words) >= 3 and words[-1] in _CUT_LEGAL)):
+        words.pop()
+    text = _LEGAL.sub(" ", " ".join(words))
+    text = re.sub(r"^the\s+", "", text.strip())
+    return " ".join(text.split())
+
+
+def _split_trading(segment: str) -> list[str]:
+    """`'X T/A Y'` -> `['X', 'Y']`; `'T/A Y'` -> `['', 'Y']`."""
+    return [p.strip() for p in _TRADING.split(segment)]
+
+
+def _useful_alias(key: str) -> bool:
+    # "#1", "#Business", "#RENTS" name no organisation: an alias must say something.
+    return bool(key) and not key.isdigit() and (len(key.split()) >= 2 or len(key) >= 5)
+
+
+def _key_and_brackets(text: str) -> tuple[str, list[str]]:
+    """The key of one printed name, and the parents its brackets name.
+
+    A bracket inside the legal name, before its legal form, is part of it, as Companies
+    House prints it (`J Hopkins (Contractors) Ltd`, `Electricity North West (Construction &
+    Maintenance) Ltd`), and so is a place (`Hollins Building Contractors (Yorkshire) Ltd` is
+    usually a company of its own, not `Hollins Building Contractors Ltd`), also before a
+    number designation (`X (Yorkshire) No. 2 Limited` and `X (Midlands) No. 2 Limited` are
+    two companies). A bracket of the
+    name's initials (`(ERS)`) is dropped. A bracket
+    after the name is a decoration: dropped from the key, and a parent when it names one
+    ("Part of Witherslack Group") or holds two words or more ("(The Harmony Trust)")."""
+    parents: list[str] = []
+    bare = text
+    for match in reversed(list(_PAREN.finditer(text))):
+        inner = match.group(1).strip()
+        words_before = normalise_text(text[: match.start()]).split()
+        initials = "".join(w[0] for w in words_before)
+        if inner and inner.replace(".", "").casefold() == initials[-len(inner) :]:
+            bare = bare[: match.start()] + " " + bare[match.end() :]
+            continue
+        rest = _DASH.split(text[match.end() :])[0]
+        inside = bool(inner) and bool(_LEGAL_REST.match(rest))
+        if inside and not _PARENT.match(inner):
+            bare = bare[: match.start()] + " " + inner + " " + bare[match.end() :]
+            continue
+        parent = _PARENT.sub("", inner)
+        key = normalise_text(parent)
+        if key and (parent != inner or len(key.split()) >= 2):
+            parents.append(key)
+        bare = bare[: match.start()] + " " + bare[match.end() :]
+    bare = _DASH.split(bare.strip())[0] or bare
+    return normalise_text(bare), parents
+
+
+def name_parts(name: str | None) -> NameParts:
+    """Take a printed name apart: its key, its aliases, and whether it is a redaction.
+
+    The first segment (before `#`, `|`, `;` or ` = `) that is not a redaction holds the legal
+    name; within it, "X T/A Y" keeps X (Y is a trading name) and "T/A Y" keeps Y; the other
+    segments are trading names too. Brackets: see `_key_and_brackets`. A spaced dash ends the
+    name ("Community Integrated Care - Cheshire")."""
+    if not name or not name.strip():
+        return NameParts("")
+    candidates: list[str] = []
+    for segment in _SEGMENTS.split(name.strip()):
+        candidates += [p for p in _split_trading(segment) if p]
+    first_redacted = bool(candidates) and is_redaction(_DASH.split(candidates[0])[0])
+    # A redaction, or a segment with no letters ("Redacted - Personal Data#2": a counter,
+    # not a trading name), names nobody.
+    candidates = [
+        c for c in candidates if not is_redaction(c) and re.search(r"[a-z]", normalise_text(c))
+    ]
+    if not candidates:
+        return NameParts("", redacted=True)
+    key, parents = _key_and_brackets(candidates[0])
+    trading: list[str] = []
+    for text in candidates[1:]:
+        other, more = _key_and_brackets(text)
+        if not key:
+            key = other
+        else:
+            trading.append(other)
+        parents += more
+
+    def useful(keys: list[str]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(k for k in keys if k != key and _useful_alias(k)))
+
+    return NameParts(key, useful(parents), useful(trading), candidates[0], first_redacted)
+
+
+def normalise_name(name: str | None) -> str:
+    """The key of a printed supplier name (see `name_parts`)."""
+    return name_parts(name).key

@@ -1,0 +1,276 @@
+"""Write the entity and link tables: `entities.suppliers`, `entities.supplier_mentions`,
+`entities.buyers`, `entities.buyer_mentions` and `links.spend_contract`."""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from oversight.core.parameters import Parameters
+from oversight.entities import entities, names, payees
+from oversight.entities.entities import (
+    Mention,
+    Resolved,
+    normalise_buyer,
+    resolve,
+    resolve_incrementally,
+)
+from oversight.entities.matching import match_registers_to_notices
+
+SUPPLIER_MENTIONS_SQL = """
+select supplier_name as name, supplier_company_number as company_number,
+       supplier_charity_number as charity_number, list(distinct source_id order by source_id)
+from (
+    select supplier_name, supplier_company_number, supplier_charity_number, source_id
+    from staging.spend
+    union all
+    select supplier_name, supplier_company_number, supplier_charity_number, source_id
+    from staging.contracts
+    union all
+    select supplier_name, supplier_company_number, supplier_charity_number, source_id
+    from staging.contract_suppliers
+)
+where supplier_name is not null or supplier_company_number is not null
+   or supplier_charity_number is not null
+group by all
+"""
+
+# Mentions printed under one contract reference of one register: the evidence that two
+# numbers one character apart are a typo (`SG298533` / `SC298533`).
+REFERENCES_SQL = """
+select source_id || ' ' || contract_ref as reference,
+       list(distinct {'name': supplier_name, 'number': supplier_company_number,
+                      'charity': supplier_charity_number})
+from staging.contracts
+where contract_ref is not null and supplier_company_number is not null
+group by 1 having count(distinct supplier_company_number) > 1
+"""
+
+# The class of a supplier, from its mentions: the strongest evidence wins.
+CLASS_RANK = "list_position(['public_body', 'company', 'charity', 'sole_trader', 'unknown', \
+'individual', 'redacted'], payee_class)"
+
+BUYER_MENTIONS_SQL = """
+select buyer_name as name, list(distinct source_id order by source_id) from (
+    select buyer_name, source_id from staging.spend
+    union all select buyer_name, source_id from staging.contracts
+    union all select buyer_name, source_id from staging.procurement_notices
+) where buyer_name is not null group by all
+"""
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    con.register("frame", frame)
+    con.execute(f"create or replace table {table} as select * from frame")
+    con.unregister("frame")
+
+
+# A previous resolution can be extended only if it was made by the same code, reference
+# lists and threshold.
+ENTITIES_CODE = hashlib.sha256(
+    b"".join(
+        Path(p).read_bytes()
+        for p in (
+            entities.__file__,
+            names.__file__,
+            payees.__file__,
+            Path(names.__file__).parents[2] / "catalogue" / "payee_classes.yaml",
+        )
+    )
+).hexdigest()[:16]
+
+
+def _previous_suppliers(
+    con: duckdb.DuckDBPyConnection, threshold: float
+) -> dict[Mention, Resolved] | None:
+    """The stored resolution, if it was made by this code with this threshold."""
+    built = con.execute(  # (no failing query: it would abort the caller's transaction)
+        "select count(*) from duckdb_tables() where schema_name = 'entities' "
+        "and table_name in ('supplier_build', 'supplier_mentions')"
+    ).fetchall()[0][0]
+    if built < 2:
+        return None
+    info = con.execute("select threshold, code from entities.supplier_build").fetchall()
+    if info != [(threshold, ENTITIES_CODE)]:
+        return None
+    rows = con.execute(
+        "select name, company_number, charity_number, supplier_id, method, score, "
+        "normalised_name, payee_class, payee_evidence, identifier_conflict "
+        "from entities.supplier_mentions"
+    ).fetchall()
+    return {Mention(n, c, h): Resolved(*rest) for n, c, h, *rest in rows}
+
+
+def references(con: duckdb.DuckDBPyConnection) -> dict[str, list[Mention]]:
+    """Register mentions grouped by contract reference, where a reference carries two or more
+    company numbers (the only groups that can hold a typo)."""
+    return {
+        ref: [Mention(m["name"], m["number"], m["charity"]) for m in group]
+        for ref, group in con.execute(REFERENCES_SQL).fetchall()
+    }
+
+
+def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
+    """Resolve every supplier mention in staging; returns counts by method (and `build`:
+    `full`, or `incremental` when only mentions new since the last build were resolved
+    against it)."""
+    threshold = parameters.entities.supplier_fuzzy_threshold
+    rows = con.execute(SUPPLIER_MENTIONS_SQL).fetchall()
+    sources = {Mention(n, c, h): s for n, c, h, s in rows}
+    refs = references(con)
+    previous = _previous_suppliers(con, threshold)
+    if previous is not None and previous.keys() <= sources.keys():
+        new = sources.keys() - previous.keys()
+        resolved = resolve_incrementally(previous, new, threshold, references=refs)
+        build = "incremental"
+    else:  # first build, new code or threshold, or mentions gone (a file was replaced)
+        resolved, _ = resolve(sources, threshold, references=refs)
+        build = "full"
+    mentions = pd.DataFrame(
+        [
+            (
+                m.name,
+                m.company_number,
+                m.charity_number,
+                r.key,
+                r.entity_id,
+                r.method,
+                r.score,
+                r.method == "personal",
+                r.payee_class,
+                r.evidence,
+                r.conflict,
+                sources[m],
+            )
+            for m, r in resolved.items()
+        ],
+        columns=[
+            "name",
+            "company_number",
+            "charity_number",
+            "normalised_name",
+            "supplier_id",
+            "method",
+            "score",
+            "is_personal",
+            "payee_class",
+            "payee_evidence",
+            "identifier_conflict",
+            "sources",
+        ],
+    )
+    con.execute("create schema if not exists entities")
+    _replace(con, "entities.supplier_mentions", mentions.sort_values(["supplier_id", "name"]))
+    con.execute(f"""
+        create or replace table entities.suppliers as
+        select supplier_id,
+               -- the name printed most often; on a tie, not in capitals, then alphabetical
+               first(name order by name_mentions desc, name = upper(name), name)
+                   filter (where name is not null) as name,
+               list_sort(list_distinct(list(name))) as names,
+               min(company_number) filter (where identifier_conflict is null)
+                   as company_number,
+               min(charity_number) filter (where identifier_conflict is null)
+                   as charity_number,
+               list_sort(list_distinct(list(company_number)
+                   filter (where identifier_conflict is null))) as company_numbers,
+               first(payee_class order by {CLASS_RANK}, payee_evidence) as payee_class,
+               first(payee_evidence order by {CLASS_RANK}, payee_evidence) as payee_evidence,
+               list_sort(list_distinct(list(identifier_conflict))) as identifier_conflicts,
+               list_sort(list_distinct(flatten(list(sources)))) as sources,
+               count(*) as mentions,
+               list_sort(list_distinct(list(method))) as methods,
+               min(score) as min_score,
+               bool_or(is_personal) as is_personal
+        from (select *, count(*) over (partition by supplier_id, name) as name_mentions
+              from entities.supplier_mentions)
+        group by supplier_id order by supplier_id""")
+    # A number printed with two dissimilar names: the minority name, where it went, and the
+    # supplier that keeps the number.
+    con.execute("""
+        create or replace table entities.identifier_conflicts as
+        select m.identifier_conflict as number, m.name, m.supplier_id, m.sources,
+               k.supplier_id as number_kept_by, k.name as number_kept_by_name
+        from entities.supplier_mentions m
+        left join entities.suppliers k
+               on list_contains(k.company_numbers, m.identifier_conflict)
+               or k.charity_number = m.identifier_conflict
+        where m.identifier_conflict is not null
+        order by number, m.name""")
+    con.execute(
+        "create or replace table entities.supplier_build as select ?::double as threshold, "
+        "?::varchar as code",
+        [threshold, ENTITIES_CODE],
+    )
+    counts = dict(
+        con.execute(
+            "select method, count(*) from entities.supplier_mentions group by 1 order by 1"
+        ).fetchall()
+    )
+    return {**counts, "build": build}
+
+
+def build_buyers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
+    """Resolve buyer names ("Salford City Council", "Salford Council") into buyers."""
+    rows = con.execute(BUYER_MENTIONS_SQL).fetchall()
+    sources = {Mention(n): s for n, s in rows}
+    resolved, entities = resolve(
+        sources,
+        parameters.entities.buyer_fuzzy_threshold,
+        normalise=normalise_buyer,
+        prefix="buyer",
+    )
+    con.execute("create schema if not exists entities")
+    _replace(
+        con,
+        "entities.buyer_mentions",
+        pd.DataFrame(
+            [
+                (m.name, normalise_buyer(m.name), r.entity_id, r.method, r.score, sources[m])
+                for m, r in resolved.items()
+            ],
+            columns=["name", "normalised_name", "buyer_id", "method", "score", "sources"],
+        ),
+    )
+    con.execute("""
+        create or replace table entities.buyers as
+        select buyer_id, first(name order by name = upper(name), length(name) desc, name) as name,
+               list_sort(list(name)) as names,
+               list_sort(list_distinct(flatten(list(sources)))) as sources,
+               list_sort(list_distinct(list(method))) as methods
+        from entities.buyer_mentions group by 1 order by 1""")
+    return {"buyers": len(entities), "names": len(resolved)}
+
+
+def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
+    """Group contract entries into contracts (`links.contract_entries`), then link every
+    payment to the contract entry it most likely pays (or to none)."""
+    sql_dir = resources.files("oversight.entities")
+    con.execute("create schema if not exists links")
+    con.execute(sql_dir.joinpath("contract_entries.sql").read_text("utf-8"))
+    sql = sql_dir.joinpath("spend_contract.sql").read_text("utf-8")
+    con.execute("set variable start_margin_days = ?", [parameters.links.start_margin_days])
+    con.execute("set variable grace_days = ?", [parameters.links.grace_days])
+    con.execute(
+        "set variable market_classes = ?::varchar[]", [list(parameters.payees.market_classes)]
+    )
+    con.execute("set variable grant_expense_pattern = ?", [parameters.payees.grant_expense_pattern])
+    con.execute(sql)
+    return dict(
+        con.execute(
+            "select method, count(*) from links.spend_contract group by 1 order by 1"
+        ).fetchall()
+    )
+
+
+def resolve_and_link(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> None:
+    """Everything between staging and the marts, in the order the assets run it: register
+    entries matched to notices, suppliers, buyers, then payments linked to contracts."""
+    match_registers_to_notices(con)
+    build_suppliers(con, parameters)
+    build_buyers(con, parameters)
+    build_links(con, parameters)

@@ -1,0 +1,182 @@
+"""Oversight indicators (README, Indicators): the SQL beside this module (`*.sql`), run with the
+parameters from `catalogue/parameters.yaml` and an as-of date."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import yaml
+
+from oversight.core import settings
+from oversight.core.catalogue import Catalogue
+from oversight.core.parameters import Parameters
+
+# What notices carry, in the canonical contract columns (no review dates or owners).
+NOTICE_FIELDS = (
+    "contract_ref",
+    "title",
+    "description",
+    "buyer_name",
+    "procedure",
+    "supplier_name",
+    "supplier_company_number",
+    "supplier_charity_number",
+    "sme",
+    "vcse",
+    "total_value",
+    "start_date",
+    "end_date",
+    "category_code",
+    "category",
+    "status",
+)
+
+
+def _sql(name: str) -> str:
+    return resources.files("oversight.indicators").joinpath(name).read_text("utf-8")
+
+
+def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The date the data speaks for: the last day of the month of the newest realistic payment
+    date (1990 to today; a date in the future is a typing slip, not the newest payment), but
+    never after today. None when there are no payments."""
+    newest = con.execute(
+        "select max(payment_date) from staging.spend "
+        "where payment_date between date '1990-01-01' and current_date"
+    ).fetchone()[0]
+    if newest is None:
+        return None
+    month_end = date(newest.year + newest.month // 12, newest.month % 12 + 1, 1) - timedelta(1)
+    return min(month_end, date.today())
+
+
+# The Procurement Act 2023 applies to procurements commenced on or after this date (the
+# Procurement Act 2023 (Commencement No. 3 and Transitional and Saving Provisions)
+# Regulations 2024): a statutory date, not a tunable threshold.
+ACT_COMMENCED = date(2025, 2, 24)
+# s71 (assessment of contract performance, OV05) is in force from this date: no assessment is
+# due for a period before it.
+S71_IN_FORCE = date(2026, 1, 1)
+# s70 (payments over £30,000 published, OV15) applies to contracts whose procurement commenced
+# on or after this date.
+S70_IN_FORCE = date(2026, 4, 1)
+
+# Which Procurement Act 2023 duty each carve-out lifts (staging.contracts.act_carve_outs, read
+# from the notices by oversight/ingest/ocds_compile.py): section -> (the duty, its indicators, the
+# carve-outs that lift it). Read from the Act's sections by the project, not verified line by line
+# against legislation.gov.uk (docs/indicators.md, "Carve-outs").
+ACT_CARVE_OUTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "s52": (
+        "KPIs set and published",
+        ("OV04",),
+        ("framework", "concession", "light touch", "private utility"),
+    ),
+    "s71": (
+        "performance assessed and published",
+        ("OV05", "OV06"),
+        ("framework", "concession", "light touch", "private utility"),
+    ),
+    "s75": ("change notices", ("OV10",), ("light touch", "private utility")),
+    "s70": ("payments over £30,000 published", ("OV15",), ("framework", "private utility")),
+}
+
+
+def set_variables(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date) -> None:
+    con.execute("set variable as_of = ?::date", [as_of.isoformat()])
+    con.execute("set variable act_commenced = ?::date", [ACT_COMMENCED.isoformat()])
+    con.execute("set variable s71_in_force = ?::date", [S71_IN_FORCE.isoformat()])
+    con.execute("set variable s70_in_force = ?::date", [S70_IN_FORCE.isoformat()])
+    for section, (_, _, carve_outs) in ACT_CARVE_OUTS.items():
+        con.execute(f"set variable carve_outs_{section} = ?::varchar[]", [list(carve_outs)])
+    for group in (parameters.indicators, parameters.concentration):
+        for name, value in group.model_dump().items():
+            if name != "as_of":
+                con.execute(f"set variable {name} = ?", [value])
+    con.execute(
+        "set variable market_classes = ?::varchar[]", [list(parameters.payees.market_classes)]
+    )
+    con.execute("set variable min_confidence = ?", [parameters.links.min_confidence])
+
+
+def source_fields(catalogue: Catalogue) -> pd.DataFrame:
+    """Which canonical columns each source publishes (a rule needing one it does not
+    publish answers unknown)."""
+    rows = []
+    for source in catalogue.sources:
+        fields = NOTICE_FIELDS if source.kind == "ocds" else catalogue.source_columns(source.id)
+        rows += [(source.id, f) for f in fields]
+    return pd.DataFrame(rows, columns=["source_id", "field"])
+
+
+def build_contract_oversight(
+    con: duckdb.DuckDBPyConnection, catalogue: Catalogue, parameters: Parameters, as_of: date
+) -> int:
+    set_variables(con, parameters, as_of)
+    con.register("source_fields", source_fields(catalogue))
+    con.execute(_sql("contract_oversight.sql"))
+    con.unregister("source_fields")
+    return con.execute("select count(*) from marts.contract_oversight").fetchall()[0][0]
+
+
+def strategic_suppliers(con: duckdb.DuckDBPyConnection, path=None) -> pd.DataFrame:
+    """Resolved suppliers in the strategic-supplier reference list (SC05): a listed company
+    number, or a normalised name equal to (or starting with) a listed one; the first group
+    listed wins."""
+    path = Path(path or settings.PROJECT_ROOT / "catalogue" / "strategic_suppliers.yaml")
+    groups = yaml.safe_load(path.read_text())["groups"]
+    listed = pd.DataFrame(
+        [
+            (order, group, name, None)
+            for order, (group, spec) in enumerate(groups.items())
+            for name in spec.get("names", [])
+        ]
+        + [
+            (order, group, None, number)
+            for order, (group, spec) in enumerate(groups.items())
+            for number in spec.get("company_numbers", [])
+        ],
+        columns=["group_order", "strategic_group", "name_key", "company_number"],
+    )
+    con.register("strategic_list", listed)
+    try:
+        return con.execute("""
+            select s.supplier_id, l.strategic_group
+            from entities.suppliers s
+            left join (select distinct name, normalised_name from entities.supplier_mentions) m
+                   on m.name = s.name
+            join strategic_list l
+              on s.company_number = l.company_number
+              or m.normalised_name = l.name_key
+              or starts_with(m.normalised_name, l.name_key || ' ')
+            where not s.is_personal
+            qualify row_number() over (partition by s.supplier_id order by l.group_order) = 1
+            order by s.supplier_id""").df()
+    finally:
+        con.unregister("strategic_list")
+
+
+def build_concentration(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date) -> int:
+    set_variables(con, parameters, as_of)
+    con.register("strategic", strategic_suppliers(con))
+    con.execute(_sql("supplier_concentration.sql"))
+    con.unregister("strategic")
+    return con.execute("select count(*) from marts.supplier_concentration").fetchall()[0][0]
+
+
+def build_scorecard(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date) -> int:
+    set_variables(con, parameters, as_of)
+    con.execute(_sql("buyer_scorecard.sql"))
+    return con.execute("select count(*) from marts.buyer_scorecard").fetchall()[0][0]
+
+
+def build_marts(
+    con: duckdb.DuckDBPyConnection, catalogue: Catalogue, parameters: Parameters, as_of: date
+) -> None:
+    """The indicator marts, in dependency order: oversight, concentration, scorecard."""
+    build_contract_oversight(con, catalogue, parameters, as_of)
+    build_concentration(con, parameters, as_of)
+    build_scorecard(con, parameters, as_of)

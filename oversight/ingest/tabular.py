@@ -1,0 +1,346 @@
+"""Tabular files (CSV, XLSX, zip): map their columns and type their values into
+`staging.contracts` or `staging.spend`, one transaction per file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pyarrow as pa
+
+from oversight.core import ledger
+from oversight.core.catalogue import DEFAULT_DATE_FORMATS, Catalogue, Source, required_columns
+from oversight.core.schema import COLUMNS, TABLES, column_names
+from oversight.core.warehouse import atomic
+from oversight.ingest.mapping import MappedPart, map_part
+from oversight.ingest.readers import FileError, Part, detect_format, read_parts
+
+TYPE_NOUN = {"date": "a date", "money": "an amount", "number": "a number", "flag": "yes/no"}
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_list(values: list[str]) -> str:
+    return "[" + ", ".join(_q(v) for v in values) + "]"
+
+
+def _name_date(source: Source, file_path: str) -> date | None:
+    """The first day of the month a file's path names, by `values.date_from_name`."""
+    pattern = source.values.date_from_name
+    found = re.search(pattern, file_path) if pattern else None
+    if not found:
+        return None
+    try:
+        return date(int(found["year"]), int(found["month"]), 1)
+    except ValueError:
+        return None
+
+
+def _payment_date(
+    source: Source, mapped: set[str], headers: dict[str, str], file_path: str, published: str
+) -> tuple[str, list[str], list[str]]:
+    """A spend row's payment date: as published; else (empty, or a bare time such as
+    `00:00:00`) the first day of its period, else of the month in the file's name. Returns
+    (expression, parse-issue cases, quarantine-reason cases)."""
+    here = "payment_date" in mapped
+    label = f"payment_date ({headers['payment_date']!r})" if here else "payment_date"
+    raw = "c.payment_date" if here else "null"
+    own = f"case when bare_time({raw}) then null else {published} end" if here else "null"
+    financial = "true" if source.values.period_format == "financial_year" else "false"
+    period = (
+        f"period_start(c.payment_period, {financial})" if "payment_period" in mapped else "null"
+    )
+    named = _name_date(source, file_path)
+    from_name = f"date '{named.isoformat()}'" if named else "null"
+    # A published value that is not a date is an error, not a gap to fill.
+    missing = f"({raw} is null or bare_time({raw}))"
+    how = f"coalesce('a bare time ' || {raw}, 'empty')"
+    via_period = _q(f"{label}: {{}}, so the first day of period {{}} ({{}}), not a published date")
+    via_name = _q(
+        f"{label}: {{}}, so the first day of the month in the file name ({{}}), not a "
+        "published date"
+    )
+    issues = [
+        f"case when {missing} and {period} is null and {from_name} is not null "
+        f"then format({via_name}, {how}, {from_name}) end"
+    ]
+    if "payment_period" in mapped:
+        issues.append(
+            f"case when {missing} and {period} is not null "
+            f"then format({via_period}, {how}, c.payment_period, {period}) end"
+        )
+    tried = []
+    if "payment_period" in mapped:
+        tried.append("no readable payment_period")
+    if source.values.date_from_name:
+        tried.append("no month in the file name")
+    reason = f"{label} is empty" + (f" ({', '.join(tried)} either)" if tried else "")
+    reasons = [
+        f"case when {missing} and coalesce({period}, {from_name}) is null then {_q(reason)} end"
+    ]
+    return f"coalesce({own}, {period}, {from_name})", issues, reasons
+
+
+def typing_sql(
+    source: Source, mapped: set[str], headers: dict[str, str], file_path: str = ""
+) -> str:
+    """SQL that turns the registered `batch` (text) into typed canonical columns, with the
+    parse issues of optional columns and the quarantine reason of bad rows. `file_path` is
+    the file's path (a payment date may come from it: `values.date_from_name`)."""
+    rules = source.values
+    placeholders = _sql_list(rules.all_placeholders)
+    cleaned = ", ".join(
+        f"case when lower(trim({c})) in {placeholders} then null else trim({c}) end as {c}"
+        for c in sorted(mapped)
+    )
+    # Four-digit years first: '%d-%b-%Y' reads '27-Mar-23' as the year 23, which the
+    # realistic range rejects; then '%d-%b-%y' reads it as 2023.
+    long = [f for f in rules.date_formats if "%y" not in f]
+    short = [f for f in rules.date_formats if "%y" in f]
+    serials = "true" if rules.excel_serial_dates else "false"
+    # Which formats a value failed: named when the catalogue chose them, else the defaults.
+    tried = (
+        "none of the default formats fit: set values.date_formats"
+        if tuple(rules.date_formats) == DEFAULT_DATE_FORMATS
+        else "formats tried: " + " | ".join(rules.date_formats)
+    )
+
+    def parse_date(ref: str) -> str:
+        forms = [f"parse_date({ref}, {_sql_list(fs)}, {serials})" for fs in (long, short) if fs]
+        return forms[0] if len(forms) == 1 else f"coalesce({', '.join(forms)})"
+
+    def typed(col: str, kind: str) -> str:
+        ref = f"c.{col}"
+        return {
+            "text": ref,
+            "date": parse_date(ref),
+            "money": f"parse_money({ref})",
+            "number": f"parse_number({ref})",
+            "flag": (
+                f"case when lower({ref}) in {_sql_list(rules.all_true)} then true "
+                f"when lower({ref}) in {_sql_list(rules.all_false)} then false end"
+            ),
+            "company_number": f"company_number({ref})",
+            "charity_number": f"charity_number({ref})",
+        }[kind]
+
+    selects, issues, reasons = [], [], []
+    required = required_columns(source, mapped)
+    money = [c.name for c in COLUMNS[source.kind] if c.type == "money" and c.name in mapped]
+    for column in COLUMNS[source.kind]:
+        name, kind = column.name, column.type
+        expr = typed(name, kind) if name in mapped else "null"
+        if name == "payment_date":
+            expr, more_issues, more_reasons = _payment_date(
+                source, mapped, headers, file_path, expr
+            )
+            issues += more_issues
+            reasons += more_reasons
+        if name == "currency" and name not in mapped and money:
+            named = ", ".join(f"money_currency(c.{m})" for m in money)
+            expr = f"coalesce({named}, 'GBP')"
+        if kind == "money" and name in mapped:
+            label = f"{name} ({headers[name]!r})"
+            foreign = f"money_currency(c.{name})"
+            if source.kind == "spend":  # the number, in its currency (kept out of pound sums)
+                said = _q(f"{label}: {{}} is in {{}}: kept out of pound totals")
+            else:  # a contract value in another currency is an unknown value in pounds
+                expr = f"case when {foreign} is null then {expr} end"
+                said = _q(f"{label}: {{}} is in {{}}: not a value in pounds, left empty")
+            issues.append(
+                f"case when {foreign} is not null "
+                f"then format({said}, excerpt(c.{name}), {foreign}) end"
+            )
+            unreadable = _q(f"{label}: {{}} has an unreadable currency sign, read as pounds")
+            issues.append(
+                f"case when contains(c.{name}, chr(65533)) "
+                f"then format({unreadable}, excerpt(c.{name})) end"
+            )
+        if name == "supplier_charity_number" and "supplier_company_number" in mapped:
+            expr = f"coalesce({expr}, charity_in_registration(c.supplier_company_number))"
+        if name == "buyer_name":
+            # A register's buyer is its publisher; a buyer column means something else
+            # (the framework it was let through) unless the register lists several buyers.
+            single = source.kind == "contract_register" and not source.multi_buyer
+            if not single and name not in mapped and "purchasing_body" in mapped:
+                expr = typed("purchasing_body", "text")  # a shared register's buying body
+            expr = _q(source.publisher) if single else f"coalesce({expr}, {_q(source.publisher)})"
+        if name == "purchasing_body" and "buyer_name" in mapped and not source.multi_buyer:
+            expr = f"coalesce({expr}, {typed('buyer_name', 'text')})"
+        selects.append(f"{expr} as {name}")
+        if name not in mapped:
+            continue
+        label = f"{name} ({headers[name]!r})"
+        if name in required and name != "payment_date":
+            reasons.append(f"case when c.{name} is null then {_q(label + ' is empty')} end")
+        if kind in TYPE_NOUN:
+            noun = TYPE_NOUN[kind] + (f" ({tried})" if kind == "date" else "")
+            message = f"format({_q('{}: {} is not ' + noun)}, {_q(label)}, excerpt(c.{name}))"
+            bad = f"c.{name} is not null and {typed(name, kind)} is null"
+            if name == "payment_date":
+                bad += f" and not bare_time(c.{name})"
+            (reasons if name in required or name == "payment_date" else issues).append(
+                f"case when {bad} then {message} end"
+            )
+    if "supplier_company_number" in mapped:
+        selects.append(
+            "case when company_number(c.supplier_company_number) is null "
+            "and charity_in_registration(c.supplier_company_number) is null "
+            "then c.supplier_company_number end as supplier_other_id"
+        )
+    else:
+        selects.append("null as supplier_other_id")
+    issue_sql = f"nullif(concat_ws('; ', {', '.join(issues)}), '')" if issues else "null"
+    reason_sql = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "null"
+    return (
+        f"create or replace temp table typed as\n"
+        f"with c as (select _i, _part, _row, {cleaned} from batch)\n"
+        f"select _i, {', '.join(selects)},\n"
+        f"    {issue_sql} as parse_issues, {reason_sql} as _reason,\n"
+        f"    _part as part, _row as row_number\nfrom c"
+    )
+
+
+@dataclass
+class ParsedFile:
+    """A file's parts, each with its mapped rows. A CSV's one part is read when the file is
+    parsed (ahead of loading, in a thread); a workbook's sheets and a zip's members are read
+    one at a time while loading, so memory holds one part, not the whole file."""
+
+    format: str
+    parts: Iterable[tuple[Part, MappedPart]]
+
+
+def parse_file(catalogue: Catalogue, source: Source, name: str, data: bytes) -> ParsedFile:
+    """Read (or prepare to read) every part of a file and map its columns. Raises FileError
+    when the file cannot be read; `load_file` raises it for problems found part by part."""
+    columns = catalogue.source_columns(source.id)
+    fmt = detect_format(name, source.read)
+
+    def mapped_parts() -> Iterator[tuple[Part, MappedPart]]:
+        for part in read_parts(name, data, source.read):
+            yield (
+                part,
+                map_part(
+                    part,
+                    columns,
+                    required_columns(source, columns),
+                    source.read.header_row,
+                    placeholders=source.values.all_placeholders,
+                    beyond_header=source.read.values_beyond_header,
+                ),
+            )
+
+    return ParsedFile(fmt, list(mapped_parts()) if fmt == "csv" else mapped_parts())
+
+
+def _batch(m: MappedPart) -> pa.Table:
+    n = len(m.row_numbers)
+    data: dict[str, list] = {"_i": list(range(n)), "_part": [m.part] * n, "_row": m.row_numbers}
+    data.update({c: m.columns[c] for c in sorted(m.columns)})
+    schema = pa.schema(
+        [("_i", pa.int64()), ("_part", pa.string()), ("_row", pa.int32())]
+        + [(c, pa.string()) for c in sorted(m.columns)]
+    )
+    return pa.table(data, schema=schema)
+
+
+def _load_part(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    params: list[str],
+    part: Part,
+    m: MappedPart,
+) -> tuple[int, list[tuple]]:
+    """Type one part's rows and insert the good ones; returns (loaded, quarantine rows)."""
+    staging_cols = ", ".join([*column_names(source.kind), "supplier_other_id", "parse_issues"])
+    con.register("batch", _batch(m))
+    con.execute(typing_sql(source, set(m.columns), m.headers, params[1]))
+    con.unregister("batch")
+    record_cols, record_exprs = "", ""
+    if source.kind == "contract_register":
+        record_cols = ", contract_id, record_type"
+        record_exprs = (
+            ", concat(?, ':', ?, '#', case when part <> '' then part || ':' end, "
+            "row_number), 'register'"
+        )
+        params = [params[0], params[1], *params]
+    con.execute(
+        f"insert into {TABLES[source.kind]} ({staging_cols}{record_cols}, source_id, file_path, "
+        f"file_sha256, part, row_number) select {staging_cols}{record_exprs}, ?, ?, ?, part, "
+        "row_number from typed where _reason is null order by _i",
+        params,
+    )
+    bad = con.execute("select _i, _reason from typed where _reason is not null order by _i")
+    quarantine = [
+        (m.part, m.row_numbers[i], part.raw_text(m.record_index[i]), reason)
+        for i, reason in bad.fetchall()
+    ]
+    quarantine += [(m.part, r.row_number, r.raw_text, r.reason) for r in m.rejects]
+    loaded = con.execute("select count(*) from typed where _reason is null").fetchall()[0][0]
+    con.execute("drop table typed")
+    return loaded, quarantine
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    catalogue: Catalogue,
+    source: Source,
+    rel: str,
+    sha: str,
+    data: bytes,
+    parsed: ParsedFile,
+) -> tuple[int, int, int]:
+    """Replace this file's rows with the parsed ones, atomically (part by part inside one
+    transaction). Returns (read, loaded, quarantined)."""
+    read = loaded = blank = 0
+    quarantined: list[tuple] = []
+    header_rows, warnings, unmapped = [], [], set()
+    encoding = delimiter = None
+    with atomic(con):
+        ledger.delete_file_rows(con, source.id, rel)
+        for part, m in parsed.parts:
+            if not header_rows:
+                encoding, delimiter = part.encoding, part.delimiter
+            n, bad = _load_part(con, source, [source.id, rel, sha], part, m)
+            read += m.rows_read
+            loaded += n
+            blank += m.blank_rows
+            quarantined += bad
+            header_rows.append((m.part, m.header_row))
+            warnings += [f"{m.part}: {w}" if m.part else w for w in part.warnings + m.warnings]
+            unmapped |= set(m.unmapped)
+        if not header_rows:
+            raise FileError("no tables found in the file")
+        if read == 0:
+            where = ", ".join(f"{p or 'line'} {h}" for p, h in header_rows)
+            raise FileError(f"header only: no data rows below the header ({where})")
+        ledger.record_quarantine(con, source.id, rel, sha, quarantined)
+        ledger.record_file(
+            con,
+            source_id=source.id,
+            file_path=rel,
+            sha256=sha,
+            config_hash=catalogue.config_hash(source.id),
+            size_bytes=len(data),
+            format=parsed.format,
+            encoding=encoding,
+            delimiter=delimiter,
+            parts=len(header_rows),
+            header_rows=", ".join(f"{p}:{h}" if p else str(h) for p, h in header_rows),
+            rows_read=read,
+            rows_loaded=loaded,
+            rows_quarantined=len(quarantined),
+            blank_rows=blank,
+            # Every row quarantined: read, but nothing in it is usable (wrong dates, a layout
+            # that maps the wrong columns...). Its own status, so that it stands out.
+            status="loaded" if loaded or not quarantined else "nothing_loaded",
+            warnings="\n".join(warnings) or None,
+            unmapped_columns=", ".join(sorted(unmapped)) or None,
+        )
+    return read, loaded, len(quarantined)
