@@ -4,7 +4,7 @@
 -- as_of, act_commenced (the Procurement Act 2023's commencement, 2025-02-24), s71_in_force
 -- (2026-01-01), s70_in_force (2026-04-01), carve_outs_s52 / _s71 / _s75 / _s70 (the carve-outs
 -- that lift each duty, indicators.ACT_CARVE_OUTS) and the indicators.* parameters
--- (oversight/indicators.py sets them). Needs the registered table source_fields (source_id,
+-- (oversight/indicators/indicators.py sets them). Needs the registered table source_fields (source_id,
 -- field): the canonical columns each source maps.
 create schema if not exists marts;
 -- Events of each contract, a matched notice's events given to its register entry.
