@@ -2,6 +2,7 @@
 (Debian's package), and check that the asset names and a chart render; open the Data Docs with
 the network blocked and check that they render. Screenshots are kept in tests/artifacts/."""
 
+import contextlib
 import os
 import shutil
 import signal
@@ -119,6 +120,19 @@ def page(ui, chromium):
     browser.close()
 
 
+def screenshot(page, name: str) -> None:
+    """A screenshot for a person to look at, with the newsletter dialog out of the way (the
+    locator handler runs only before actions, and a screenshot is not one)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    skip = page.get_by_role("button", name="Skip")
+    if skip.is_visible():
+        with contextlib.suppress(PlaywrightError):  # the locator handler clicked it first
+            skip.click(timeout=5_000)
+    skip.wait_for(state="hidden")
+    page.screenshot(path=ARTIFACTS / name)
+
+
 def test_asset_graph_shows_the_layers_and_asset_names(ui, page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.goto(f"{ui}/asset-groups", wait_until="networkidle")
@@ -128,7 +142,7 @@ def test_asset_graph_shows_the_layers_and_asset_names(ui, page):
         assert group in body
     page.get_by_text("marts", exact=True).first.dblclick()
     page.wait_for_selector("text=contract_oversight")
-    page.screenshot(path=ARTIFACTS / "asset-graph.png")
+    screenshot(page, "asset-graph.png")
     body = page.inner_text("body")
     for name in (
         "contract_oversight",
@@ -145,7 +159,7 @@ def test_a_chart_renders_in_the_materialisation_metadata(ui, page):
     chart = page.wait_for_selector("img[src^='data:image/png']")
     box = chart.bounding_box()
     assert box and box["width"] > 300 and box["height"] > 150
-    page.screenshot(path=ARTIFACTS / "oversight-gaps-chart.png")
+    screenshot(page, "oversight-gaps-chart.png")
 
 
 # What a page looks like once Bootstrap's CSS, bootstrap-table's script and Font Awesome's font
@@ -223,7 +237,7 @@ def test_the_automation_page_and_no_runs_started_after_make_run(built, ui, page)
             time.sleep(2)
         page.reload(wait_until="networkidle")
         page.wait_for_selector("text=oversight_automation")
-        page.screenshot(path=ARTIFACTS / "automation.png")
+        screenshot(page, "automation.png")
         assert instance.get_runs_count() == 2
         assert not instance.get_backfills()
     finally:

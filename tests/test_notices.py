@@ -435,3 +435,20 @@ def test_real_contracts_finder_packages(tmp_path):
         warehouse,
         "select count(*) from staging.contract_suppliers where supplier_other_id like 'GB-CQC-%'",
     ) == [(6,)]
+
+
+def test_an_empty_window_loads_as_a_file_with_no_releases(notices):
+    """Find a Tender answers a quarter-day window with no notices (most nights) with an empty
+    `releases` list, and the fetcher saves it whole: it is a file read with 0 releases, status
+    loaded, no error and no warning, and the releases of other files are untouched."""
+    notices.file("good.json", package(AWARD))
+    notices.file("2026-11-26T00-06.json", package())
+    notices.ingest()
+    assert notices.rows(
+        "select file_path, status, rows_read, rows_loaded, rows_quarantined, error, warnings "
+        "from raw.files order by file_path"
+    ) == [
+        ("pub/2026-11-26T00-06.json", "loaded", 0, 0, 0, None, None),
+        ("pub/good.json", "loaded", 1, 1, 0, None, None),
+    ]
+    assert notices.rows("select count(*) from staging.contracts") == [(1,)]
