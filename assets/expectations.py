@@ -37,7 +37,7 @@ import pyarrow as pa
 from assets.resources import SourceCatalogue, Warehouse
 from oversight.core import settings
 from oversight.core.schema import TABLE_COLUMNS
-from oversight.core.warehouse import atomic
+from oversight.core.warehouse import atomic, file_lock
 from oversight.outputs.data_docs_offline import make_offline
 
 EXPECTATIONS_DIR = settings.PROJECT_ROOT / "expectations"
@@ -229,6 +229,12 @@ class SuiteRunner:
 
     def docs_index(self) -> Path:
         return self.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def gx_lock(gx_dir: Path):
+    """`with gx_lock(gx_dir):` this process alone writes the GX context in `gx_dir` (its
+    configuration, suites, stored results and Data Docs)."""
+    return file_lock(gx_dir / ".lock", f"the Great Expectations folder {gx_dir}")
 
 
 def _prune_empty_folders(root: Path) -> None:
@@ -523,9 +529,11 @@ def _suite_check(table: str):
         context: dg.AssetCheckExecutionContext, warehouse: Warehouse, catalogue: SourceCatalogue
     ):
         thresholds = {s.id: s.threshold for s in catalogue.load().sources if s.threshold}
-        runner = suite_runner(Path(warehouse.gx_dir))
-        with warehouse.connect() as con:
-            outcomes = run_suite(con, table, runner, thresholds, reuse=True)
+        gx_dir = Path(warehouse.gx_dir)
+        # Two runs at once (the nightly schedule and an analyst's) share the GX folder: its
+        # context, suites and results are written by one process at a time.
+        with gx_lock(gx_dir), warehouse.connect() as con:
+            outcomes = run_suite(con, table, suite_runner(gx_dir), thresholds, reuse=True)
         failed = [o.name for o in outcomes if not o.success]
         context.log.info(f"{table}: {len(outcomes)} rules, failed: {failed or 'none'}")
         yield from check_results(key, outcomes)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.expectations import SUITE_TABLES, SuiteRunner
+from assets.expectations import SUITE_TABLES, SuiteRunner, gx_lock
 from assets.resources import Warehouse
 from oversight.outputs.exports import export_marts
 from oversight.outputs.report import build_report
@@ -22,7 +22,9 @@ def data_docs(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
     earlier runs' pages are dropped). It works offline: its CSS, scripts and fonts are copied
     into the site (`static/vendor/`, with their licences) and the pages load them from there.
     Open `data/gx/gx/uncommitted/data_docs/local_site/index.html` in a browser."""
-    index = SuiteRunner(Path(warehouse.gx_dir)).build_docs()
+    gx_dir = Path(warehouse.gx_dir)
+    with gx_lock(gx_dir):
+        index = SuiteRunner(gx_dir).build_docs()
     pages = sum(1 for _ in (index.parent / "validations").rglob("*.html"))
     context.log.info(f"Data Docs: {index} ({pages} validation pages)")
     return dg.MaterializeResult(

@@ -17,7 +17,7 @@ from oversight.core import settings
 from oversight.core.catalogue import Catalogue, CatalogueError, files_fingerprint, load_catalogue
 from oversight.core.ledger import NOTHING_LOADED_SQL
 from oversight.core.parameters import AS_OF_ENV, PARAMETERS_ENV
-from oversight.core.warehouse import WarehouseBusy, connect, open_warehouse
+from oversight.core.warehouse import WarehouseBusy, connect, file_lock, open_warehouse
 
 # Dagster, the assets and pandas are imported where they are used: a `make run` with nothing
 # to do (`unchanged_since_last_run`) never imports them, and answers in about a second.
@@ -84,6 +84,7 @@ def derive_inputs(warehouse: str) -> str:
 # changed or removed, and the derived outputs were built from exactly this warehouse, code,
 # catalogue, parameters and as-of date.
 STAMP = ".last-make-run"
+RUN_LOCK = ".make-run.lock"  # one `make run` at a time per warehouse: a second one waits
 
 
 def files_on_disk(catalogue: Catalogue) -> dict[str, str]:
@@ -286,44 +287,54 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     invalid = catalogue.report()
-    stamp = Path(warehouse).parent / STAMP
     try:
-        if not args.rebuild and unchanged_since_last_run(warehouse, catalogue):
-            print(
-                "Nothing changed since the last `make run` (no file new, changed or removed; "
-                "same code, catalogue, parameters and as-of date): nothing read or rebuilt "
-                "(`make run REBUILD=1` reads and rebuilds everything)."
-            )
-            ok = True
-            results = []
-        else:
-            stamp.unlink(missing_ok=True)
-            on_disk = files_on_disk(catalogue)  # before the ingest reads the files
-            results = run_everything(warehouse, args.rebuild)
-            ok = all(r.success for r in results)
-            if ok:
-                stamp.write_text(run_fingerprint(warehouse, on_disk) + "\n")
-        print_summary(warehouse)
-        if invalid:
-            print("\n" + invalid, file=sys.stderr)
-        report_failed_checks(results)
-        print(
-            f"Data Docs (expectation results): {settings.gx_dir(warehouse)}/gx/uncommitted/"
-            "data_docs/local_site/index.html"
-        )
-        data = Path(warehouse).parent
-        print(f"Report: {data / 'report' / 'index.html'}")
-        print(f"Exports (Parquet, CSV and oversight.xlsx): {data / 'exports'}/")
-        print(f"Charts: {settings.outputs_dir(warehouse)}/")
+        with file_lock(Path(warehouse).parent / RUN_LOCK, f"the warehouse {warehouse}"):
+            # A second `make run` waits here for the first, then finds what the first did.
+            ok, results = _run(warehouse, catalogue, args.rebuild)
     except WarehouseBusy as exc:
         print(exc, file=sys.stderr)
         return 3
+    if invalid:
+        print("\n" + invalid, file=sys.stderr)
     if not ok:
         print(
             "\nThe run failed: see the log above (or the run in the Dagster UI).", file=sys.stderr
         )
         return 1
     return 0
+
+
+def _run(
+    warehouse: str, catalogue: Catalogue, rebuild: bool
+) -> tuple[bool, list[dg.ExecuteInProcessResult]]:
+    """Skip (the stamp says nothing changed) or run everything; print the summary and where
+    the outputs are. Whether it succeeded, and Dagster's results."""
+    stamp = Path(warehouse).parent / STAMP
+    if not rebuild and unchanged_since_last_run(warehouse, catalogue):
+        print(
+            "Nothing changed since the last `make run` (no file new, changed or removed; "
+            "same code, catalogue, parameters and as-of date): nothing read or rebuilt "
+            "(`make run REBUILD=1` reads and rebuilds everything)."
+        )
+        ok, results = True, []
+    else:
+        stamp.unlink(missing_ok=True)
+        on_disk = files_on_disk(catalogue)  # before the ingest reads the files
+        results = run_everything(warehouse, rebuild)
+        ok = all(r.success for r in results)
+        if ok:
+            stamp.write_text(run_fingerprint(warehouse, on_disk) + "\n")
+    print_summary(warehouse)
+    report_failed_checks(results)
+    print(
+        f"Data Docs (expectation results): {settings.gx_dir(warehouse)}/gx/uncommitted/"
+        "data_docs/local_site/index.html"
+    )
+    data = Path(warehouse).parent
+    print(f"Report: {data / 'report' / 'index.html'}")
+    print(f"Exports (Parquet, CSV and oversight.xlsx): {data / 'exports'}/")
+    print(f"Charts: {settings.outputs_dir(warehouse)}/")
+    return ok, results
 
 
 def run_everything(warehouse: str, rebuild: bool) -> list[dg.ExecuteInProcessResult]:

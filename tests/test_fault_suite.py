@@ -226,6 +226,8 @@ def test_two_runs_at_once_both_finish_and_match_the_clean_build(clean, tmp_path)
     first, second = home.start(), home.start()
     outputs = [p.communicate(timeout=1200)[0] for p in (first, second)]
     assert (first.returncode, second.returncode) == (0, 0), outputs
+    # One waited for the other (`make run`'s lock) and then found nothing left to do.
+    assert sum("Nothing changed since the last `make run`" in out for out in outputs) == 1
     differ = differences(home.fingerprint(), clean["fingerprint"])
     record({"case": "two writers", "held": not differ})
     assert not differ

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from oversight.core.catalogue import load_catalogue
-from oversight.core.warehouse import WarehouseBusy, open_warehouse
+from oversight.core.warehouse import WarehouseBusy, file_lock, open_warehouse
 from oversight.ingest.load import ingest_source
 from tests.conftest import PROJECT, write_catalogue
 from tests.test_messy_files import SPEND_HEADER
@@ -167,6 +167,38 @@ def test_second_writer_waits_for_the_first(warehouse):
         assert con.execute("select count(*) from raw.files").fetchall() == [(0,)]
     assert time.monotonic() - started >= 1.0
     holder.wait()
+
+
+FILE_LOCK_SCRIPT = """
+import sys, time
+from pathlib import Path
+from oversight.core.warehouse import file_lock
+with file_lock(Path(sys.argv[1]), "the GX folder"):
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_folder_lock_is_held_across_processes_and_released_by_a_dead_one(tmp_path):
+    """The GX folder and `make run` are guarded by `file_lock`: a second process waits, then
+    fails with a message naming the lock; a holder that dies (SIGKILL) releases it."""
+    path = tmp_path / "gx" / ".lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", FILE_LOCK_SCRIPT, str(path), "60"],
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(WarehouseBusy) as info, file_lock(path, "the GX folder", timeout=0.5):
+            pass
+        assert "the GX folder was still in use by another process after 0s" in str(info.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    with file_lock(path, "the GX folder", timeout=5):  # the dead holder's lock is gone
+        pass
 
 
 def test_sample_ingest_is_repeatable(tmp_path):

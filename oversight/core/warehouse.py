@@ -3,7 +3,8 @@
 DuckDB lets one process write a database file at a time. A writer that finds the file locked
 waits (up to `settings.lock_timeout_seconds()`) and then fails with a message naming the process
 that holds it. Changes are made in transactions, so a run killed half-way leaves the tables as
-the last commit left them.
+the last commit left them. Folders written beside it (the GX context and its Data Docs, a whole
+`make run`) are guarded the same way by `file_lock`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
+import filelock
 
 from oversight.core import settings
 from oversight.core.schema import TABLE_COLUMNS
@@ -84,6 +86,31 @@ create table if not exists raw.quarantine (
 
 class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse's write lock."""
+
+
+@contextmanager
+def file_lock(path: Path, what: str, timeout: float | None = None) -> Iterator[None]:
+    """`with file_lock(folder / ".lock", "the GX folder"):` one process at a time, across
+    processes (an OS lock on `path`, released if the process dies). Others wait up to the
+    warehouse's lock timeout, saying so once, then fail with WarehouseBusy."""
+    timeout = settings.lock_timeout_seconds() if timeout is None else timeout
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        log.warning("%s is in use by another process; waiting up to %.0fs", what, timeout)
+        try:
+            lock.acquire(timeout=timeout)
+        except filelock.Timeout as exc:
+            raise WarehouseBusy(
+                f"{what} was still in use by another process after {timeout:.0f}s (lock file "
+                f"{path}). Wait for that run to finish (or stop it), then try again."
+            ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
