@@ -105,9 +105,8 @@ def forget_file(con: duckdb.DuckDBPyConnection, source: Source, rel: str, **row:
         compile_ocids(con, source.id, ocids)
 
 
-def _parse(catalogue: Catalogue, source: Source, path: Path) -> tuple[bytes, ParsedFile]:
-    data = path.read_bytes()
-    return data, parse_file(catalogue, source, path.name, data)
+def _parse(catalogue: Catalogue, source: Source, path: Path) -> ParsedFile:
+    return parse_file(catalogue, source, path.name, path)
 
 
 def _read_file(
@@ -121,8 +120,8 @@ def _read_file(
 ) -> tuple[int, int, int]:
     if source.kind == "ocds":
         return load_ocds_file(con, catalogue, source, rel, sha, path)
-    data, parsed_file = parsed.result() if parsed else _parse(catalogue, source, path)
-    return load_file(con, catalogue, source, rel, sha, data, parsed_file)
+    parsed_file = parsed.result() if parsed else _parse(catalogue, source, path)
+    return load_file(con, catalogue, source, rel, sha, parsed_file)
 
 
 def ingest_source(

@@ -35,8 +35,24 @@ class Reject:
 
 
 @dataclass
+class Header:
+    """A table's header row and what it maps, found in the table's first Part and reused for
+    the chunks after it (a CSV read in chunks)."""
+
+    row_number: int
+    positions: dict[str, int]  # canonical column -> position in a record
+    published: dict[str, str]  # canonical column -> header as published
+    width: int  # the header's number of columns (up to its last named one)
+    folded: list[str]  # the header's cells, folded (to spot a repeated header row)
+    unmapped: list[str]
+    warnings: list[str]
+
+
+@dataclass
 class MappedPart:
-    """A part's data rows, as text, under canonical column names."""
+    """A part's data rows, as text, under canonical column names. Counts of rows with values
+    beyond the header's columns are kept as numbers, so that the chunks of one table add up to
+    one warning (`beyond_header_warnings`)."""
 
     part: str
     header_row: int
@@ -48,6 +64,10 @@ class MappedPart:
     blank_rows: int = 0
     unmapped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    header: Header | None = None
+    continued: bool = False  # a later chunk of the table: its header was in an earlier one
+    beyond_placeholders: int = 0  # rows whose values beyond the header are placeholders
+    beyond_ignored: int = 0  # rows whose values beyond the header were ignored (catalogue)
 
     @property
     def rows_read(self) -> int:
@@ -125,18 +145,13 @@ def find_header(
     )
 
 
-def map_part(
+def read_header(
     part: Part,
     columns: dict[str, tuple[str, ...]],
     required: tuple[str, ...],
     header_row: int | None = None,
-    placeholders: Collection[str] = ("#n/a",),
-    beyond_header: str = "quarantine",
-) -> MappedPart:
-    """Locate the header, then collect each data row's mapped values as text. Values in
-    columns the header does not name quarantine their row, unless they are all empty or
-    `placeholders` (lower case), or `beyond_header` is "ignore"; both are counted in the
-    part's warnings."""
+) -> tuple[Header, int]:
+    """The table's header (see `find_header`) and its index in part.records."""
     h = find_header(part, columns, required, header_row)
     header = part.records[h]
     lookup = _lookup(columns)
@@ -159,23 +174,45 @@ def map_part(
             positions[canonical] = j
             published[canonical] = cell.strip()
     width = max(j for j, c in enumerate(header) if c.strip()) + 1
-    folded_header = [fold(c) for c in header[:width]]
+    folded = [fold(c) for c in header[:width]]
+    return Header(part.row_numbers[h], positions, published, width, folded, unmapped, warnings), h
 
+
+def map_part(
+    part: Part,
+    columns: dict[str, tuple[str, ...]],
+    required: tuple[str, ...],
+    header_row: int | None = None,
+    placeholders: Collection[str] = ("#n/a",),
+    beyond_header: str = "quarantine",
+    header: Header | None = None,
+) -> MappedPart:
+    """Locate the header (or, for a later chunk of a table, use the `header` found in its
+    first), then collect each data row's mapped values as text. Values in columns the header
+    does not name quarantine their row, unless they are all empty or `placeholders` (lower
+    case), or `beyond_header` is "ignore"; both are counted (`beyond_header_warnings`)."""
+    continued = header is not None
+    if header is None:
+        header, h = read_header(part, columns, required, header_row)
+    else:
+        h = -1  # every record of a later chunk is data
+    width, folded_header = header.width, header.folded
     out = MappedPart(
         part.name,
-        part.row_numbers[h],
-        {c: [] for c in positions},
-        published,
+        header.row_number,
+        {c: [] for c in header.positions},
+        header.published,
         [],
         [],
-        unmapped=unmapped,
-        warnings=warnings,
+        unmapped=[] if continued else header.unmapped,
+        warnings=[] if continued else list(header.warnings),
+        header=header,
+        continued=continued,
     )
     # The hot loop (millions of rows at national scale): cheap tests first, and the
     # per-cell work only for the rare rows that might be bad.
     first_cell = next(j for j, c in enumerate(folded_header) if c)
-    columns = [(out.columns[canonical], j) for canonical, j in positions.items()]
-    beyond = {"placeholders": 0, "ignored": 0}
+    columns_at = [(out.columns[canonical], j) for canonical, j in header.positions.items()]
     for i in range(h + 1, len(part.records)):
         record = part.records[i]
         if not "".join(record).strip():
@@ -184,9 +221,9 @@ def map_part(
         reason = None
         if len(record) > width and "".join(record[width:]).strip():
             if all(not c.strip() or c.strip().lower() in placeholders for c in record[width:]):
-                beyond["placeholders"] += 1  # `#N/A` one column past the header, every row
+                out.beyond_placeholders += 1  # `#N/A` one column past the header, every row
             elif beyond_header == "ignore":
-                beyond["ignored"] += 1
+                out.beyond_ignored += 1
             else:
                 filled = max(j for j, c in enumerate(record) if c.strip()) + 1
                 reason = f"row has values in {filled} columns but the header has {width}"
@@ -203,18 +240,24 @@ def map_part(
         if reason:
             out.rejects.append(Reject(part.row_numbers[i], part.raw_text(i), reason))
             continue
-        for values, j in columns:
+        for values, j in columns_at:
             values.append(record[j])
         out.row_numbers.append(part.row_numbers[i])
         out.record_index.append(i)
-    if beyond["placeholders"]:
-        out.warnings.append(
-            f"{beyond['placeholders']:,} rows have values beyond the header's {width} columns "
+    return out
+
+
+def beyond_header_warnings(width: int, placeholders: int, ignored: int) -> list[str]:
+    """The warnings for a table's rows with values beyond its header's `width` columns."""
+    warnings = []
+    if placeholders:
+        warnings.append(
+            f"{placeholders:,} rows have values beyond the header's {width} columns "
             "that are all empty or placeholders (such as #N/A): ignored"
         )
-    if beyond["ignored"]:
-        out.warnings.append(
-            f"{beyond['ignored']:,} rows have values beyond the header's {width} columns: "
+    if ignored:
+        warnings.append(
+            f"{ignored:,} rows have values beyond the header's {width} columns: "
             "ignored, as the catalogue says (read.values_beyond_header: ignore)"
         )
-    return out
+    return warnings

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -15,7 +16,8 @@ from oversight.core import ledger
 from oversight.core.catalogue import DEFAULT_DATE_FORMATS, Catalogue, Source, required_columns
 from oversight.core.schema import COLUMNS, TABLES, column_names
 from oversight.core.warehouse import atomic
-from oversight.ingest.mapping import MappedPart, map_part
+from oversight.ingest import readers
+from oversight.ingest.mapping import Header, MappedPart, beyond_header_warnings, map_part
 from oversight.ingest.readers import FileError, Part, detect_format, read_parts
 
 TYPE_NOUN = {"date": "a date", "money": "an amount", "number": "a number", "flag": "yes/no"}
@@ -206,37 +208,54 @@ def typing_sql(
     )
 
 
+# A CSV up to this size is parsed whole ahead of loading, in a thread, while the previous
+# file loads; a larger one is parsed chunk by chunk while it loads, so memory holds a chunk.
+PARSE_AHEAD_BYTES = 32 * 1024**2
+
+
 @dataclass
 class ParsedFile:
-    """A file's parts, each with its mapped rows. A CSV's one part is read when the file is
-    parsed (ahead of loading, in a thread); a workbook's sheets and a zip's members are read
-    one at a time while loading, so memory holds one part, not the whole file."""
+    """A file's parts, each with its mapped rows. A small CSV's parts are read when the file is
+    parsed (ahead of loading, in a thread); a large CSV's chunks, a workbook's sheets and a
+    zip's members are read one at a time while loading, so memory holds one part (or chunk of
+    readers.CHUNK_LINES lines), not the whole file."""
 
     format: str
     parts: Iterable[tuple[Part, MappedPart]]
+    size: int
 
 
-def parse_file(catalogue: Catalogue, source: Source, name: str, data: bytes) -> ParsedFile:
-    """Read (or prepare to read) every part of a file and map its columns. Raises FileError
-    when the file cannot be read; `load_file` raises it for problems found part by part."""
+def parse_file(
+    catalogue: Catalogue,
+    source: Source,
+    name: str,
+    data: bytes | Path,
+    chunk_lines: int | None = None,
+) -> ParsedFile:
+    """Read (or prepare to read) every part of a file (its bytes or its path) and map its
+    columns. Raises FileError when the file cannot be read; `load_file` raises it for problems
+    found part by part."""
     columns = catalogue.source_columns(source.id)
     fmt = detect_format(name, source.read)
+    size = len(data) if isinstance(data, bytes) else data.stat().st_size
 
     def mapped_parts() -> Iterator[tuple[Part, MappedPart]]:
-        for part in read_parts(name, data, source.read):
-            yield (
+        header: Header | None = None
+        for part in read_parts(name, data, source.read, chunk_lines or readers.CHUNK_LINES):
+            m = map_part(
                 part,
-                map_part(
-                    part,
-                    columns,
-                    required_columns(source, columns),
-                    source.read.header_row,
-                    placeholders=source.values.all_placeholders,
-                    beyond_header=source.read.values_beyond_header,
-                ),
+                columns,
+                required_columns(source, columns),
+                source.read.header_row,
+                placeholders=source.values.all_placeholders,
+                beyond_header=source.read.values_beyond_header,
+                header=header if part.continued else None,
             )
+            header = m.header
+            yield part, m
 
-    return ParsedFile(fmt, list(mapped_parts()) if fmt == "csv" else mapped_parts())
+    ahead = fmt == "csv" and size <= PARSE_AHEAD_BYTES
+    return ParsedFile(fmt, list(mapped_parts()) if ahead else mapped_parts(), size)
 
 
 def _batch(m: MappedPart) -> pa.Table:
@@ -293,15 +312,19 @@ def load_file(
     source: Source,
     rel: str,
     sha: str,
-    data: bytes,
     parsed: ParsedFile,
 ) -> tuple[int, int, int]:
-    """Replace this file's rows with the parsed ones, atomically (part by part inside one
-    transaction). Returns (read, loaded, quarantined)."""
+    """Replace this file's rows with the parsed ones, atomically (part by part, or chunk by
+    chunk, inside one transaction). Returns (read, loaded, quarantined)."""
     read = loaded = blank = 0
     quarantined: list[tuple] = []
     header_rows, warnings, unmapped = [], [], set()
     encoding = delimiter = None
+    beyond: dict[str, list[int]] = {}  # table -> [header width, placeholder rows, ignored rows]
+
+    def named(m: MappedPart, texts: list[str]) -> list[str]:
+        return [f"{m.part}: {w}" if m.part else w for w in texts]
+
     with atomic(con):
         ledger.delete_file_rows(con, source.id, rel)
         for part, m in parsed.parts:
@@ -312,9 +335,16 @@ def load_file(
             loaded += n
             blank += m.blank_rows
             quarantined += bad
-            header_rows.append((m.part, m.header_row))
-            warnings += [f"{m.part}: {w}" if m.part else w for w in part.warnings + m.warnings]
+            if not m.continued:
+                header_rows.append((m.part, m.header_row))
+            warnings += named(m, part.warnings + m.warnings)
             unmapped |= set(m.unmapped)
+            counts = beyond.setdefault(m.part, [m.header.width if m.header else 0, 0, 0])
+            counts[1] += m.beyond_placeholders
+            counts[2] += m.beyond_ignored
+        for table, (width, placeholders, ignored) in beyond.items():
+            texts = beyond_header_warnings(width, placeholders, ignored)
+            warnings += [f"{table}: {w}" if table else w for w in texts]
         if not header_rows:
             raise FileError("no tables found in the file")
         if read == 0:
@@ -327,7 +357,7 @@ def load_file(
             file_path=rel,
             sha256=sha,
             config_hash=catalogue.config_hash(source.id),
-            size_bytes=len(data),
+            size_bytes=parsed.size,
             format=parsed.format,
             encoding=encoding,
             delimiter=delimiter,

@@ -1,0 +1,137 @@
+"""A CSV is streamed: read from disk in blocks and parsed a chunk of lines at a time, so that
+memory holds one chunk, not the file (issue 19: a 1 GB CSV within 2 GB). Reading in chunks must
+give exactly what reading the whole file gives: the same records, line numbers, raw text of
+every row, warnings, and in the warehouse the same rows loaded and quarantined."""
+
+import pytest
+
+from oversight.core.catalogue import ReadOptions, load_catalogue
+from oversight.ingest import readers, tabular
+from oversight.ingest.readers import FileError, read_csv
+from tests.conftest import REAL_CATALOGUE, ingest_all, needs_real, query
+
+# The mess of one file, every kind the reader handles, at lines a chunk boundary falls between.
+MESSY = b"".join(
+    [
+        "\ufeff".encode().decode("latin-1").encode(),  # a BOM encoded twice (Salford)
+        b"Payments over \xc2\xa3500,,,\r\n",  # a title row (UTF-8 pound sign)
+        b",,,\r\n",
+        b"Date,Supplier,Amount,Address\r\n",
+        b"01/04/2025,Acme Ltd,100.00,1 High St\r\n",
+        b'02/04/2025,"Quoted, Ltd",200.00,"2 Low Rd\r\nFlat 3\r\nLeeds"\r\n',  # one record, 3 lines
+        b'03/04/2025,Caf\xe9 Ltd,"(1,234.50)",3 Mill Ln\r\n',  # a cp1252 line in a UTF-8 file
+        b"\r\n",  # blank
+        b'04/04/2025,"Broken Ltd,400.00,4 Brook St\r\n',  # a quote that never closes
+        b"05/04/2025,Next Ltd,500.00,5 Next St\r\n",
+        b"06/04/2025,After Ltd,600.00,6 After St\r\n",
+        b"Date,Supplier,Amount,Address\r\n",  # a repeated header
+        b"07/04/2025,Lone CR Ltd,700.00,7 Cr St\r",  # a lone carriage return ends a line
+        b"08/04/2025,Caf\xc3\xa9 Two Ltd,800.00,8 End St\r\n",
+        b'09/04/2025,"Long, Ltd",900.00,"a\nb\nc\nd\ne"\n',  # longer than small chunks
+        b"10/04/2025,Short Ltd,1000.00",  # no line ending at the end of the file
+    ]
+)
+
+
+def flatten(parts: list[readers.Part]) -> tuple:
+    records = [r for p in parts for r in p.records]
+    rows = [n for p in parts for n in p.row_numbers]
+    raw = [p.raw_text(i) for p in parts for i in range(len(p.records))]
+    return records, rows, raw, [w for p in parts for w in p.warnings]
+
+
+@pytest.fixture
+def small_sample(monkeypatch):
+    """Chunks of a few lines: the first chunk is at least WIDTH_SAMPLE_LINES long."""
+    monkeypatch.setattr(readers, "WIDTH_SAMPLE_LINES", 3)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 4, 5, 7, 11])
+def test_chunks_give_what_the_whole_file_gives(small_sample, chunk, tmp_path):
+    whole = list(read_csv(MESSY, ReadOptions()))
+    assert len(whole) == 1
+    path = tmp_path / "messy.csv"
+    path.write_bytes(MESSY)
+    parts = list(read_csv(path, ReadOptions(), chunk))
+    assert flatten(parts) == flatten(whole)
+    assert len(parts) > 1 and [p.continued for p in parts] == [False] + [True] * (len(parts) - 1)
+    assert {(p.encoding, p.delimiter) for p in parts} == {("utf-8", ",")}
+    assert parts[-1].warnings == whole[0].warnings and not any(p.warnings for p in parts[:-1])
+
+
+def test_the_whole_file_as_read(small_sample):
+    """The expected values, worked out by hand from MESSY's lines."""
+    (part,) = read_csv(MESSY, ReadOptions())
+    rows = dict(zip(part.row_numbers, part.records, strict=True))
+    assert rows[1] == ["Payments over £500", "", "", ""]  # both BOMs gone
+    assert rows[5] == ["02/04/2025", "Quoted, Ltd", "200.00", "2 Low Rd\r\nFlat 3\r\nLeeds"]
+    assert rows[8] == ["03/04/2025", "Café Ltd", "(1,234.50)", "3 Mill Ln"]
+    assert rows[10] == ["04/04/2025", '"Broken Ltd', "400.00", "4 Brook St"]
+    assert rows[14] == ["07/04/2025", "Lone CR Ltd", "700.00", "7 Cr St"]
+    assert rows[15][1] == "Café Two Ltd"
+    assert rows[16][3] == "a\nb\nc\nd\ne" and rows[21] == ["10/04/2025", "Short Ltd", "1000.00"]
+    assert 6 not in rows and 17 not in rows  # inside multi-line records
+    assert (
+        part.raw_text(part.row_numbers.index(5))
+        == '02/04/2025,"Quoted, Ltd",200.00,"2 Low Rd\r\nFlat 3\r\nLeeds"'
+    )
+    assert part.warnings == [
+        "1 line was not UTF-8 and was read as cp1252: line 8",
+        "1 line has a quote that is never closed (it would swallow the lines after it); read "
+        "with the quote as a plain character: line 10",
+    ]
+
+
+def test_a_single_byte_file_in_chunks(small_sample, tmp_path):
+    """cp1252 throughout (no UTF-8 line beyond ASCII): charset-normalizer's choice, no warning."""
+    data = "Date,Supplier,Amount\n" + "".join(
+        f"0{d}/04/2025,Café Crème {d} Ltd,£{d}00.00\n" for d in range(1, 10)
+    )
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes(data.encode("cp1252"))
+    whole = list(read_csv(path, ReadOptions()))
+    parts = list(read_csv(path, ReadOptions(), 2))
+    assert flatten(parts) == flatten(whole) and len(parts) > 1
+    assert parts[0].encoding == "cp1252" and whole[0].records[9][1] == "Café Crème 9 Ltd"
+
+
+def test_utf16_and_a_catalogue_encoding_stream_too(small_sample, tmp_path):
+    text = "Date,Supplier,Amount\r\n" + "".join(
+        f"0{d}/04/2025,Ñame {d},{d}.00\r\n" for d in range(9)
+    )
+    path = tmp_path / "u16.csv"
+    path.write_bytes(text.encode("utf-16"))
+    parts = list(read_csv(path, ReadOptions(), 3))
+    assert parts[0].encoding == "utf-16" and flatten(parts) == flatten(
+        list(read_csv(path, ReadOptions()))
+    )
+    assert [r[1] for p in parts for r in p.records][1:] == [f"Ñame {d}" for d in range(9)]
+    path.write_bytes(text.encode("utf-8") + b"99/04/2025,\xff,1.00\r\n")
+    with pytest.raises(FileError, match="cannot decode as utf-8 \\(from the catalogue\\)"):
+        list(read_csv(path, ReadOptions(encoding="utf-8"), 3))
+
+
+@needs_real
+def test_real_files_load_the_same_in_small_chunks(monkeypatch, tmp_path):
+    """Every real register and spend file, ingested whole and then in chunks of 97 lines
+    (streamed from disk, not parsed ahead): the same rows, quarantine and file records."""
+    catalogue = load_catalogue(REAL_CATALOGUE)
+    tables = {
+        "staging.spend": "* exclude (file_sha256)",
+        "staging.contracts": "* exclude (file_sha256)",
+        "raw.quarantine": "*",
+        "raw.files": "* exclude (ingested_at)",
+    }
+
+    def snapshot(warehouse) -> dict:
+        return {
+            t: sorted(query(warehouse, f"select {c} from {t}"), key=repr) for t, c in tables.items()
+        }
+
+    ingest_all(catalogue, tmp_path / "whole.duckdb")  # every real file is one chunk
+    whole = snapshot(tmp_path / "whole.duckdb")
+    monkeypatch.setattr(readers, "CHUNK_LINES", 97)  # the first chunk: 1,000 lines, then 97
+    monkeypatch.setattr(tabular, "PARSE_AHEAD_BYTES", 0)
+    ingest_all(catalogue, tmp_path / "chunked.duckdb")
+    assert snapshot(tmp_path / "chunked.duckdb") == whole
+    assert len(whole["staging.spend"]) > 90_000
