@@ -28,12 +28,13 @@ def record_quarantine(
     rel: str,
     sha: str,
     rows: list[tuple[str, int | None, str, str]],
+    table: str = "raw.quarantine",
 ) -> None:
-    """Insert a file's quarantined rows, each (part, row number, raw text, reason) (call
-    inside a transaction)."""
+    """Insert a file's quarantined rows, each (part, row number, raw text, reason), into
+    raw.quarantine (or `table`, laid out the same) (call inside a transaction)."""
     if rows:
         con.executemany(
-            "insert into raw.quarantine (source_id, file_path, file_sha256, part, row_number, "
+            f"insert into {table} (source_id, file_path, file_sha256, part, row_number, "
             "raw_text, reason) values (?, ?, ?, ?, ?, ?, ?)",
             [(source_id, rel, sha, *row) for row in rows],
         )
