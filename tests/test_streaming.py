@@ -135,3 +135,25 @@ def test_real_files_load_the_same_in_small_chunks(monkeypatch, tmp_path):
     ingest_all(catalogue, tmp_path / "chunked.duckdb")
     assert snapshot(tmp_path / "chunked.duckdb") == whole
     assert len(whole["staging.spend"]) > 90_000
+
+
+def test_read_ahead_hands_over_items_errors_and_stops_when_closed():
+    import itertools
+    import threading
+
+    from oversight.ingest.tabular import read_ahead
+
+    assert list(read_ahead(iter([1, 2, 3]))) == [1, 2, 3]
+
+    def broken():
+        yield 1
+        raise FileError("chunk 2 is broken")
+
+    got = read_ahead(broken())
+    assert next(got) == 1
+    with pytest.raises(FileError, match="chunk 2 is broken"):
+        next(got)
+    endless = read_ahead(itertools.count())
+    assert [next(endless), next(endless)] == [0, 1]
+    endless.close()  # a file that failed part-way: its reader thread stops
+    assert not [t for t in threading.enumerate() if t.name == "parse-ahead"]

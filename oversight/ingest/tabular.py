@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -255,8 +258,56 @@ def parse_file(
             header = m.header
             yield part, m
 
-    ahead = fmt == "csv" and size <= PARSE_AHEAD_BYTES
-    return ParsedFile(fmt, list(mapped_parts()) if ahead else mapped_parts(), size)
+    if fmt == "csv" and size <= PARSE_AHEAD_BYTES:
+        return ParsedFile(fmt, list(mapped_parts()), size)
+    return ParsedFile(fmt, read_ahead(mapped_parts()), size)
+
+
+T = TypeVar("T")
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """`items`, each produced one ahead in a thread: the next chunk or sheet is parsed (Python,
+    holding the GIL) while DuckDB (which releases it) types and loads this one. An error in the
+    thread is raised here, where its item would have come; closing this stops the thread."""
+    handoff: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(message: tuple[str, object]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("done", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            put(("error", exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close:
+                close()
+
+    thread = threading.Thread(target=produce, name="parse-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value  # type: ignore[misc]
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _batch(m: MappedPart) -> pa.Table:
