@@ -11,7 +11,7 @@ from decimal import Decimal
 import duckdb
 import pandas as pd
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from oversight.outputs import exports
@@ -157,10 +157,10 @@ def test_an_interrupted_workbook_leaves_the_old_one_and_no_partial(marts, tmp_pa
     export_marts(marts, tmp_path)
     before = (tmp_path / WORKBOOK).read_bytes()
 
-    class DiskFull(Workbook):
-        def save(self, filename):  # the partial file written, then the disk fills
-            super().save(filename)
-            assert zipfile.is_zipfile(filename)
+    class DiskFull(exports.Workbook):
+        def close(self):  # the partial file written, then the disk fills
+            super().close()
+            assert zipfile.is_zipfile(self.filename)
             raise OSError("disk full")
 
     monkeypatch.setattr(exports, "Workbook", DiskFull)
