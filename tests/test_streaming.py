@@ -157,3 +157,31 @@ def test_read_ahead_hands_over_items_errors_and_stops_when_closed():
     assert [next(endless), next(endless)] == [0, 1]
     endless.close()  # a file that failed part-way: its reader thread stops
     assert not [t for t in threading.enumerate() if t.name == "parse-ahead"]
+
+
+def test_a_streamed_file_that_fails_part_way_leaves_nothing_half_loaded(one_source, monkeypatch):
+    """Streamed (no parse-ahead, chunks of 1,000 lines): a byte the catalogue's encoding cannot
+    decode on line 2,500 fails the file after two chunks were committed to the pending tables.
+    The file is recorded failed with its error, no row of it is in staging or quarantine, and
+    the pending tables are gone; the good file beside it loads."""
+    from tests.test_messy_files import SPEND_HEADER
+
+    monkeypatch.setattr(readers, "CHUNK_LINES", 1000)
+    monkeypatch.setattr(tabular, "PARSE_AHEAD_BYTES", 0)
+    src = one_source(read={"encoding": "utf-8"})
+    rows = [
+        f"Test Council,01/04/2025,D{i},{i}.00,0.00,{i}.00,Supplier {i} Ltd,Dept,Goods\n"
+        for i in range(1, 3001)
+    ]
+    rows[2498] = "Test Council,01/04/2025,D,1.00,0.00,1.00,Caf\udce9 Ltd,Dept,Goods\n"  # 0xE9
+    src.file("bad.csv", (SPEND_HEADER + "\n" + "".join(rows)).encode("utf-8", "surrogateescape"))
+    src.file("good.csv", SPEND_HEADER + "\n" + "".join(rows[:10]))
+    summary = src.ingest()
+    assert (summary.failed, summary.parsed) == (1, 1)
+    bad = src.file_row("bad.csv")
+    assert bad["status"] == "failed" and "cannot decode as utf-8" in bad["error"]
+    assert src.rows("select file_path, count(*) from staging.spend group by 1") == [
+        ("pub/good.csv", 10)
+    ]
+    assert src.rows("select count(*) from raw.quarantine") == [(0,)]
+    assert src.rows("select count(*) from duckdb_tables() where schema_name = 'pending'") == [(0,)]
