@@ -25,7 +25,7 @@ from oversight.core.catalogue import Catalogue, Source, discover_files, recorded
 from oversight.core.warehouse import atomic
 from oversight.ingest.notices import compile_ocids, load_ocds_file
 from oversight.ingest.readers import FileError
-from oversight.ingest.tabular import ParsedFile, load_file, parse_file
+from oversight.ingest.tabular import ParsedFile, drop_pending, load_file, parse_file
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,7 @@ def ingest_source(
     file again, changed or not)."""
     source = catalogue.source(source_id)
     summary = SourceSummary(source.id, source.kind)
+    drop_pending(con)  # what a run killed while loading a large file left
     config_hash = catalogue.config_hash(source.id)
     con.execute(
         "insert or replace into raw.sources (source_id, publisher, kind, snapshots, "
