@@ -470,7 +470,7 @@ def plot(results: dict, path: Path) -> None:
     if not scales:
         return
     lines = [s["payment_lines"] for s in scales]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 4.5))
     series = {
         "floor, dialect given": [s["floor"]["seconds"] for s in scales],
         "floor, sniffed": [s["floor"]["sniffed_seconds"] for s in scales],
@@ -492,7 +492,8 @@ def plot(results: dict, path: Path) -> None:
     ax.set_ylabel("seconds (2 cores)")
     ax.set_title("Scaling: sample scales " + ", ".join(f"{s['scale']:g}" for s in scales))
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    # Beside the axes, not over them: the largest scale's points sit in every corner.
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
