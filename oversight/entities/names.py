@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -140,13 +140,22 @@ def _is_legal_form(word: str) -> bool:
     )
 
 
+_PLC = re.compile(r"\bpublic limited company\b")
+_LEADING_THE = re.compile(r"^the\s+")
+_LETTER = re.compile(r"[a-z]")
+# Names repeat (a supplier is paid every month; its name is taken apart by resolution and by
+# payee classification): the results of these pure functions are kept for the most recent.
+NAME_CACHE = 2**18
+
+
+@lru_cache(maxsize=NAME_CACHE)
 def normalise_text(text: str) -> str:
     """Case, punctuation, `&`/`+`, legal forms, spelt-out initials and abbreviations:
     `'CAPITA BUSINESS SERVICES LTD'` and `'Capita Business Services Limited'` both become
     `'capita business services'`; words after a legal form are dropped."""
     text = text.casefold().replace("&", " and ").replace("+", " and ")
     text = _NON_ALNUM.sub(" ", text)
-    text = re.sub(r"\bpublic limited company\b", "plc", text)
+    text = _PLC.sub("plc", text)
     text = _INITIALS.sub(r"\1", text)  # "u k" -> "uk"
     words = " ".join(ABBREVIATIONS.get(w, w) for w in text.split()).split()
     for i, word in enumerate(words):
@@ -156,7 +165,7 @@ def normalise_text(text: str) -> str:
     while words and (_is_legal_form(words[-1]) or (len(words) >= 3 and words[-1] in _CUT_LEGAL)):
         words.pop()
     text = _LEGAL.sub(" ", " ".join(words))
-    text = re.sub(r"^the\s+", "", text.strip())
+    text = _LEADING_THE.sub("", text.strip())
     return " ".join(text.split())
 
 
@@ -205,6 +214,7 @@ def _key_and_brackets(text: str) -> tuple[str, list[str]]:
     return normalise_text(bare), parents
 
 
+@lru_cache(maxsize=NAME_CACHE)
 def name_parts(name: str | None) -> NameParts:
     """Take a printed name apart: its key, its aliases, and whether it is a redaction.
 
@@ -221,7 +231,7 @@ def name_parts(name: str | None) -> NameParts:
     # A redaction, or a segment with no letters ("Redacted - Personal Data#2": a counter,
     # not a trading name), names nobody.
     candidates = [
-        c for c in candidates if not is_redaction(c) and re.search(r"[a-z]", normalise_text(c))
+        c for c in candidates if not is_redaction(c) and _LETTER.search(normalise_text(c))
     ]
     if not candidates:
         return NameParts("", redacted=True)
