@@ -42,7 +42,6 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -188,8 +187,16 @@ def abbreviates(short: str, long: str) -> bool:
     if not a or a == b or not any(len(w) >= 4 and w in b for w in a):
         return False
 
-    @cache
+    # Memoised by hand: `functools.cache` on a closure made per call cost more than the
+    # search itself (1.6M calls at scale 0.1 spent 30 s of 72 building the wrappers).
+    memo: dict[tuple[int, int], bool] = {}
+
     def go(i: int, j: int) -> bool:
+        if (i, j) not in memo:
+            memo[i, j] = step(i, j)
+        return memo[i, j]
+
+    def step(i: int, j: int) -> bool:
         if i == len(a):
             return all(w in _COUNTRY_WORDS for w in b[j:])
         if j == len(b):
