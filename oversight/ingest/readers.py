@@ -215,11 +215,10 @@ class Encoding:
         if not self.failing_count:
             return []
         n = self.failing_count
-        shown = self.failing[:SHOWN_LINES]
-        lines = ", ".join(map(str, shown)) + (", ..." if n > len(shown) else "")
+        # `failing` keeps SHOWN_LINES + 1 numbers at most: enough for `_lines_named`'s "...".
         return [
             f"{_count(n, 'line was', 'lines were')} not UTF-8 and "
-            f"{'was' if n == 1 else 'were'} read as cp1252: line{'s' if n > 1 else ''} {lines}"
+            f"{'was' if n == 1 else 'were'} read as cp1252: " + _lines_named(self.failing)
         ]
 
 
