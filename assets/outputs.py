@@ -58,6 +58,10 @@ def exports(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mater
     Parquet; for spreadsheets, the marts also as one workbook, `data/exports/oversight.xlsx`:
     a `README` sheet (each sheet, its rows, what it is, its as-of date), then a sheet per
     mart with a bold, frozen header and a filter, dates as dates and money as `£#,##0.00`.
+    The workbook is for reading: a sheet holds at most 10,000 rows. A longer mart shows the
+    rows to read first (contracts: flagged first, most flags first, then by value at risk;
+    spend and shares: largest first), and its README line says how many of how many; the
+    CSV and Parquet always hold every row.
     The CSV starts with a UTF-8 byte-order mark, so that Excel reads `£` and accents. In the
     CSV and the workbook a text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
     return is prefixed with `'`, so opening it in a spreadsheet cannot run a formula.

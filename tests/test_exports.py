@@ -137,14 +137,45 @@ def test_workbook_text_is_never_a_formula_and_the_header_is_bold_and_frozen(mart
 
 
 def test_a_sheet_over_excels_rows_is_cut_with_a_note(marts, tmp_path, monkeypatch):
+    marts.execute("drop table marts.contract_oversight")  # by hand: not the real mart's columns
     monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 2)
     export_marts(marts, tmp_path)
     book = CalamineWorkbook.from_path(str(tmp_path / WORKBOOK))
-    assert len(book.get_sheet_by_name("contract_oversight").to_python()) == 1 + 2
+    assert len(book.get_sheet_by_name("buyer_scorecard").to_python()) == 1 + 2
     readme = {r[0]: r for r in book.get_sheet_by_name("README").to_python()}
-    assert readme["contract_oversight"][1] == 4
-    assert "the first 2 rows of 4" in readme["contract_oversight"][4]
+    assert readme["buyer_scorecard"][1] == 3
     assert "the first 2 rows of 3" in readme["buyer_scorecard"][4]
+    assert "every row is in buyer_scorecard.csv" in readme["buyer_scorecard"][4]
+
+
+def test_a_long_mart_shows_the_rows_to_read_first_and_the_csv_keeps_every_row(
+    tmp_path, monkeypatch
+):
+    """Contracts (by hand): C1 no flag, large value at risk; C2 one flag, 10 at risk; C3 two
+    flags, nothing at risk; C4 one flag, 500 at risk; C5 one flag unknown (null). With three
+    rows to a sheet: C3 (two flags), then C4 and C2 (one flag, by value at risk)."""
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.contract_oversight as select * from (values "
+        "('C1', false, false, 9000.00::decimal(18,2)), ('C2', true, false, 10.00), "
+        "('C3', true, true, null), ('C4', false, true, 500.00), ('C5', null, false, 1.00)"
+        ") t(contract_id, ov01_no_review_date, ov07_expired_but_paid, value_at_risk)"
+    )
+    monkeypatch.setattr(exports, "SHEET_ROWS", 3)
+    export_marts(con, tmp_path)
+    book = CalamineWorkbook.from_path(str(tmp_path / WORKBOOK))
+    rows = book.get_sheet_by_name("contract_oversight").to_python()
+    assert [r[0] for r in rows[1:]] == ["C3", "C4", "C2"]
+    readme = {r[0]: r for r in book.get_sheet_by_name("README").to_python()}
+    assert readme["contract_oversight"][1] == 5
+    assert readme["contract_oversight"][4] == (
+        "the first 3 rows of 5, flagged contracts first (most flags first), then by value at "
+        "risk, largest first; every row is in contract_oversight.csv and "
+        "contract_oversight.parquet"
+    )
+    frame = pd.read_csv(tmp_path / "contract_oversight.csv", encoding="utf-8-sig")
+    assert frame["contract_id"].tolist() == ["C1", "C2", "C3", "C4", "C5"]
 
 
 def test_every_mart_has_a_purpose_and_a_sheet_name_excel_accepts():

@@ -55,6 +55,33 @@ BOM = "\ufeff".encode()
 
 WORKBOOK = "oversight.xlsx"
 XLSX_MAX_ROWS = 1_048_575  # a sheet's rows in Excel, less the header
+# The workbook is for reading: a sheet holds at most this many rows, the ones to read first
+# (SHEET_ORDER); every row is in the mart's CSV and Parquet beside it. Writing a cell costs
+# about 20 microseconds in Python, so without a cap the workbook was most of a national run
+# (supplier_shares alone, 275,547 rows at scale 1: 52 s; see docs/performance.md).
+SHEET_ROWS = 10_000
+# For a mart longer than SHEET_ROWS, the order that puts the rows to read first at the top,
+# and how the README sheet says it. A mart that fits keeps its own order, row for row its CSV.
+SHEET_ORDER = {
+    "contract_oversight": (
+        "flagged contracts first (most flags first), then by value at risk, largest first",
+        "({flags}) desc, value_at_risk desc nulls last, contract_id",
+    ),
+    "supplier_shares": (
+        "largest value first",
+        "value desc nulls last, buyer_id, financial_year, supplier_id",
+    ),
+    "off_contract_spend": (
+        "largest spend first",
+        "spend desc nulls last, buyer_id, financial_year, supplier_id",
+    ),
+    "expired_payments": ("largest payment first", "amount desc nulls last, payment_id"),
+    "unpublished_payments": ("largest payment first", "amount desc nulls last, payment_id"),
+    "supplier_concentration": (
+        "largest total first",
+        "total desc nulls last, buyer_id, category, financial_year",
+    ),
+}
 XLSX_MAX_TEXT = 32_767  # characters in a cell
 MONEY_FORMAT = '"£"#,##0.00'
 DATE_FORMAT = "yyyy-mm-dd"
@@ -244,18 +271,45 @@ def _sheet_facts(con: duckdb.DuckDBPyConnection, table: str) -> dict:
     return {"columns": columns, "rows": rows, "as_of": as_of}
 
 
+def _sheet_query(table: str, facts: dict) -> str:
+    """The rows a sheet shows: the whole mart in its own order (row for row its CSV) when it
+    fits in SHEET_ROWS; else the first SHEET_ROWS in the mart's SHEET_ORDER."""
+    shown = min(SHEET_ROWS, XLSX_MAX_ROWS)
+    order = SHEET_ORDER.get(_sheet_name(table))
+    if facts["rows"] <= shown or not order:
+        return f"select * from {table} limit {shown}"
+    flags = " + ".join(
+        f"coalesce(cast({_quote(name)} as integer), 0)"
+        for name, kind, *_ in facts["columns"]
+        if kind == "BOOLEAN" and re.fullmatch(r"ov\d\d_.*", name)
+    )
+    return f"select * from {table} order by {order[1].format(flags=flags or '0')} limit {shown}"
+
+
 def _write_sheet(sheet: _Sheet, con: duckdb.DuckDBPyConnection, table: str, facts: dict) -> None:
     columns = facts["columns"]
     for i, width in enumerate(_widths(con, table, columns)):
         sheet.ws.set_column(i, i, width)
     sheet.ws.freeze_panes(1, 0)
-    shown = min(facts["rows"], XLSX_MAX_ROWS)
+    shown = min(facts["rows"], SHEET_ROWS, XLSX_MAX_ROWS)
     sheet.ws.autofilter(0, 0, shown, len(columns) - 1)
     sheet.append([name for name, *_ in columns], bold=True)
-    result = con.execute(f"select * from {table} limit {XLSX_MAX_ROWS}")
+    result = con.execute(_sheet_query(table, facts))
     while batch := result.fetchmany(10_000):
         for row in batch:
             sheet.append(row)
+
+
+def _cut(name: str, facts: dict) -> str | None:
+    """What the README sheet says of a sheet that shows fewer rows than its mart has."""
+    shown = min(SHEET_ROWS, XLSX_MAX_ROWS)
+    if facts["rows"] <= shown:
+        return None
+    order = SHEET_ORDER.get(name)
+    which = f"the first {shown:,} rows of {facts['rows']:,}"
+    if order:
+        which += f", {order[0]}"
+    return f"{which}; every row is in {name}.csv and {name}.parquet"
 
 
 def _write_readme(sheet: _Sheet, sheets: dict[str, dict]) -> None:
@@ -264,19 +318,16 @@ def _write_readme(sheet: _Sheet, sheets: dict[str, dict]) -> None:
         sheet.ws.set_column(i, i, width)
     sheet.append(["sheet", "rows", "what it is", "as of", "note"], bold=True)
     for name, facts in sheets.items():
-        note = None
-        if facts["rows"] > XLSX_MAX_ROWS:
-            note = (
-                f"cut: the first {XLSX_MAX_ROWS:,} rows of {facts['rows']:,} (Excel holds no "
-                f"more); the whole table is in {name}.csv and {name}.parquet"
-            )
-        sheet.append([name, facts["rows"], PURPOSE.get(name, ""), facts["as_of"], note])
+        sheet.append(
+            [name, facts["rows"], PURPOSE.get(name, ""), facts["as_of"], _cut(name, facts)]
+        )
     sheet.row += 1
     for line in (
         "Text that begins with =, +, -, @, a tab or a carriage return starts with ' here, so "
         "that it cannot run as a formula (remove the ' to see the published text).",
         "Money is in pounds; dates are dates. The same tables are beside this file as CSV and "
-        "Parquet.",
+        f"Parquet, whole: a sheet here shows at most {SHEET_ROWS:,} rows, the ones to read "
+        "first (the note says which).",
     ):
         sheet.append([line])
 
