@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -253,6 +254,31 @@ def release(row: dict, ocid_prefix: str, published: str) -> dict:
     )
 
 
+def _header(uri: str | None, published: str) -> dict:
+    """The package's fields but its releases."""
+    return {
+        "uri": uri or os.environ.get("OVERSIGHT_OCDS_URI") or PACKAGE_URI,
+        "version": VERSION,
+        "publishedDate": published,
+        "publisher": PUBLISHER,
+    }
+
+
+def iter_releases(
+    con: duckdb.DuckDBPyConnection, ocid_prefix: str | None, published: str
+) -> Iterator[dict]:
+    """Every register entry in the warehouse as a release, a batch of rows at a time."""
+    prefix = ocid_prefix or os.environ.get("OVERSIGHT_OCID_PREFIX") or OCID_PREFIX
+    tables = _tables(con)
+    if "staging.contracts" not in tables:
+        return
+    cursor = con.execute(_register_sql(tables))
+    names = [d[0] for d in cursor.description]
+    while batch := cursor.fetchmany(10_000):
+        for values in batch:
+            yield release(dict(zip(names, values, strict=True)), prefix, published)
+
+
 def build_package(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -260,37 +286,40 @@ def build_package(
     uri: str | None = None,
     published: datetime | None = None,
 ) -> dict:
-    """Every register entry in the warehouse as a release, in one OCDS 1.1 release package."""
-    prefix = ocid_prefix or os.environ.get("OVERSIGHT_OCID_PREFIX") or OCID_PREFIX
+    """Every register entry in the warehouse as a release, in one OCDS 1.1 release package
+    held in memory (for tests and small registers; `write_releases` streams the file)."""
     published_date = _utc(published or datetime.now(UTC))
-    tables = _tables(con)
-    releases = []
-    if "staging.contracts" in tables:
-        cursor = con.execute(_register_sql(tables))
-        names = [d[0] for d in cursor.description]
-        releases = [
-            release(dict(zip(names, values, strict=True)), prefix, published_date)
-            for values in cursor.fetchall()
-        ]
-    return {
-        "uri": uri or os.environ.get("OVERSIGHT_OCDS_URI") or PACKAGE_URI,
-        "version": VERSION,
-        "publishedDate": published_date,
-        "publisher": PUBLISHER,
-        "releases": releases,
+    return _header(uri, published_date) | {
+        "releases": list(iter_releases(con, ocid_prefix, published_date))
     }
 
 
-def write_releases(con: duckdb.DuckDBPyConnection, out: Path, **options) -> Path | None:
+def write_releases(
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    *,
+    ocid_prefix: str | None = None,
+    uri: str | None = None,
+    published: datetime | None = None,
+) -> Path | None:
     """The release package as `out/register-releases.json`, replaced whole or not at all;
-    nothing is written when the warehouse holds no register entry."""
+    nothing is written when the warehouse holds no register entry. Written as it is built,
+    one release per line (the package's fields first), so memory stays flat however many
+    entries there are; the line layout is also what `grep` and `head` want."""
     from oversight.outputs.exports import _atomic  # the exports' own atomic write
 
-    package = build_package(con, **options)
-    if not package["releases"]:
+    published_date = _utc(published or datetime.now(UTC))
+    releases = iter_releases(con, ocid_prefix, published_date)
+    first = next(releases, None)
+    if first is None:
         return None
     out.mkdir(parents=True, exist_ok=True)
     target = out / FILE
-    with _atomic(target) as partial:
-        partial.write_text(json.dumps(package, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    header = json.dumps(_header(uri, published_date), ensure_ascii=False)
+    with _atomic(target) as partial, partial.open("w", encoding="utf-8") as f:
+        f.write(header[:-1] + ', "releases": [\n')
+        f.write(json.dumps(first, ensure_ascii=False))
+        for entry in releases:
+            f.write(",\n" + json.dumps(entry, ensure_ascii=False))
+        f.write("\n]}\n")
     return target
