@@ -15,23 +15,20 @@ For each scale (1 = about 1.4M payment lines and 50k contracts):
 Each measured step runs in its own process; its peak memory is that process's maximum
 resident set size. Results go to `<out>/results.json` and `<out>/results.md`.
 
+This module runs the cases; `benchmarks.inputs` makes what they read (the sample at a scale,
+the large files), `benchmarks.process` measures a process, `benchmarks.report` writes the
+tables, the targets and the chart.
+
     python -m benchmarks.bench --scales 0.1 1 10
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import hashlib
 import json
 import os
-import platform
-import re
 import shutil
-import signal
-import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,114 +37,20 @@ import duckdb
 import pandas as pd
 import yaml
 
+from benchmarks.inputs import (
+    SAMPLE,
+    _sample_hash,
+    generate,
+    large_csv,
+    large_workbook,
+    newest_months,
+)
 from benchmarks.pandas_baseline import buyer_key
-from benchmarks.pipeline_run import LAYERS
+from benchmarks.process import log, machine, measure
+from benchmarks.report import markdown, plot, targets
 from oversight.core import settings
 
 ROOT = settings.PROJECT_ROOT
-MONTHLY = re.compile(r"\d{4}-\d{2}\.csv")
-TARGETS = {  # issue 19
-    "pipeline_vs_floor": 3.0,  # at the largest scale and at scale 1 (dialect-given floor)
-    "incremental_share": 0.10,  # at the largest scale
-    "peak_rss_mb": 2048,  # at every scale, and for each large file
-    "speedup_vs_pandas": 1.0,  # faster than vectorised pandas at scale 1 and the largest
-    "rerun_seconds": 10.0,  # make run on the embedded sample, nothing changed
-}
-
-
-def log(message: str) -> None:
-    print(f"[bench {datetime.now():%H:%M:%S}] {message}", flush=True)
-
-
-def measure(
-    cmd: list[str], env: dict[str, str], log_file: Path, limit_mb: float | None = None
-) -> dict:
-    """Run a command in its own process: wall seconds, peak RSS (MB), exit code. With
-    `limit_mb`, a watcher kills the process (and its children) when their resident memory
-    passes it, so one case cannot take the machine down; the result then says so
-    (`killed_at_mb`) instead of raising."""
-    start = time.perf_counter()
-    killed: list[float] = []
-    with log_file.open("w") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        watcher = None
-        if limit_mb:
-            watcher = threading.Thread(target=_guard, args=(proc, limit_mb, killed), daemon=True)
-            watcher.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    proc.returncode = code
-    if watcher:
-        watcher.join()
-    result = {
-        "seconds": round(time.perf_counter() - start, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "exit_code": code,
-    }
-    if killed:
-        result["killed_at_mb"] = round(killed[0], 1)
-        result["limit_mb"] = limit_mb
-        return result
-    if code != 0:
-        tail = log_file.read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"{' '.join(cmd)} failed ({code}); end of {log_file}:\n{tail}")
-    return result
-
-
-def _guard(proc: subprocess.Popen, limit_mb: float, killed: list[float]) -> None:
-    """Every 0.2 s, the resident memory of `proc` and its children; SIGKILL past the limit."""
-    import psutil
-
-    try:
-        root = psutil.Process(proc.pid)
-    except psutil.NoSuchProcess:
-        return
-    while proc.returncode is None:
-        try:
-            tree = [root, *root.children(recursive=True)]
-            rss = sum(p.memory_info().rss for p in tree) / 2**20
-        except psutil.NoSuchProcess:
-            return
-        if rss > limit_mb:
-            killed.append(rss)
-            for p in reversed(tree):
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    p.send_signal(signal.SIGKILL)
-            return
-        time.sleep(0.2)
-
-
-def _generator_hash() -> str:
-    """The sample generator's code (every module of oversight/sample/)."""
-    digest = hashlib.sha256()
-    for path in sorted((ROOT / "oversight" / "sample").glob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def generate(scale: float, raw: Path, env: dict[str, str], logs: Path) -> dict:
-    """The sample at `scale` in `raw` (kept between runs while the generator is unchanged)."""
-    marker = raw.parent / "generated.json"
-    wanted = {"scale": scale, "generator": _generator_hash()}
-    if marker.exists() and json.loads(marker.read_text()).get("key") == wanted:
-        return json.loads(marker.read_text())["result"]
-    marker.unlink(missing_ok=True)
-    shutil.rmtree(raw, ignore_errors=True)
-    cmd = [sys.executable, "-m", "oversight.sample.generator", "--out", str(raw)]
-    result = measure([*cmd, "--scale", str(scale)], env, logs / "generate.log")
-    files = [p for p in raw.rglob("*") if p.is_file() and p.name != "planted.yaml"]
-    result.update(files=len(files), megabytes=round(sum(p.stat().st_size for p in files) / 2**20))
-    marker.write_text(json.dumps({"key": wanted, "result": result}))
-    return result
-
-
-def newest_months(raw: Path) -> list[Path]:
-    """The newest `YYYY-MM.csv` of every folder of monthly files: the month held back."""
-    folders: dict[Path, list[Path]] = {}
-    for path in raw.rglob("*.csv"):
-        if MONTHLY.fullmatch(path.name):
-            folders.setdefault(path.parent, []).append(path)
-    return sorted(max(files) for files in folders.values() if len(files) > 1)
 
 
 def pipeline_env(base: dict[str, str], raw: Path, warehouse: Path, as_of: str) -> dict:
@@ -334,55 +237,6 @@ def bench_scale(scale: float, work: Path, baseline_loop_max: float, loop_budget:
     return result
 
 
-# ---------- large single files and the nothing-changed run ----------
-SAMPLE = ROOT / "data" / "raw"  # the embedded sample: the layouts the large files copy
-EXTRA_COLUMNS = ["Department", "Cost Centre", "Narrative"]  # 9 published + 3 = 12 columns
-
-
-def large_csv(path: Path, megabytes: float) -> dict:
-    """One Northmoor spend CSV of about `megabytes` MB: the sample's monthly rows, repeated."""
-    files = sorted((SAMPLE / "northmoor" / "spend").glob("*.csv"))
-    header = files[0].read_text(encoding="utf-8-sig").splitlines()[0]
-    body = [line for f in files for line in f.read_text(encoding="utf-8-sig").splitlines()[1:]]
-    block = ("\n".join(body) + "\n").encode()
-    target = int(megabytes * 2**20)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as out:
-        out.write((header + "\n").encode())
-        written = 0
-        while written < target:
-            out.write(block)
-            written += len(block)
-    return {"megabytes": round(path.stat().st_size / 2**20), "rows": written // len(block)
-            * len(body)}  # fmt: skip
-
-
-def large_workbook(path: Path, rows: int) -> dict:
-    """One Ashby spend workbook of `rows` rows x 12 columns over 12 sheets (the sample's
-    sheet per month, its rows repeated, three more columns)."""
-    import openpyxl
-    import python_calamine
-
-    source = python_calamine.CalamineWorkbook.from_path(
-        str(SAMPLE / "ashby" / "spend" / "ashby-spend-2025-26.xlsx")
-    )
-    book = openpyxl.Workbook(write_only=True)
-    per_sheet = -(-rows // len(source.sheet_names))
-    written = 0
-    for name in source.sheet_names:
-        head, *body = source.get_sheet_by_name(name).to_python()
-        sheet = book.create_sheet(name)
-        sheet.append([*head, *EXTRA_COLUMNS])
-        for i in range(min(per_sheet, rows - written)):
-            row = body[i % len(body)]
-            sheet.append([*row, "Place", f"CC{i % 97:03d}", f"line {i}"])
-        written += min(per_sheet, rows - written)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-    return {"megabytes": round(path.stat().st_size / 2**20, 1), "rows": written,
-            "sheets": len(source.sheet_names), "columns": 9 + len(EXTRA_COLUMNS)}  # fmt: skip
-
-
 def bench_large_file(kind: str, size: float, work: Path, base: dict, limit_mb: float) -> dict:
     """The ingest job alone on one large file (everything else in the catalogue empty), with
     its peak memory under a guard, then the floor reading the same file."""
@@ -427,14 +281,6 @@ def bench_large_file(kind: str, size: float, work: Path, base: dict, limit_mb: f
     return result
 
 
-def _sample_hash() -> str:
-    digest = hashlib.sha256()
-    for p in sorted(SAMPLE.rglob("*")):
-        if p.is_file():
-            digest.update(p.name.encode() + p.read_bytes()[:4096])
-    return digest.hexdigest()[:12]
-
-
 def bench_rerun(work: Path, base: dict, limit_mb: float) -> dict:
     """`python -m pipelines.run` (what `make run` runs) on the embedded sample twice, with a
     Dagster home as `make run` has: the second run has nothing new to do."""
@@ -457,219 +303,6 @@ def bench_rerun(work: Path, base: dict, limit_mb: float) -> dict:
     first = measure(cmd, env, logs / "first.log", limit_mb)
     second = measure(cmd, env, logs / "second.log", limit_mb)
     return {"first": first, "second": second, "target_seconds": 10}
-
-
-def plot(results: dict, path: Path) -> None:
-    """The scaling curve: seconds against payment lines, log-log, one line per measure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    scales = results["scales"]
-    if not scales:
-        return
-    lines = [s["payment_lines"] for s in scales]
-    fig, ax = plt.subplots(figsize=(9.5, 4.5))
-    series = {
-        "floor, dialect given": [s["floor"]["seconds"] for s in scales],
-        "floor, sniffed": [s["floor"]["sniffed_seconds"] for s in scales],
-        "DuckDB script": [s["duckdb_script"]["seconds"] for s in scales],
-        "full pipeline": [s["pipeline"]["seconds"] for s in scales],
-        "incremental month": [s["incremental"]["seconds"] for s in scales],
-        "pandas, vectorised": [s["pandas_vectorised"]["seconds"] for s in scales],
-    }
-    for label, values in series.items():
-        ax.plot(lines, values, marker="o", label=label)
-    loop = [(s["payment_lines"], s["pandas_loop"]["seconds"]) for s in scales
-            if "seconds" in s["pandas_loop"]]  # fmt: skip
-    if loop:
-        ax.plot(*zip(*loop, strict=True), marker="o", linestyle="--",
-                label="pandas, notebook loop (projected where marked)")  # fmt: skip
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("payment lines")
-    ax.set_ylabel("seconds (2 cores)")
-    ax.set_title("Scaling: sample scales " + ", ".join(f"{s['scale']:g}" for s in scales))
-    ax.grid(True, which="both", alpha=0.3)
-    # Beside the axes, not over them: the largest scale's points sit in every corner.
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def machine() -> dict:
-    meminfo = Path("/proc/meminfo").read_text()
-    total_kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))
-    cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
-    return {
-        "cpus": os.cpu_count(),
-        "cpu": cpu.group(1) if cpu else platform.processor(),
-        "memory_gb": round(total_kb / 2**20, 1),
-        "python": platform.python_version(),
-        "duckdb": duckdb.__version__,
-        "pandas": pd.__version__,
-        "platform": platform.platform(),
-        "load_before": round(os.getloadavg()[0], 2),
-    }
-
-
-def targets(results: dict) -> list[dict]:
-    """Each target, where it is judged, the measure and whether it is met."""
-    scales = results["scales"]
-    out: list[dict] = []
-
-    def add(target: str, where: object, measured: object, met: bool) -> None:
-        out.append({"target": target, "scale": where, "measured": measured, "met": bool(met)})
-
-    if scales:
-        largest = max(scales, key=lambda s: s["scale"])
-        judged = [largest] + [s for s in scales if s["scale"] == 1 and s is not largest]
-        for s in judged:
-            ratio = s["ratios"]["pipeline_vs_floor"]
-            add(f"full pipeline within {TARGETS['pipeline_vs_floor']:g}x the floor (dialect "
-                "given)", s["scale"], ratio, ratio <= TARGETS["pipeline_vs_floor"])  # fmt: skip
-        share = largest["ratios"]["incremental_share"]
-        add(f"incremental month within {TARGETS['incremental_share']:.0%} of a full run",
-            largest["scale"], share, share <= TARGETS["incremental_share"])  # fmt: skip
-        for s in scales:
-            peak = max(s["pipeline"]["peak_rss_mb"], s["incremental"]["peak_rss_mb"])
-            add(f"peak memory at most {TARGETS['peak_rss_mb']:,} MB", s["scale"], peak,
-                peak <= TARGETS["peak_rss_mb"])  # fmt: skip
-        for s in judged:
-            speedup = s["ratios"]["speedup_vs_pandas_vectorised"]
-            add("faster than the vectorised pandas baseline", s["scale"], speedup,
-                speedup >= TARGETS["speedup_vs_pandas"])  # fmt: skip
-    for big in results.get("large_files", []):
-        ingest = big["pipeline_ingest"]
-        peak = ingest.get("killed_at_mb", ingest["peak_rss_mb"])
-        add(f"peak memory at most {TARGETS['peak_rss_mb']:,} MB ingesting one large file",
-            _large_label(big), peak, "killed_at_mb" not in ingest
-            and peak <= TARGETS["peak_rss_mb"])  # fmt: skip
-    if results.get("rerun"):
-        second = results["rerun"]["second"]["seconds"]
-        add(f"make run, nothing changed, under {TARGETS['rerun_seconds']:g} s", "sample",
-            second, second < TARGETS["rerun_seconds"])  # fmt: skip
-    return out
-
-
-def _large_label(big: dict) -> str:
-    if big["kind"] == "csv":
-        return f"CSV {big['megabytes']:,} MB"
-    return f"workbook {big['rows']:,} rows x {big['columns']} cols, {big['sheets']} sheets"
-
-
-def markdown(results: dict) -> str:
-    rows = [
-        "Measured on the synthetic sample (`oversight/sample`, generated at each scale).",
-        "",
-        "| scale | payment lines | contracts | raw MB | floor s (given / sniffed) | floor rows "
-        "= files' rows | pipeline s | x floor | peak MB | incremental s | incr. share |",
-        "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
-    ]
-    for s in results["scales"]:
-        f = s["floor"]
-        rows.append(
-            f"| {s['scale']:g} | {s['payment_lines']:,} | {s['contracts']:,} | "
-            f"{s['generate']['megabytes']:,} | {f['seconds']:.1f} / {f['sniffed_seconds']:.1f} | "
-            f"{f['rows']:,} = {f['true_rows']:,} ({f['transcoded']} transcoded) | "
-            f"{s['pipeline']['seconds']:.1f} | {s['ratios']['pipeline_vs_floor']:.1f} | "
-            f"{s['pipeline']['peak_rss_mb']:,.0f} | {s['incremental']['seconds']:.1f} | "
-            f"{s['ratios']['incremental_share']:.0%} |"
-        )
-    rows += [
-        "",
-        "Baselines (rows loaded, OV07 per contract, HHI per buyer and year): seconds, peak MB, "
-        "pipeline speed-up (baseline s / pipeline s), rows that differ from the pipeline's",
-        "",
-        "| scale | pandas vectorised | pandas loop | DuckDB script | x pandas | x DuckDB script "
-        "| differences (pandas / DuckDB script) |",
-        "|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for s in results["scales"]:
-        loop_run, duck, pv = s["pandas_loop"], s["duckdb_script"], s["pandas_vectorised"]
-        loop = (
-            f"{loop_run['seconds']:.0f}{' (projected)' if loop_run.get('projected') else ''}"
-            if "seconds" in loop_run
-            else "skipped"
-        )
-        rows.append(
-            f"| {s['scale']:g} | {pv['seconds']:.1f} ({pv['peak_rss_mb']:,.0f}) | {loop} | "
-            f"{duck['seconds']:.1f} ({duck['peak_rss_mb']:,.0f}) | "
-            f"{s['ratios']['speedup_vs_pandas_vectorised']:.2f} | "
-            f"{s['ratios']['speedup_vs_duckdb_script']:.2f} | "
-            f"{_differences(pv['matches_pipeline'])} / {_differences(duck['matches_pipeline'])} |"
-        )
-    order = [layer for _, layer in LAYERS] + ["other"]
-    layers = [k for k in order if any(k in s["pipeline"]["layers"] for s in results["scales"])]
-    rows += ["", "Per layer, full run: seconds (peak MB)", ""]
-    rows.append("| scale | " + " | ".join(layers) + " | process total |")
-    rows.append("|---:|" + "---:|" * (len(layers) + 1))
-    for s in results["scales"]:
-        cells = []
-        for layer in layers:
-            v = s["pipeline"]["layers"].get(layer)
-            cells.append(f"{v['seconds']:.1f} ({v['peak_rss_mb']:,.0f})" if v else "-")
-        rows.append(
-            f"| {s['scale']:g} | " + " | ".join(cells) + f" | {s['pipeline']['seconds']:.1f} |"
-        )
-    if results.get("large_files"):
-        rows += [
-            "",
-            "One large file: the ingest job alone, and the floor reading the same file",
-            "",
-            "| file | rows | ingest s | ingest peak MB | floor s (given / sniffed) | floor peak MB "
-            "|",
-            "|---|---:|---:|---:|---:|---:|",
-        ]
-        for big in results["large_files"]:
-            ingest, floor = big["pipeline_ingest"], big["floor"]
-            if "killed_at_mb" in ingest:
-                time_cell = f"stopped at {ingest['seconds']:.0f}"
-                peak = f"> {ingest['limit_mb']:,.0f} (killed)"
-            else:
-                time_cell, peak = f"{ingest['seconds']:.1f}", f"{ingest['peak_rss_mb']:,.0f}"
-            floor_cell = (
-                f"{floor['seconds']:.1f} / {floor['sniffed_seconds']:.1f}"
-                if "sniffed_seconds" in floor
-                else "killed"
-            )
-            rows.append(
-                f"| {_large_label(big)} | {big['rows']:,} | {time_cell} | {peak} | {floor_cell} | "
-                f"{floor['peak_rss_mb']:,.0f} |"
-            )
-    if results.get("rerun"):
-        r = results["rerun"]
-        rows += [
-            "",
-            f"`make run` on the embedded sample, nothing changed: {r['second']['seconds']:.1f} s "
-            f"(peak {r['second']['peak_rss_mb']:,.0f} MB); the first run, from an empty "
-            f"warehouse: {r['first']['seconds']:.1f} s.",
-        ]
-    rows += ["", "| target | where | measured | met |", "|---|---|---:|---|"]
-    for t in results["targets"]:
-        where = f"{t['scale']:g}" if isinstance(t["scale"], int | float) else t["scale"]
-        rows.append(
-            f"| {t['target']} | {where} | {t['measured']} | {'yes' if t['met'] else 'NO'} |"
-        )
-    m = results["machine"]
-    rows += [
-        "",
-        f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gb']} GB, Python {m['python']}, "
-        f"DuckDB {m['duckdb']}, pandas {m['pandas']}. {results['when']}; load average "
-        f"{m.get('load_before', '?')} before, {m.get('load_after', '?')} after (above "
-        f"{m['cpus']}: other jobs were running, and the times are the slower for it).",
-    ]
-    return "\n".join(rows) + "\n"
-
-
-def _differences(same: dict) -> str:
-    if same["equal"]:
-        return "none"
-    parts = [f"{k} {v['different']}" for k, v in same.items() if isinstance(v, dict) and
-             v["different"]]  # fmt: skip
-    return ", ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
