@@ -1,9 +1,13 @@
 """Supplier and buyer resolution on hand-made cases."""
 
+import random
+
 import pytest
 
 from oversight.entities.entities import (
     Mention,
+    _covers,
+    abbreviates,
     is_personal,
     normalise_buyer,
     normalise_name,
@@ -338,3 +342,61 @@ def test_a_digit_slipped_into_a_number_is_a_typo_with_an_equal_name():
     c = Mention("Schofield Roofing Ltd", "25459259")  # another name: no
     _, entities = resolve([a, c])
     assert len(entities) == 2
+
+
+def _abbreviation_pairs(rng: random.Random, n: int) -> list[tuple[str, str]]:
+    """(short, long) pairs of normalised names: each long name of words drawn from a small
+    vocabulary (with "and", "of", "uk", "gb" and numbers, the words the search treats
+    specially); each short made from it as abbreviations are (words kept, cut to a prefix,
+    runs replaced by their initials, the end cut or dropped) or drawn at random."""
+    vocabulary = [
+        "greater", "manchester", "west", "mental", "health", "nhs", "foundation", "trust",
+        "freight", "transport", "association", "assoc", "and", "of", "the", "uk", "gb", "no",
+        "2", "3", "care", "services", "servi", "group", "north", "gmw", "gm", "mh", "ft",
+    ]  # fmt: skip
+    pairs = []
+    for _ in range(n):
+        long = [rng.choice(vocabulary) for _ in range(rng.randint(2, 8))]
+        short: list[str] = []
+        i = 0
+        while i < len(long):
+            move = rng.random()
+            if move < 0.5:
+                short.append(long[i])
+            elif move < 0.65:
+                short.append(long[i][: rng.randint(1, len(long[i]))])
+            elif move < 0.8:
+                k = rng.randint(2, 4)
+                short.append("".join(w[0] for w in long[i : i + k] if w not in ("and", "of")))
+                i += k - 1
+            elif move < 0.9:
+                break  # the rest dropped (cut, or trailing words left over)
+            else:
+                short.append(rng.choice(vocabulary))
+            i += 1
+        if rng.random() < 0.2:
+            short = [rng.choice(vocabulary) for _ in range(rng.randint(1, 5))]
+        pairs.append((" ".join(w for w in short if w), " ".join(long)))
+    return pairs
+
+
+def test_the_quick_tests_before_the_abbreviation_search_never_turn_a_match_away():
+    """`abbreviates` rejects most pairs before searching; on 200,000 generated pairs (and the
+    real shapes above) its answer equals the search's alone, and some pairs do match."""
+    rng = random.Random(7)
+    pairs = _abbreviation_pairs(rng, 200_000) + [
+        ("gmw mental health nhs ft", "greater manchester west mental health nhs foundation trust"),
+        ("freight transport assoc", "freight transport association"),
+        ("northfield family support servi", "northfield family support services"),
+        ("north care services uk", "north care services"),
+        ("north care services", "north care services uk gb"),
+    ]
+    matched = 0
+    for short, long in pairs:
+        a, b = tuple(short.split()), tuple(long.split())
+        searched = bool(
+            a and a != b and any(len(w) >= 4 and w in b for w in a) and _covers(a, b, len(short))
+        )
+        assert abbreviates(short, long) == searched, (short, long)
+        matched += searched
+    assert matched > 1_000

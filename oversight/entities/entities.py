@@ -177,6 +177,24 @@ def _initials(words: tuple[str, ...]) -> str:
     return "".join(w[0] for w in words if w not in _SKIP_IN_INITIALS)
 
 
+def _could_end(last: str, long: tuple[str, ...]) -> bool:
+    """Whether `last`, the last word of a short name, could cover the end of `long` (before
+    a trailing "UK" or "GB"): as the last word or a prefix of it, or as initials whose last
+    letter is the last word's initial (skipping "and", "of"...). A necessary condition for
+    `abbreviates` when the name was not cut: each of its ways to cover the last words is one
+    of these."""
+    for end in range(len(long), 0, -1):
+        if long[end - 1].startswith(last):
+            return True
+        if len(last) >= 3:
+            word = next((w for w in reversed(long[:end]) if w not in _SKIP_IN_INITIALS), None)
+            if word and word[0] == last[-1]:
+                return True
+        if long[end - 1] not in _COUNTRY_WORDS:
+            return False
+    return False
+
+
 def abbreviates(short: str, long: str) -> bool:
     """Every word of `short` stands for words of `long`, in order, and all of `long` is
     covered: an equal word, a prefix of 3+ letters (`assoc`), the initials of a run of 3+
@@ -184,9 +202,30 @@ def abbreviates(short: str, long: str) -> bool:
     `long` cut with it). A trailing "UK" or "GB" of `long` may be left over. At least one
     word of 4+ letters must be equal, so that initials alone never decide."""
     a, b = tuple(short.split()), tuple(long.split())
-    if not a or a == b or not any(len(w) >= 4 and w in b for w in a):
+    if not a or a == b or len(a) > len(b):
         return False
+    # Necessary conditions, cheapest first, so that most candidate pairs never reach the
+    # search (1.6M pairs at scale 0.1): the last word can cover the end of `long` (or is
+    # where the name was cut: a proper prefix of one of its words), and each word can stand
+    # for something in it.
+    last = a[-1]
+    if not _could_end(last, b) and not (
+        len(a) >= 3
+        and len(short) >= 20
+        and len(last) >= 2
+        and last.isalpha()
+        and any(x != last and x.startswith(last) for x in b)
+    ):
+        return False
+    if not any(len(w) >= 4 and w in b for w in a):
+        return False
+    if not all(any(x.startswith(w) for x in b) or 3 <= len(w) <= len(b) for w in a):
+        return False
+    return _covers(a, b, len(short))
 
+
+def _covers(a: tuple[str, ...], b: tuple[str, ...], short_length: int) -> bool:
+    """The search behind `abbreviates`: the words `a` cover the words `b` in order."""
     # Memoised by hand: `functools.cache` on a closure made per call cost more than the
     # search itself (1.6M calls at scale 0.1 spent 30 s of 72 building the wrappers).
     memo: dict[tuple[int, int], bool] = {}
@@ -205,7 +244,7 @@ def abbreviates(short: str, long: str) -> bool:
         if w == b[j] and go(i + 1, j + 1):
             return True
         if w != b[j] and b[j].startswith(w) and w.isalpha():
-            if i == len(a) - 1 and len(w) >= 2 and len(a) >= 3 and len(short) >= 20:
+            if i == len(a) - 1 and len(w) >= 2 and len(a) >= 3 and short_length >= 20:
                 return True  # the name was cut here
             if len(w) >= 3 and go(i + 1, j + 1):
                 return True
