@@ -211,6 +211,7 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
             "select method, count(*) from entities.supplier_mentions group by 1 order by 1"
         ).fetchall()
     )
+    names.forget_names()  # the steps after this one (links, marts) hold DuckDB's memory
     return {**counts, "build": build}
 
 
