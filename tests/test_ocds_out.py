@@ -216,6 +216,28 @@ def test_exports_write_the_package_and_nothing_without_registers(warehouse, tmp_
     assert not (tmp_path / "none").exists()
 
 
+def test_the_file_is_left_as_it_is_while_the_registers_are_unchanged(tmp_path):
+    """A night with no register change does not republish: the file keeps its bytes (and its
+    publishedDate); a changed entry, or another option, writes it again."""
+    con = duckdb.connect()
+    hand_made(con)
+    path = write_releases(con, tmp_path)
+    before = path.read_bytes()
+    json.loads(before)  # whole JSON, one release per line
+    assert before.count(b"\n") == len(ENTRIES) + 2
+    assert write_releases(con, tmp_path) == path
+    assert path.read_bytes() == before
+    assert write_releases(con, tmp_path, ocid_prefix="ocds-abc123-") == path
+    assert b"ocds-abc123-" in path.read_bytes()
+    con.execute(
+        "update staging.contracts set title = 'Road gritting, renewed' where row_number = 2"
+    )
+    write_releases(con, tmp_path, ocid_prefix="ocds-abc123-")
+    titles = {r["contracts"][0].get("title") for r in json.loads(path.read_text())["releases"]}
+    assert "Road gritting, renewed" in titles
+    con.close()
+
+
 # --- OCP's schemas and tools ----------------------------------------------------------------
 
 

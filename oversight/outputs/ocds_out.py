@@ -49,6 +49,7 @@ OCID_PREFIX = "ocds-xxxxxx-oversight-"  # PLACEHOLDER: not a registered OCDS pre
 PACKAGE_URI = "https://example.org/oversight/register-releases.json"  # PLACEHOLDER
 PUBLISHER = {"name": "Contract oversight (unofficial: republished from council registers)"}
 FILE = "register-releases.json"
+FINGERPRINT = ".register-releases.fingerprint"
 VERSION = "1.1"
 UK = ZoneInfo("Europe/London")
 
@@ -294,6 +295,30 @@ def build_package(
     }
 
 
+def _fingerprint(
+    con: duckdb.DuckDBPyConnection, ocid_prefix: str | None, uri: str | None, published: str | None
+) -> str | None:
+    """What the package would be made from: the register rows (hashed in DuckDB, in any
+    order), the options, and this module's code; None when there is no register entry."""
+    tables = _tables(con)
+    if "staging.contracts" not in tables:
+        return None
+    rows, digest = con.execute(
+        f"select count(*), bit_xor(hash(t)) from ({_register_sql(tables)}) t"
+    ).fetchone()
+    if not rows:
+        return None
+    options = [
+        rows,
+        digest,
+        ocid_prefix or os.environ.get("OVERSIGHT_OCID_PREFIX") or OCID_PREFIX,
+        uri or os.environ.get("OVERSIGHT_OCDS_URI") or PACKAGE_URI,
+        published,
+        hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+    ]
+    return hashlib.sha256(json.dumps(options, default=str).encode()).hexdigest()
+
+
 def write_releases(
     con: duckdb.DuckDBPyConnection,
     out: Path,
@@ -305,21 +330,29 @@ def write_releases(
     """The release package as `out/register-releases.json`, replaced whole or not at all;
     nothing is written when the warehouse holds no register entry. Written as it is built,
     one release per line (the package's fields first), so memory stays flat however many
-    entries there are; the line layout is also what `grep` and `head` want."""
+    entries there are; the line layout is also what `grep` and `head` want.
+
+    When the register rows, the options and this code are those the file was written from
+    (`.register-releases.fingerprint` beside it), the file is left as it is, with its
+    `publishedDate`: a night that brings only spend does not republish the registers (9 s
+    at scale 1)."""
     from oversight.outputs.exports import _atomic  # the exports' own atomic write
 
+    fingerprint = _fingerprint(con, ocid_prefix, uri, published and _utc(published))
+    if fingerprint is None:
+        return None
+    target = out / FILE
+    stamp = out / FINGERPRINT
+    if target.is_file() and stamp.is_file() and stamp.read_text() == fingerprint:
+        return target
     published_date = _utc(published or datetime.now(UTC))
     releases = iter_releases(con, ocid_prefix, published_date)
-    first = next(releases, None)
-    if first is None:
-        return None
     out.mkdir(parents=True, exist_ok=True)
-    target = out / FILE
     header = json.dumps(_header(uri, published_date), ensure_ascii=False)
     with _atomic(target) as partial, partial.open("w", encoding="utf-8") as f:
         f.write(header[:-1] + ', "releases": [\n')
-        f.write(json.dumps(first, ensure_ascii=False))
-        for entry in releases:
-            f.write(",\n" + json.dumps(entry, ensure_ascii=False))
+        for n, entry in enumerate(releases):
+            f.write((",\n" if n else "") + json.dumps(entry, ensure_ascii=False))
         f.write("\n]}\n")
+    stamp.write_text(fingerprint)  # after the file: a crash between leaves a stale stamp
     return target
