@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         "steps_seconds": round(sum(s["seconds"] for s in steps), 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "layers": layers,
+        "steps": {s["step"]: [s["seconds"], s["peak_rss_mb"]] for s in steps},
         "blocking_failures": failed,
     }
     args.out.write_text(json.dumps(out, indent=1))
