@@ -82,6 +82,24 @@ def test_the_whole_file_as_read(small_sample):
     ]
 
 
+def test_many_unclosed_quotes_are_counted_and_the_first_five_named(small_sample, tmp_path):
+    """Seven lines (3, 5, ..., 15) with a quote never closed that would swallow what follows
+    (line 17's runs to the end of the file and swallows nothing), read 4 lines at a time: all
+    seven counted, the first five named, however many chunks they fall in."""
+    lines = ["date,name,amount"]
+    for n in range(2, 18):
+        lines.append(f'01/04/2025,"Open {n} Ltd,{n}.00' if n % 2 else f"01/04/2025,Shut {n},1")
+    path = tmp_path / "quotes.csv"
+    path.write_text("\n".join(lines) + "\n")
+    parts = list(read_csv(path, ReadOptions(), 4))
+    assert len(parts) > 2
+    assert parts[-1].warnings == [
+        "7 lines have a quote that is never closed (it would swallow the lines after it); "
+        "read with the quote as a plain character: lines 3, 5, 7, 9, 11, ..."
+    ]
+    assert sum(len(p.records) for p in parts) == 17  # the header and 16 rows
+
+
 def test_a_single_byte_file_in_chunks(small_sample, tmp_path):
     """cp1252 throughout (no UTF-8 line beyond ASCII): charset-normalizer's choice, no warning."""
     data = "Date,Supplier,Amount\n" + "".join(

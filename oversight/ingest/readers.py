@@ -434,7 +434,8 @@ def read_csv(
             raise FileError("not a CSV file: it is an HTML page (an error page saved as data?)")
         delimiter = options.delimiter or sniff_delimiter(head_text)
         width = usual_width(lines, delimiter)
-        unclosed: list[int] = []
+        unclosed: list[int] = []  # the first few lines with a quote never closed, to name
+        unclosed_count = 0  # and how many (a file may have millions)
         before = 0  # lines of the file before `lines`
         continued = False
         while lines:
@@ -450,13 +451,14 @@ def read_csv(
                 del starts[-1], records[-1], ends[-1]
                 if open_quotes and open_quotes[-1] == keep + 1:
                     open_quotes.pop()
-            unclosed += [before + n for n in open_quotes]
+            unclosed_count += len(open_quotes)
+            unclosed += [before + n for n in open_quotes[: SHOWN_LINES + 1 - len(unclosed)]]
             warnings = []
             if following is None:
                 warnings = encoding.warnings()
                 if unclosed:
                     warnings.append(
-                        f"{_count(len(unclosed), 'line has', 'lines have')} a quote that is "
+                        f"{_count(unclosed_count, 'line has', 'lines have')} a quote that is "
                         "never closed (it would swallow the lines after it); read with the "
                         "quote as a plain character: " + _lines_named(unclosed)
                     )

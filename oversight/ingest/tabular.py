@@ -392,7 +392,13 @@ def load_file(
     con.execute("create table pending.quarantine as from raw.quarantine limit 0")
     try:
         tally = _load_parts(
-            con, source, [source.id, rel, sha], parsed, "pending.rows", "pending.quarantine"
+            con,
+            source,
+            [source.id, rel, sha],
+            parsed,
+            "pending.rows",
+            "pending.quarantine",
+            committed=True,
         )
         with atomic(con):
             ledger.delete_file_rows(con, source.id, rel)
@@ -431,17 +437,17 @@ def _load_parts(
     parsed: ParsedFile,
     target: str,
     quarantine: str,
+    committed: bool = False,
 ) -> _Tally:
     """Type and insert every part (or chunk) of a file into `target`, its bad rows into
-    `quarantine`. For pending tables each part is its own transaction; inside the file's
-    transaction (`atomic` already begun) the parts join it."""
+    `quarantine`. `committed` (the pending tables of a streamed file): each part is its own
+    transaction; else the parts join the file's transaction (`atomic` already begun)."""
     tally = _Tally()
     beyond: dict[str, list[int]] = {}  # table -> [header width, placeholder rows, ignored rows]
-    pending = target.startswith("pending.")
     for part, m in parsed.parts:
         if not tally.header_rows:
             tally.encoding, tally.delimiter = part.encoding, part.delimiter
-        with atomic(con) if pending else nullcontext():
+        with atomic(con) if committed else nullcontext():
             n, bad = _load_part(con, source, params, part, m, target)
             ledger.record_quarantine(con, *params, bad, table=quarantine)
         tally.read += m.rows_read
