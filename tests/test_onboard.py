@@ -16,8 +16,9 @@ import yaml
 from oversight.core.catalogue import Layout, load_catalogue
 from oversight.evaluation.onboard_eval import evaluate_source, hand_edits, hand_entries, typed_rows
 from oversight.ingest.mapping import fold
+from oversight.onboard.headings import Vocabulary
 from oversight.onboard.onboard import append_entry, dry_run, main, read_target
-from oversight.onboard.propose import Vocabulary, propose
+from oversight.onboard.propose import propose
 from tests.conftest import LAYOUTS, REAL_CATALOGUE, needs_real, write_catalogue
 
 SUPPLIERS = ["Acme Ltd", "Bolt & Sons", "Crane Services", "Delta Care Ltd", "Echo Trust"]

@@ -4,10 +4,10 @@ that entry on the files.
     python -m oversight.onboard.onboard FOLDER [--id ID] [--publisher NAME] [--catalogue PATH]
         [--write]
 
-How the entry is guessed: `oversight.onboard.propose`. The proposal is printed as YAML with a
-comment on each guess, then ingested exactly as printed into a temporary warehouse by the real
-ingest code (`dry_run`); `--write` appends it to the catalogue as text, keeping the file's
-comments.
+How the entry is guessed: `oversight.onboard.propose` (with `headings` and `values`). The
+proposal is printed as YAML with a comment on each guess, then ingested exactly as printed
+into a temporary warehouse by the real ingest code (`dry_run`); `--write` appends it to the
+catalogue as text, keeping the file's comments.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from oversight.core.catalogue import CatalogueError, Layout, load_catalogue
 from oversight.core.schema import TABLES, column_names
 from oversight.core.warehouse import open_warehouse
 from oversight.ingest.load import ingest_source
-from oversight.onboard.propose import Proposal, n, propose
+from oversight.onboard.headings import n
+from oversight.onboard.propose import Proposal, propose
 
 
 @dataclass
