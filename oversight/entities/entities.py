@@ -195,6 +195,12 @@ def _could_end(last: str, long: tuple[str, ...]) -> bool:
     return False
 
 
+def _may_be_cut(words: tuple[str, ...], length: int) -> bool:
+    """Whether a name of these words and characters may have been cut at its last word (by
+    a fixed-width field): three words or more, twenty characters or more, two letters left."""
+    return len(words) >= 3 and length >= 20 and len(words[-1]) >= 2
+
+
 def abbreviates(short: str, long: str) -> bool:
     """Every word of `short` stands for words of `long`, in order, and all of `long` is
     covered: an equal word, a prefix of 3+ letters (`assoc`), the initials of a run of 3+
@@ -210,9 +216,7 @@ def abbreviates(short: str, long: str) -> bool:
     # for something in it.
     last = a[-1]
     if not _could_end(last, b) and not (
-        len(a) >= 3
-        and len(short) >= 20
-        and len(last) >= 2
+        _may_be_cut(a, len(short))
         and last.isalpha()
         and any(x != last and x.startswith(last) for x in b)
     ):
@@ -244,7 +248,7 @@ def _covers(a: tuple[str, ...], b: tuple[str, ...], short_length: int) -> bool:
         if w == b[j] and go(i + 1, j + 1):
             return True
         if w != b[j] and b[j].startswith(w) and w.isalpha():
-            if i == len(a) - 1 and len(w) >= 2 and len(a) >= 3 and short_length >= 20:
+            if i == len(a) - 1 and _may_be_cut(a, short_length):
                 return True  # the name was cut here
             if len(w) >= 3 and go(i + 1, j + 1):
                 return True

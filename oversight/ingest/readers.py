@@ -138,6 +138,12 @@ def _lines_named(lines: list[int]) -> str:
     return f"line{'s' if len(lines) > 1 else ''} {shown}"
 
 
+def _keep_to_name(kept: list[int], found: list[int]) -> None:
+    """Add the first of `found` to `kept`, up to what `_lines_named` needs (SHOWN_LINES, and
+    one more for its "..."): a file may have millions of such lines."""
+    kept += found[: SHOWN_LINES + 1 - len(kept)]
+
+
 def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
@@ -247,7 +253,7 @@ def choose_encoding(stream: BinaryIO, given: str | None = None) -> Encoding:
             _, beyond = _decode_lines(block.decode("utf-8", "surrogateescape"), line, found)
             utf8_line = utf8_line or beyond
             count += len(found)
-            failing += found[: SHOWN_LINES + 1 - len(failing)]
+            _keep_to_name(failing, found)
         line += _line_count(block)
     if not count:
         return Encoding("utf-8", "utf-8")
@@ -452,7 +458,7 @@ def read_csv(
                 if open_quotes and open_quotes[-1] == keep + 1:
                     open_quotes.pop()
             unclosed_count += len(open_quotes)
-            unclosed += [before + n for n in open_quotes[: SHOWN_LINES + 1 - len(unclosed)]]
+            _keep_to_name(unclosed, [before + n for n in open_quotes])
             warnings = []
             if following is None:
                 warnings = encoding.warnings()

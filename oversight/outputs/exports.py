@@ -271,10 +271,15 @@ def _sheet_facts(con: duckdb.DuckDBPyConnection, table: str) -> dict:
     return {"columns": columns, "rows": rows, "as_of": as_of}
 
 
+def _sheet_rows() -> int:
+    """The most rows a sheet shows (below Excel's own limit)."""
+    return min(SHEET_ROWS, XLSX_MAX_ROWS)
+
+
 def _sheet_query(table: str, facts: dict) -> str:
     """The rows a sheet shows: the whole mart in its own order (row for row its CSV) when it
     fits in SHEET_ROWS; else the first SHEET_ROWS in the mart's SHEET_ORDER."""
-    shown = min(SHEET_ROWS, XLSX_MAX_ROWS)
+    shown = _sheet_rows()
     order = SHEET_ORDER.get(_sheet_name(table))
     if facts["rows"] <= shown or not order:
         return f"select * from {table} limit {shown}"
@@ -291,7 +296,7 @@ def _write_sheet(sheet: _Sheet, con: duckdb.DuckDBPyConnection, table: str, fact
     for i, width in enumerate(_widths(con, table, columns)):
         sheet.ws.set_column(i, i, width)
     sheet.ws.freeze_panes(1, 0)
-    shown = min(facts["rows"], SHEET_ROWS, XLSX_MAX_ROWS)
+    shown = min(facts["rows"], _sheet_rows())
     sheet.ws.autofilter(0, 0, shown, len(columns) - 1)
     sheet.append([name for name, *_ in columns], bold=True)
     result = con.execute(_sheet_query(table, facts))
@@ -302,7 +307,7 @@ def _write_sheet(sheet: _Sheet, con: duckdb.DuckDBPyConnection, table: str, fact
 
 def _cut(name: str, facts: dict) -> str | None:
     """What the README sheet says of a sheet that shows fewer rows than its mart has."""
-    shown = min(SHEET_ROWS, XLSX_MAX_ROWS)
+    shown = _sheet_rows()
     if facts["rows"] <= shown:
         return None
     order = SHEET_ORDER.get(name)

@@ -255,10 +255,18 @@ def release(row: dict, ocid_prefix: str, published: str) -> dict:
     )
 
 
+def _prefix(ocid_prefix: str | None) -> str:
+    return ocid_prefix or os.environ.get("OVERSIGHT_OCID_PREFIX") or OCID_PREFIX
+
+
+def _uri(uri: str | None) -> str:
+    return uri or os.environ.get("OVERSIGHT_OCDS_URI") or PACKAGE_URI
+
+
 def _header(uri: str | None, published: str) -> dict:
     """The package's fields but its releases."""
     return {
-        "uri": uri or os.environ.get("OVERSIGHT_OCDS_URI") or PACKAGE_URI,
+        "uri": _uri(uri),
         "version": VERSION,
         "publishedDate": published,
         "publisher": PUBLISHER,
@@ -269,7 +277,7 @@ def iter_releases(
     con: duckdb.DuckDBPyConnection, ocid_prefix: str | None, published: str
 ) -> Iterator[dict]:
     """Every register entry in the warehouse as a release, a batch of rows at a time."""
-    prefix = ocid_prefix or os.environ.get("OVERSIGHT_OCID_PREFIX") or OCID_PREFIX
+    prefix = _prefix(ocid_prefix)
     tables = _tables(con)
     if "staging.contracts" not in tables:
         return
@@ -311,8 +319,8 @@ def _fingerprint(
     options = [
         rows,
         digest,
-        ocid_prefix or os.environ.get("OVERSIGHT_OCID_PREFIX") or OCID_PREFIX,
-        uri or os.environ.get("OVERSIGHT_OCDS_URI") or PACKAGE_URI,
+        _prefix(ocid_prefix),
+        _uri(uri),
         published,
         hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
     ]
