@@ -188,13 +188,14 @@ def test_an_interrupted_workbook_leaves_the_old_one_and_no_partial(marts, tmp_pa
     export_marts(marts, tmp_path)
     before = (tmp_path / WORKBOOK).read_bytes()
 
-    class DiskFull(exports.Workbook):
-        def close(self):  # the partial file written, then the disk fills
-            super().close()
-            assert zipfile.is_zipfile(self.filename)
-            raise OSError("disk full")
+    write = exports._write_book
 
-    monkeypatch.setattr(exports, "Workbook", DiskFull)
+    def disk_full(sheets, path, **options):  # the partial file written, then the disk fills
+        write(sheets, path, **options)
+        assert zipfile.is_zipfile(path)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(exports, "_write_book", disk_full)
     marts.execute("insert into marts.buyer_scorecard values ('New', null, 1)")
     with pytest.raises(OSError, match="disk full"):
         export_marts(marts, tmp_path)
