@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Levenshtein
 
 from oversight.core.schema import PERSONAL_CLASSES
-from oversight.entities.names import name_parts, reference
+from oversight.entities.names import name_parts, reference, search
 
 # A title opens a person's name. "Lady" and "Lord" are not counted: in payee lists they open
 # place names ("Lady Lane ...", "Lord Street ...") more often than people's.
@@ -137,8 +137,8 @@ def classify(
         return PayeeClass("redacted", "redaction form in the name")
     if parts.redacted:
         return PayeeClass("sole_trader", "redacted name with a trading name")
-    if found := ref.public_body.search(core):
-        return PayeeClass("public_body", f"public-body pattern '{found.group(0).strip()}'")
+    if (found := search(ref.public_body, ref.public_body_lower, core)) is not None:
+        return PayeeClass("public_body", f"public-body pattern '{found.strip()}'")
     if company_number:
         if company_number.upper().startswith("RC"):
             return PayeeClass("charity", f"royal charter number {company_number}")
