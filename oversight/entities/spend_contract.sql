@@ -36,7 +36,10 @@ qualify f.file_path <> superseded_by;
 
 create or replace table links.spend_contract as
 with payments as (
-    select concat(s.source_id, ':', s.file_path, '#',
+    -- pid: the payment's row in staging.spend, a number to group candidates by (grouping
+    -- by payment_id, a long text, took most of this step's time)
+    select s.rowid as pid,
+           concat(s.source_id, ':', s.file_path, '#',
                   case when s.part <> '' then s.part || ':' end, s.row_number) as payment_id,
            s.source_id, s.file_path, s.part, s.row_number, s.payment_date,
            -- pounds only: an amount in another currency is an unknown value in pound totals
@@ -94,7 +97,7 @@ with payments as (
     -- in tiers: 1 the payment is inside the contract's own period; 2 only in its start
     -- margin or grace period; 3 the period ends before it starts (a data-quality finding:
     -- never preferred, never confident).
-    select p.payment_id, c.contract_id, c.contract_key,
+    select p.pid, c.contract_id, c.contract_key,
            least(p.supplier_score, c.supplier_score) as supplier_score,
            case when c.effective_end < c.start_date then 3
                 when p.payment_date between c.start_date
@@ -117,23 +120,26 @@ with payments as (
                    else tier end as rank_tier,
            count(*) over w as candidates
     from candidates
-    window w as (partition by payment_id)
+    window w as (partition by pid)
 ), top as (
-    select * from tiered qualify rank_tier = min(rank_tier) over (partition by payment_id)
+    select * from tiered qualify rank_tier = min(rank_tier) over (partition by pid)
 ), keys as (
     -- rows of one contract (periods of a renewal) are not rivals: ties count contracts
-    select *, dense_rank() over (partition by payment_id order by contract_key) as key_rank
+    select *, dense_rank() over (partition by pid order by contract_key) as key_rank
     from top
 ), best_tier as (
-    select *, max(key_rank) over w as in_best_tier,
-           list(contract_id) over (w order by period_days, value_gap nulls last, contract_id
-                                   rows between unbounded preceding
-                                            and unbounded following) as tied
+    select *, max(key_rank) over (partition by pid) as in_best_tier
     from keys
-    window w as (partition by payment_id)
+), tied as (
+    -- the tied candidates of an ambiguous payment, in the order they are shown (a list per
+    -- payment of them all, as a window, took most of this step's time)
+    select pid, list(contract_id order by period_days, value_gap nulls last, contract_id)
+               as tied
+    from best_tier where in_best_tier > 1
+    group by pid
 ), best as (
-    select * from best_tier
-    qualify row_number() over (partition by payment_id
+    select * from best_tier left join tied using (pid)
+    qualify row_number() over (partition by pid
                                order by period_days, value_gap nulls last, contract_id) = 1
 ), pairs as (
     select distinct buyer_id, supplier_id from contracts
@@ -162,6 +168,6 @@ select p.payment_id, p.source_id, p.file_path, p.part, p.row_number, p.payment_d
        coalesce(list_contains(getvariable('market_classes'), p.payee_class)
                 and not p.is_grant, false) as is_market
 from payments p
-left join best b using (payment_id)
+left join best b using (pid)
 left join pairs pr on pr.buyer_id = p.buyer_id and pr.supplier_id = p.supplier_id
 order by p.source_id, p.file_path, p.part, p.row_number;
