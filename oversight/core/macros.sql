@@ -61,8 +61,11 @@ create or replace temp macro parse_date(s, formats, serials) as (
             then case when cast(trim(s) as double) between 32874 and 54788
                       then date '1899-12-30' + cast(floor(cast(trim(s) as double)) as integer)
                  end
-        when year(try_strptime(trim(s), formats)) between 1900 and 2100
-            then cast(try_strptime(trim(s), formats) as date)
+        -- the text parsed once (written twice, a CASE parsed it twice: a second a million)
+        else list_transform(
+            [try_strptime(trim(s), formats)],
+            lambda t: case when year(t) between 1900 and 2100 then cast(t as date) end
+        )[1]
     end
 );
 
