@@ -219,3 +219,22 @@ def test_an_interrupted_csv_leaves_the_old_one_and_no_partial(marts, tmp_path, m
         "contract_oversight.csv",
         "contract_oversight.parquet",
     ]
+
+
+def test_workbook_writes_other_kinds_as_text_and_keeps_zoned_times_wall_clock(tmp_path):
+    """Kinds a sheet has no cell type for: a list and a struct as their text (neutralised like
+    any text), an infinity as "inf"; a time with a zone as its wall-clock time in the
+    connection's zone; a HUGEINT as a number."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'Europe/London'")
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.buyer_scorecard as select ['=a', 'b'] as l, {'k': 1} as s, "
+        "'-inf'::double as i, timestamptz '2026-07-01 12:30:00+00' as t, 12::hugeint as h"
+    )
+    exports.export_workbook(con, ["marts.buyer_scorecard"], tmp_path / WORKBOOK)
+    book = CalamineWorkbook.from_path(str(tmp_path / WORKBOOK))
+    row = book.get_sheet_by_name("buyer_scorecard").to_python()[1]
+    assert row[:3] == ["['=a', b]", "{'k': 1}", "-inf"]
+    assert str(row[3]) == "2026-07-01 13:30:00"  # British Summer Time
+    assert row[4] == 12

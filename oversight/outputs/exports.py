@@ -352,6 +352,7 @@ def export_workbook(
                 **{names[t]: _column_formats(facts[t]) for t in tables},
             },
             autofilter={names[t]: True for t in tables},
+            inf_value="inf",  # "inf" and "-inf" as text; NaN, like NULL, is an empty cell
         )
     return target
 
