@@ -22,12 +22,19 @@ with params as (
     select getvariable('as_of')::date as d
 ), matched as (
     select notice_contract_id, register_contract_id from staging.contract_matches
-), base as (
+), base as materialized (
     -- A notice matched to a register entry is that entry: the register row stands for both.
+    -- Its supplier is resolved here, before the other lookups (c): joined together with
+    -- them, the supplier mentions' hash table (1.2M at scale 10) took DuckDB past 1 GB.
     select c.*, coalesce(mt.notice_contract_id, case when c.record_type = 'notice'
-                                                     then c.contract_id end) as notice_id
+                                                     then c.contract_id end) as notice_id,
+           sm.supplier_id as resolved_supplier_id
     from staging.contracts c
     left join matched mt on mt.register_contract_id = c.contract_id
+    left join entities.supplier_mentions sm
+           on sm.name is not distinct from c.supplier_name
+          and sm.company_number is not distinct from c.supplier_company_number
+          and sm.charity_number is not distinct from c.supplier_charity_number
     where c.contract_id not in (select notice_contract_id from matched)
 ), first_release as (
     select source_id, ocid, min(release_date)::date as first_date
@@ -76,7 +83,14 @@ with params as (
                as final_value
     from oversight_events group by 1
 ), has_field as (
-    select source_id, list(field) as fields from source_fields group by 1
+    -- What each source publishes, as the flags below ask it (a list of its fields on every
+    -- contract row took more than DuckDB's 1 GB at scale 10: 500,000 contracts)
+    select source_id,
+           {'review_date': bool_or(field = 'review_date'),
+            'owner': bool_or(field = 'contract_owner'),
+            'company_number': bool_or(field = 'supplier_company_number'),
+            'charity_number': bool_or(field = 'supplier_charity_number')} as publishes
+    from source_fields group by 1
 ), spend_cover as (
     -- What spend each buyer publishes, for rules that look at payments.
     select buyer_id, max(payment_date) as last_payment from links.spend_contract group by 1
@@ -84,7 +98,9 @@ with params as (
     select b.contract_id, coalesce(ce.contract_key, b.contract_id) as contract_key,
            ce.no_longer_listed, ce.last_listed_in,
            b.record_type, b.source_id, b.contract_ref, b.title, b.buyer_name,
-           b.supplier_name, bm.buyer_id, sm.supplier_id, b.notice_id is not null as has_notice,
+           b.file_path as entry_file, b.row_number as entry_row,
+           b.supplier_name, bm.buyer_id, b.resolved_supplier_id as supplier_id,
+           b.notice_id is not null as has_notice,
            b.start_date, b.end_date, b.current_expiry_date, b.review_date, b.contract_owner,
            b.status, b.total_value, b.annual_value,
            coalesce(b.total_value, b.annual_value) as value,
@@ -98,7 +114,7 @@ with params as (
            ev.kpis_reason, coalesce(ev.failures, 0) as failures, ev.penalties, ev.last_failure,
            ev.completed, ev.final_value, cm.commenced, ev.details_published,
            ev.terminated_on, nf.notice_ocid, nf.act_carve_outs, nf.cpv_division,
-           hf.fields, sc.last_payment,
+           hf.publishes, sc.last_payment,
            (params.d) as d
     from base b cross join params
     left join ev using (contract_id)
@@ -106,10 +122,6 @@ with params as (
     left join notice_facts nf using (notice_id)
     left join has_field hf using (source_id)
     left join entities.buyer_mentions bm on bm.name = b.buyer_name
-    left join entities.supplier_mentions sm
-           on sm.name is not distinct from b.supplier_name
-          and sm.company_number is not distinct from b.supplier_company_number
-          and sm.charity_number is not distinct from b.supplier_charity_number
     left join spend_cover sc on sc.buyer_id = bm.buyer_id
     left join links.contract_entries ce on ce.entry_id = b.contract_id
     where not coalesce(ce.superseded, false)
@@ -146,34 +158,39 @@ create or replace table marts.expired_payments as
 -- live on D when D falls inside one of its periods; the latest row gives its title, review
 -- date, owner and status.
 create or replace temp table oversight_flags as
-with per_contract as (
+with entries as (
+    -- The order rows are "latest" in: by start, then (two rows starting the same day, a
+    -- contract and its extension) the later row of the register.
+    select *, (coalesce(start_date, date '1900-01-01'), entry_file, entry_row) as latest
+    from oversight_entries
+), per_contract as (
 select contract_key as contract_id,
-       arg_max(record_type, coalesce(start_date, date '1900-01-01')) as record_type,
+       arg_max(record_type, latest) as record_type,
        any_value(source_id) as source_id,
-       arg_max(contract_ref, coalesce(start_date, date '1900-01-01')) as contract_ref,
-       arg_max(title, coalesce(start_date, date '1900-01-01')) as title,
+       arg_max(contract_ref, latest) as contract_ref,
+       arg_max(title, latest) as title,
        any_value(buyer_name) as buyer_name, any_value(buyer_id) as buyer_id,
-       arg_max(supplier_name, coalesce(start_date, date '1900-01-01')) as supplier_name,
+       arg_max(supplier_name, latest) as supplier_name,
        any_value(supplier_id) as supplier_id, bool_or(has_notice) as has_notice,
        min(start_date) as start_date, max(end_date) as end_date,
        max(current_expiry_date) as current_expiry_date,
-       arg_max(review_date, coalesce(start_date, date '1900-01-01')) as review_date,
-       arg_max(contract_owner, coalesce(start_date, date '1900-01-01')) as contract_owner,
-       arg_max(status, coalesce(start_date, date '1900-01-01')) as status,
+       arg_max(review_date, latest) as review_date,
+       arg_max(contract_owner, latest) as contract_owner,
+       arg_max(status, latest) as status,
        sum(total_value) as total_value,
-       arg_max(annual_value, coalesce(start_date, date '1900-01-01')) as annual_value,
-       coalesce(sum(total_value), arg_max(annual_value, coalesce(start_date, date '1900-01-01')))
+       arg_max(annual_value, latest) as annual_value,
+       coalesce(sum(total_value), arg_max(annual_value, latest))
            as value,
        any_value(category_scheme) as category_scheme, any_value(category_code) as category_code,
-       arg_max(supplier_company_number, coalesce(start_date, date '1900-01-01'))
+       arg_max(supplier_company_number, latest)
            as supplier_company_number,
-       arg_max(supplier_charity_number, coalesce(start_date, date '1900-01-01'))
+       arg_max(supplier_charity_number, latest)
            as supplier_charity_number,
-       arg_max(supplier_other_id, coalesce(start_date, date '1900-01-01')) as supplier_other_id,
+       arg_max(supplier_other_id, latest) as supplier_other_id,
        max(effective_end) as effective_end, sum(kpis) as kpis, max(last_rated) as last_rated,
        arg_max(latest_rating, coalesce(last_rated, date '1900-01-01')) as latest_rating,
        bool_or(terminated) as terminated, bool_or(extended) as extended,
-       arg_max(kpis_reason, coalesce(start_date, date '1900-01-01')) as kpis_reason,
+       arg_max(kpis_reason, latest) as kpis_reason,
        sum(failures) as failures, sum(penalties) as penalties,
        max(last_failure) as last_failure, max(completed) as completed,
        arg_max(final_value, coalesce(completed, date '1900-01-01')) as final_value,
@@ -182,7 +199,8 @@ select contract_key as contract_id,
        -- Unknown commencement (no dated release, award or signature): treated as under it.
        bool_or(has_notice) and coalesce(min(commenced) < getvariable('act_commenced'), false)
            as pre_act,
-       any_value(fields) as fields, any_value(last_payment) as last_payment, any_value(d) as d,
+       any_value(publishes) as publishes, any_value(last_payment) as last_payment,
+       any_value(d) as d,
        case when bool_or(live) then true when bool_or(live is null) then null else false end
            as live,
        bool_or(is_works) as is_works,
@@ -197,7 +215,7 @@ select contract_key as contract_id,
        list(distinct notice_ocid) filter (where notice_ocid is not null) as ocids,
        any_value(cpv_division) as cpv_division,
        min(details_published) as details_published, max(terminated_on) as terminated_on
-from oversight_entries
+from entries
 group by contract_key
 ), carved as (
     -- The carve-outs that lift each duty (names joined by ', '; null: none applies).
@@ -401,20 +419,20 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
        f.commenced as procurement_commenced,
        case when f.has_notice then not f.pre_act end as under_act,
        -- OV01 no review date
-       case when not list_contains(f.fields, 'review_date') or f.live is null then null
+       case when not f.publishes.review_date or f.live is null then null
             when not f.live then false
             when f.value is null then null
             when f.value <= getvariable('review_date_min_value') then false
             else f.review_date is null end as ov01_no_review_date,
        -- OV02 review overdue
-       case when not list_contains(f.fields, 'review_date') or f.live is null then null
+       case when not f.publishes.review_date or f.live is null then null
             when not f.live then false
             when f.review_date is null then null
             else f.review_date < f.d end as ov02_review_overdue,
        case when f.review_date < f.d then 'review date ' || f.review_date::varchar end
            as ov02_evidence,
        -- OV03 no named owner
-       case when not list_contains(f.fields, 'contract_owner') or f.live is null then null
+       case when not f.publishes.owner or f.live is null then null
             when not f.live then false
             else f.contract_owner is null end as ov03_no_owner,
        -- OV04 KPIs missing (contracts over the threshold published as notices, under the Act)
@@ -595,8 +613,7 @@ select f.contract_id, f.record_type, f.source_id, f.contract_ref, f.title, f.buy
        -- OV14 supplier unidentified
        case when f.live is null then null when not f.live then false
             when f.record_type = 'register'
-                 and not (list_contains(f.fields, 'supplier_company_number')
-                          or list_contains(f.fields, 'supplier_charity_number')) then null
+                 and not (f.publishes.company_number or f.publishes.charity_number) then null
             else f.supplier_company_number is null and f.supplier_charity_number is null
                  and f.supplier_other_id is null end as ov14_supplier_unidentified,
        -- OV15 large payment not published (s70)
