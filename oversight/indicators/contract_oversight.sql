@@ -83,8 +83,8 @@ with params as (
                as final_value
     from oversight_events group by 1
 ), has_field as (
-    -- What each source publishes, as the flags below ask it (a list of its fields on every
-    -- contract row took more than DuckDB's 1 GB at scale 10: 500,000 contracts)
+    -- What each source publishes, as the flags below ask it: four flags on each contract
+    -- row rather than the list of its fields
     select source_id,
            {'review_date': bool_or(field = 'review_date'),
             'owner': bool_or(field = 'contract_owner'),
@@ -98,7 +98,9 @@ with params as (
     select b.contract_id, coalesce(ce.contract_key, b.contract_id) as contract_key,
            ce.no_longer_listed, ce.last_listed_in,
            b.record_type, b.source_id, b.contract_ref, b.title, b.buyer_name,
-           b.file_path as entry_file, b.row_number as entry_row,
+           -- the order rows are "latest" in: by start, then (two rows starting the same
+           -- day, a contract and its extension) the later row of the register
+           (coalesce(b.start_date, date '1900-01-01'), b.file_path, b.row_number) as latest,
            b.supplier_name, bm.buyer_id, b.resolved_supplier_id as supplier_id,
            b.notice_id is not null as has_notice,
            b.start_date, b.end_date, b.current_expiry_date, b.review_date, b.contract_owner,
@@ -158,12 +160,7 @@ create or replace table marts.expired_payments as
 -- live on D when D falls inside one of its periods; the latest row gives its title, review
 -- date, owner and status.
 create or replace temp table oversight_flags as
-with entries as (
-    -- The order rows are "latest" in: by start, then (two rows starting the same day, a
-    -- contract and its extension) the later row of the register.
-    select *, (coalesce(start_date, date '1900-01-01'), entry_file, entry_row) as latest
-    from oversight_entries
-), per_contract as (
+with per_contract as (
 select contract_key as contract_id,
        arg_max(record_type, latest) as record_type,
        any_value(source_id) as source_id,
@@ -215,7 +212,7 @@ select contract_key as contract_id,
        list(distinct notice_ocid) filter (where notice_ocid is not null) as ocids,
        any_value(cpv_division) as cpv_division,
        min(details_published) as details_published, max(terminated_on) as terminated_on
-from entries
+from oversight_entries
 group by contract_key
 ), carved as (
     -- The carve-outs that lift each duty (names joined by ', '; null: none applies).
