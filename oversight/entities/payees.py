@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Levenshtein
 
 from oversight.core.schema import PERSONAL_CLASSES
-from oversight.entities.names import name_parts, reference, search
+from oversight.entities.names import name_parts, reference
 
 # A title opens a person's name. "Lady" and "Lord" are not counted: in payee lists they open
 # place names ("Lady Lane ...", "Lord Street ...") more often than people's.
@@ -137,7 +137,7 @@ def classify(
         return PayeeClass("redacted", "redaction form in the name")
     if parts.redacted:
         return PayeeClass("sole_trader", "redacted name with a trading name")
-    if (found := search(ref.public_body, ref.public_body_lower, core)) is not None:
+    if (found := ref.public_body.first(core)) is not None:
         return PayeeClass("public_body", f"public-body pattern '{found.strip()}'")
     if company_number:
         if company_number.upper().startswith("RC"):
