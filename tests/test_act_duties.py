@@ -179,6 +179,9 @@ PROCESSES = {
     "plus3": silent("plus3", 1_040_000, 1_080_000, 1_120_000),
     "plus2": silent("plus2", 1_040_000, 1_080_000),
     "noticed": silent("noticed", 1_040_000, 1_080_000, 1_120_000, notice=True),
+    # ...the boundary: exactly +10% is within tolerance; two +6% changes are 12.36%, beyond it
+    "exactly10": silent("exactly10", 1_100_000),
+    "two6": silent("two6", 1_060_000, 1_123_600),
     # OV11: the buyer's procurement notices: UK4 in division 72 (2026-03-01), UK1 in 45
     # (2026-05-01), a Contracts Finder tender release in 50 (2026-02-01), a UK4 in 79 from
     # before the 12 months (2025-06-01), and a UK6 award notice in 79 (not a procurement
@@ -379,8 +382,12 @@ def test_the_twelve_months_run_from_the_latest_of_start_details_and_s71(warehous
         "not flagged",
         "last rated 2026-11-30; next assessment due 2027-11-30",
     )
-    later = marts_at(warehouse, date(2027, 12, 1))[0]
-    assert row(later, "rated", *flag) == (True, "flagged")
+    # day 365 after the rating is the due date itself (not late); day 366 is late
+    assert row(marts_at(warehouse, date(2027, 11, 30))[0], "rated", *flag) == (
+        False,
+        "not flagged",
+    )
+    assert row(marts_at(warehouse, date(2027, 12, 1))[0], "rated", *flag) == (True, "flagged")
 
 
 def test_an_assessment_is_due_on_termination(marts):
@@ -413,6 +420,14 @@ def test_changes_without_notice_add_up_since_award(marts):
     )
     assert row(marts, "plus2", *flag) == (False, "not flagged")
     assert row(marts, "noticed", *flag, "ov10_evidence") == (False, "not flagged", None)
+    assert row(marts, "exactly10", *flag) == (False, "not flagged")
+    assert row(marts, "two6", *flag, "ov10_evidence") == (
+        True,
+        "flagged",
+        "2026-01-01 change: 1000000.00 -> 1060000.00, end 2028-03-31 -> 2028-03-31; "
+        "2026-02-01 change: 1060000.00 -> 1123600.00, end 2028-03-31 -> 2028-03-31; "
+        "without a change notice since award: value +12.4% of 1000000.00, term +0.0%",
+    )
 
 
 # ------------------------------------------------------------ OV11
