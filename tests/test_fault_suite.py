@@ -25,7 +25,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from oversight.core.warehouse import fingerprint
+from oversight.core.warehouse import RUN_SPECIFIC_COLUMNS, fingerprint
 from oversight.outputs import explore
 from tests.conftest import PROJECT
 
@@ -181,6 +181,27 @@ def clean(tmp_path_factory) -> dict:
         "fingerprint": home.fingerprint(),
         "kill_points": kill_points(windows, KILLS, SEED),
     }
+
+
+def test_the_fingerprint_leaves_out_run_times_only(clean):
+    """Every timestamp in a built warehouse is either a run time, listed in
+    RUN_SPECIFIC_COLUMNS, or data that the fingerprint compares (a release's date): a new run
+    time that is not listed makes two identical builds differ, and this names it."""
+    data_times = {"raw.releases.release_date"}
+    con = duckdb.connect(str(clean["home"].warehouse), read_only=True)
+    try:
+        stamps = {
+            ".".join(row)
+            for row in con.execute(
+                "select schema_name, table_name, column_name from duckdb_columns() "
+                "join duckdb_tables() using (database_name, schema_name, table_name) "
+                "where data_type like 'TIMESTAMP%'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    assert stamps - data_times <= RUN_SPECIFIC_COLUMNS
+    assert "raw.releases.release_date" in stamps
 
 
 @pytest.mark.parametrize("trial", range(KILLS))

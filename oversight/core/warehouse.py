@@ -209,20 +209,25 @@ def open_warehouse(
         con.close()
 
 
-# Columns that differ between two runs over the same files by design: when a file was read,
-# and the generated id of a group of files validated together.
+# Columns that differ between two runs over the same files by design: when a file was read or
+# validated, and the generated id of a group of files validated together. Every other column,
+# timestamps of the data included (`raw.releases.release_date`), is compared.
 RUN_SPECIFIC_COLUMNS = {
     "raw.files.ingested_at",
     "quality.validation_units.unit",
+    "quality.validation_units.ingested_at",
     "quality.unit_outcomes.unit",
+    "quality.unit_outcomes.validated_at",
+    "marts.publisher_quality.last_ingested_at",
 }
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
-    """Every table's (row count, order-independent hash of its rows), leaving out timestamp
-    columns (all are run times) and `RUN_SPECIFIC_COLUMNS`: two warehouses built from the
-    same files and catalogue have equal fingerprints. Used to compare a re-run after a crash
-    with a clean build."""
+    """Every table's (row count, order-independent hash of its rows), leaving out
+    `RUN_SPECIFIC_COLUMNS`: two warehouses built from the same files, catalogue and code have
+    equal fingerprints (`raw.files.config_hash` and `entities.supplier_build.code` hash the
+    code that wrote them, so they differ across code changes). Used to compare a re-run after
+    a crash with a clean build, and a warehouse before and after a refactoring."""
     tables = con.execute(
         "select schema_name, table_name from duckdb_tables() order by 1, 2"
     ).fetchall()
@@ -231,8 +236,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
         columns = [
             f'"{name}"'
             for name, kind, *_ in con.execute(f'describe "{schema}"."{table}"').fetchall()
-            if not kind.startswith("TIMESTAMP")
-            and f"{schema}.{table}.{name}" not in RUN_SPECIFIC_COLUMNS
+            if f"{schema}.{table}.{name}" not in RUN_SPECIFIC_COLUMNS
         ]
         row = f"row({', '.join(columns)})" if columns else "1"
         count, digest = con.execute(

@@ -157,7 +157,7 @@ def is_redaction(text: str | None) -> bool:
     return bool(text) and reference().redacted.first(text) is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NameParts:
     key: str  # the legal name, decorations removed, normalised: "capita business services"
     parents: tuple[str, ...] = ()  # an organisation named in brackets: "(Part of X)", "(X)"

@@ -87,7 +87,7 @@ _CHARITY = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PayeeClass:
     payee_class: str
     evidence: str

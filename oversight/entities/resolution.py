@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from oversight.core.parameters import Parameters
 from oversight.entities import entities, names, payees
@@ -21,9 +22,12 @@ from oversight.entities.entities import (
 )
 from oversight.entities.matching import match_registers_to_notices
 
+# Every distinct supplier mention, and the sources that print it (joined back onto the
+# resolved mentions in SQL, so that Python holds only the three printed fields).
 SUPPLIER_MENTIONS_SQL = """
 select supplier_name as name, supplier_company_number as company_number,
        supplier_charity_number as charity_number, list(distinct source_id order by source_id)
+           as sources
 from (
     select supplier_name, supplier_company_number, supplier_charity_number, source_id
     from staging.spend
@@ -119,52 +123,54 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
     `full`, or `incremental` when only mentions new since the last build were resolved
     against it)."""
     threshold = parameters.entities.supplier_fuzzy_threshold
-    rows = con.execute(SUPPLIER_MENTIONS_SQL).fetchall()
-    sources = {Mention(n, c, h): s for n, c, h, s in rows}
+    found = con.execute(
+        f"select name, company_number, charity_number from ({SUPPLIER_MENTIONS_SQL})"
+    ).fetchall()
+    mentions = {Mention(*row) for row in found}
+    del found
     refs = references(con)
     previous = _previous_suppliers(con, threshold)
-    if previous is not None and previous.keys() <= sources.keys():
-        new = sources.keys() - previous.keys()
+    if previous is not None and previous.keys() <= mentions:
+        new = mentions - previous.keys()
+        del mentions
         resolved = resolve_incrementally(previous, new, threshold, references=refs)
         build = "incremental"
     else:  # first build, new code or threshold, or mentions gone (a file was replaced)
-        resolved, _ = resolve(sources, threshold, references=refs)
+        del previous
+        resolved, _ = resolve(mentions, threshold, references=refs)
         build = "full"
-    mentions = pd.DataFrame(
-        [
-            (
-                m.name,
-                m.company_number,
-                m.charity_number,
-                r.key,
-                r.entity_id,
-                r.method,
-                r.score,
-                r.method == "personal",
-                r.payee_class,
-                r.evidence,
-                r.conflict,
-                sources[m],
-            )
-            for m, r in resolved.items()
-        ],
-        columns=[
-            "name",
-            "company_number",
-            "charity_number",
-            "normalised_name",
-            "supplier_id",
-            "method",
-            "score",
-            "is_personal",
-            "payee_class",
-            "payee_evidence",
-            "identifier_conflict",
-            "sources",
-        ],
-    )
+        del mentions
+    # Column by column into Arrow (compact buffers DuckDB scans without a copy), then the
+    # sources joined on in SQL.
+    columns = {
+        "name": pa.array([m.name for m in resolved], pa.string()),
+        "company_number": pa.array([m.company_number for m in resolved], pa.string()),
+        "charity_number": pa.array([m.charity_number for m in resolved], pa.string()),
+        "normalised_name": pa.array([r.key for r in resolved.values()], pa.string()),
+        "supplier_id": pa.array([r.entity_id for r in resolved.values()], pa.string()),
+        "method": pa.array([r.method for r in resolved.values()], pa.string()),
+        "score": pa.array([r.score for r in resolved.values()], pa.float64()),
+        "payee_class": pa.array([r.payee_class for r in resolved.values()], pa.string()),
+        "payee_evidence": pa.array([r.evidence for r in resolved.values()], pa.string()),
+        "identifier_conflict": pa.array([r.conflict for r in resolved.values()], pa.string()),
+    }
+    del resolved
+    con.register("resolved_mentions", pa.table(columns))
+    del columns
+    names.forget_names()  # the name caches (about 100 MB at scale 1), before DuckDB writes
     con.execute("create schema if not exists entities")
-    _replace(con, "entities.supplier_mentions", mentions.sort_values(["supplier_id", "name"]))
+    con.execute(f"""
+        create or replace table entities.supplier_mentions as
+        select r.name, r.company_number, r.charity_number, r.normalised_name, r.supplier_id,
+               r.method, r.score, r.method = 'personal' as is_personal, r.payee_class,
+               r.payee_evidence, r.identifier_conflict, s.sources
+        from resolved_mentions r
+        join ({SUPPLIER_MENTIONS_SQL}) s
+          on r.name is not distinct from s.name
+         and r.company_number is not distinct from s.company_number
+         and r.charity_number is not distinct from s.charity_number
+        order by r.supplier_id, r.name""")
+    con.unregister("resolved_mentions")
     con.execute(f"""
         create or replace table entities.suppliers as
         select supplier_id,
@@ -211,7 +217,6 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
             "select method, count(*) from entities.supplier_mentions group by 1 order by 1"
         ).fetchall()
     )
-    names.forget_names()  # the steps after this one (links, marts) hold DuckDB's memory
     return {**counts, "build": build}
 
 
