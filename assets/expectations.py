@@ -341,22 +341,38 @@ def _validate_files(
 
 
 def _valid_units(con: duckdb.DuckDBPyConnection, table: str, suite_hash: str) -> set[str]:
-    """Units of this table whose files are all still in it as they were validated (tabular
-    files only: notice rows are recompiled across files, so they are validated every time)."""
-    return {
+    """Units of this table whose files are all still in it as they were validated. A notice
+    source's rows are compiled across its files (a new release updates a contract first seen in
+    an older file), so its units stand only together: all of them valid, and no file of that
+    source new since (else every unit of that source is validated again)."""
+    rows = con.execute(
+        f"""select u.unit, u.source_id,
+                   bool_or(f.format not in ('csv', 'xlsx', 'zip')) as compiled,
+                   bool_and(u.suite_hash = ? and f.ingested_at = u.ingested_at
+                            and t.file_path is not null) as valid
+            from quality.validation_units u
+            left join raw.files f using (source_id, file_path)
+            left join (select distinct source_id, file_path from {table}) t
+                   using (source_id, file_path)
+            where u.table_name = ?
+            group by u.unit, u.source_id""",
+        [suite_hash, table],
+    ).fetchall()
+    unsettled = {
         r[0]
         for r in con.execute(
-            f"""select u.unit from quality.validation_units u
-                left join raw.files f using (source_id, file_path)
-                left join (select distinct source_id, file_path from {table}) t
-                       using (source_id, file_path)
-                where u.table_name = ?
-                group by u.unit
-                having bool_and(u.suite_hash = ? and f.ingested_at = u.ingested_at
-                                and f.format in ('csv', 'xlsx', 'zip')
-                                and t.file_path is not null)""",
-            [table, suite_hash],
+            f"""select distinct source_id from {table}
+                where (source_id, file_path) not in (
+                    select (source_id, file_path) from quality.validation_units
+                    where table_name = ?)""",
+            [table],
         ).fetchall()
+    }
+    unsettled |= {source for _, source, compiled, valid in rows if compiled and not valid}
+    return {
+        unit
+        for unit, source, compiled, valid in rows
+        if valid and not (compiled and source in unsettled)
     }
 
 
