@@ -28,7 +28,7 @@ from oversight.indicators.indicators import (
 )
 from oversight.outputs import charts
 from oversight.outputs.charts import coverage_heatmap, markdown_image
-from oversight.outputs.explore import FLAG_COLUMNS
+from oversight.outputs.explore import FLAG_COLUMNS, latest_top_shares
 
 SQL = Path(__file__).parent / "sql"
 CONTRACT_OVERSIGHT = dg.AssetKey(["marts", "contract_oversight"])
@@ -180,13 +180,7 @@ def supplier_concentration(
         concentration = con.execute("select * from marts.supplier_concentration").df()
         # The chart shows each buyer's top suppliers in its latest year: fetch only those
         # (the table has a row per buyer, year and supplier: millions at national scale).
-        shares = con.execute("""
-            with latest as (
-                select * from marts.supplier_shares where basis = 'spend'
-                qualify financial_year = max(financial_year) over (partition by buyer))
-            select * from latest
-            qualify row_number() over (partition by buyer
-                                       order by share_of_buyer_spend desc) <= 20""").df()
+        shares = latest_top_shares(con)
     out = Path(warehouse.outputs_dir)
     charts.hhi_by_buyer(
         concentration,

@@ -167,3 +167,29 @@ def test_notebooks_are_committed_without_outputs():
     for path in NOTEBOOKS:
         cells = nbformat.read(path, as_version=4).cells
         assert all(not c.get("outputs") for c in cells if c.cell_type == "code")
+
+
+def test_latest_top_shares_is_each_buyers_latest_year_largest_first():
+    """The top-suppliers chart's rows, fetched instead of the whole of supplier_shares: each
+    buyer's latest year only, spend basis only, the n largest by share and, as shares are
+    rounded to 4 places and tie, by value (hand-made rows)."""
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.supplier_shares (basis varchar, buyer varchar, "
+        "financial_year varchar, supplier varchar, value decimal(38, 2), "
+        "share_of_buyer_spend double)"
+    )
+    con.execute("""insert into marts.supplier_shares values
+        ('spend', 'A', '2025-26', 'old year', 900, 0.9),
+        ('spend', 'A', '2026-27', 'small', 10, 0.0001),
+        ('spend', 'A', '2026-27', 'large', 30, 0.0001),
+        ('spend', 'A', '2026-27', 'middle', 20, 0.0001),
+        ('contracts', 'A', '2026-27', 'not spend', 99, 0.5),
+        ('spend', 'B', '2024-25', 'only', 5, 1.0)""")
+    top = explore.latest_top_shares(con, n=2)
+    assert list(zip(top["buyer"], top["supplier"], strict=True)) == [
+        ("A", "large"),
+        ("A", "middle"),
+        ("B", "only"),
+    ]

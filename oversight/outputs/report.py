@@ -63,7 +63,7 @@ def build_report(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
     card = explore.scorecard(con)
     as_of = card["as_of"].iloc[0] if len(card) else None
     concentration = con.execute("select * from marts.supplier_concentration").df()
-    shares = explore.supplier_shares(con)
+    shares = explore.latest_top_shares(con)
     charts.oversight_gaps(
         card, staging / "img" / "gaps.png", title="Oversight gaps by type, all buyers"
     )
