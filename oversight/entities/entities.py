@@ -157,10 +157,12 @@ class _Clusters:
                 if not (typos and len(both) == 2 and near_numbers(*sorted(both))):
                     return False
         self.parent[rb] = ra
-        for ids in (self.numbers, self.charities):
-            if ids[rb]:
-                ids[ra] = ids[ra] | ids[rb] if ids[ra] else ids[rb]
-                ids[rb] = None
+        for ids in (self.numbers, self.charities):  # each set belongs to one root
+            if ids[rb] and ids[ra]:
+                ids[ra] |= ids[rb]
+            elif ids[rb]:
+                ids[ra] = ids[rb]
+            ids[rb] = None
         return True
 
 
@@ -341,11 +343,10 @@ def resolve(
     after some stages (the evaluation measures each); `references` groups the mentions printed
     under one contract reference (the evidence for a typo in a number)."""
     stages = set(stages)
-    unique = mentions if isinstance(mentions, (set, frozenset, dict)) else set(mentions)
     items = sorted(
-        unique, key=lambda m: (m.name or "", m.company_number or "", m.charity_number or "")
+        mentions if isinstance(mentions, (set, frozenset, dict)) else set(mentions),
+        key=lambda m: (m.name or "", m.company_number or "", m.charity_number or ""),
     )
-    del unique
     if not use_identifiers:
         items = sorted({Mention(m.name) for m in items}, key=lambda m: m.name or "")
     if normalise is None:

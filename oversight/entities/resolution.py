@@ -123,8 +123,10 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
     `full`, or `incremental` when only mentions new since the last build were resolved
     against it)."""
     threshold = parameters.entities.supplier_fuzzy_threshold
+    # Aggregated once; Python gets the three printed fields, the sources wait in DuckDB.
+    con.execute(f"create or replace temp table mention_sources as {SUPPLIER_MENTIONS_SQL}")
     found = con.execute(
-        f"select name, company_number, charity_number from ({SUPPLIER_MENTIONS_SQL})"
+        "select name, company_number, charity_number from mention_sources"
     ).fetchall()
     mentions = {Mention(*row) for row in found}
     del found
@@ -159,18 +161,19 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
     del columns
     names.forget_names()  # the name caches (about 100 MB at scale 1), before DuckDB writes
     con.execute("create schema if not exists entities")
-    con.execute(f"""
+    con.execute("""
         create or replace table entities.supplier_mentions as
         select r.name, r.company_number, r.charity_number, r.normalised_name, r.supplier_id,
                r.method, r.score, r.method = 'personal' as is_personal, r.payee_class,
                r.payee_evidence, r.identifier_conflict, s.sources
         from resolved_mentions r
-        join ({SUPPLIER_MENTIONS_SQL}) s
+        join mention_sources s
           on r.name is not distinct from s.name
          and r.company_number is not distinct from s.company_number
          and r.charity_number is not distinct from s.charity_number
         order by r.supplier_id, r.name""")
     con.unregister("resolved_mentions")
+    con.execute("drop table mention_sources")
     con.execute(f"""
         create or replace table entities.suppliers as
         select supplier_id,
