@@ -340,6 +340,24 @@ def _validate_files(
     return outcomes
 
 
+def _uncovered_files(
+    con: duckdb.DuckDBPyConnection, table: str
+) -> list[tuple[str, list[str], list]]:
+    """The files of `table` that no validation unit covers, by source: (source_id, file
+    paths, their ingested_at), in source order."""
+    return con.execute(
+        f"""select t.source_id, list(t.file_path order by t.file_path), list(f.ingested_at
+                   order by t.file_path)
+            from (select distinct source_id, file_path from {table}) t
+            left join raw.files f using (source_id, file_path)
+            where (t.source_id, t.file_path) not in (
+                select (source_id, file_path) from quality.validation_units
+                where table_name = ?)
+            group by 1 order by 1""",
+        [table],
+    ).fetchall()
+
+
 def _valid_units(con: duckdb.DuckDBPyConnection, table: str, suite_hash: str) -> set[str]:
     """Units of this table whose files are all still in it as they were validated. A notice
     source's rows are compiled across its files (a new release updates a contract first seen in
@@ -358,16 +376,7 @@ def _valid_units(con: duckdb.DuckDBPyConnection, table: str, suite_hash: str) ->
             group by u.unit, u.source_id""",
         [suite_hash, table],
     ).fetchall()
-    unsettled = {
-        r[0]
-        for r in con.execute(
-            f"""select distinct source_id from {table}
-                where (source_id, file_path) not in (
-                    select (source_id, file_path) from quality.validation_units
-                    where table_name = ?)""",
-            [table],
-        ).fetchall()
-    }
+    unsettled = {source for source, _, _ in _uncovered_files(con, table)}
     unsettled |= {source for _, source, compiled, valid in rows if compiled and not valid}
     return {
         unit
@@ -409,17 +418,7 @@ def run_suite(
         ]
         for name in ("validation_units", "unit_outcomes"):
             con.execute(f"delete from quality.{name} where list_contains(?, unit)", [stale])
-    todo = con.execute(
-        f"""select t.source_id, list(t.file_path order by t.file_path), list(f.ingested_at
-                   order by t.file_path)
-            from (select distinct source_id, file_path from {table}) t
-            left join raw.files f using (source_id, file_path)
-            where (t.source_id, t.file_path) not in (
-                select (source_id, file_path) from quality.validation_units
-                where table_name = ?)
-            group by 1 order by 1""",
-        [table],
-    ).fetchall()
+    todo = _uncovered_files(con, table)
     for source_id, paths, stamps in todo:
         unit = f"{table}:{source_id}:{uuid.uuid4().hex[:12]}"
         found = _validate_files(

@@ -201,8 +201,26 @@ def test_incremental_resolution_equals_a_full_one(seed):
     old, new = mentions[:cut], mentions[cut:]
     full, _ = resolve(mentions, fuzzy_threshold=90)
     previous, _ = resolve(old, fuzzy_threshold=90)
-    assert resolve_incrementally(previous, new, fuzzy_threshold=90) == full
+    for cap in (1.0, 0.5, 0.0):  # the closure alone, the default, straight to a full one
+        assert resolve_incrementally(previous, new, fuzzy_threshold=90, max_share=cap) == full
     assert resolve_incrementally(full, [], fuzzy_threshold=90) == full
+
+
+def test_incremental_resolution_resolves_the_closure_then_everything_past_its_cap(monkeypatch):
+    from oversight.entities import entities as ent
+
+    sizes = []
+    real = ent.resolve
+    monkeypatch.setattr(
+        ent, "resolve", lambda ms, *a, **k: sizes.append(len(set(ms))) or real(ms, *a, **k)
+    )
+    previous, _ = real(INCREMENTAL_MENTIONS, fuzzy_threshold=90)
+    new = [Mention("Zebra Crossings Ltd")]  # shares no number, block or word with the rest
+    ent.resolve_incrementally(previous, new, fuzzy_threshold=90)
+    assert sizes == [1]
+    sizes.clear()
+    ent.resolve_incrementally(previous, new, fuzzy_threshold=90, max_share=0.0)
+    assert sizes == [len(set(INCREMENTAL_MENTIONS)) + 1]
 
 
 # Real-file classes of mess, with invented names of the same shape (real names are read from

@@ -170,6 +170,11 @@ def connect(
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
     con.execute("set memory_limit = ?", [settings.duckdb_memory_limit()])
+    # Hand memory DuckDB freed back to the system in the background, not when a later query
+    # happens to flush it: without this, the memory a finished query used stays with the
+    # process (the supplier mentions' aggregate at scale 10: 961 MB resident two seconds
+    # after the query with 402 MB in use; 583 MB with it), and every later step starts higher.
+    con.execute("set allocator_background_threads = true")
     if not read_only:
         # Checkpoint (rewrite the tables from the write-ahead log) every 256 MB of changes, not
         # every 16 MB: an ingest commits once per file, and checkpointing after most of them
@@ -180,6 +185,22 @@ def connect(
         con.execute("set checkpoint_threshold = '256MB'")
     load_macros(con)
     return con
+
+
+@contextmanager
+def lend_memory(con: duckdb.DuckDBPyConnection, limit: str = "64MB") -> Iterator[None]:
+    """`with lend_memory(con):` while Python holds a lot (entity resolution's mentions),
+    DuckDB keeps at most `limit` in memory: its cached pages are dropped (temp tables go to
+    its temp directory) and come back when read. At scale 10 a 400 MB temp table took
+    resident memory 587 -> 234 MB; reading it back took 0.02 s."""
+    try:
+        con.execute("set memory_limit = ?", [limit])
+    except duckdb.Error as exc:  # pages it cannot drop: carry on with the usual limit
+        log.info("DuckDB could not give back its memory (%s); carrying on", exc)
+    try:
+        yield
+    finally:
+        con.execute("set memory_limit = ?", [settings.duckdb_memory_limit()])
 
 
 @contextmanager

@@ -48,7 +48,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from oversight.entities.names import NameParts, name_parts, normalise_name
+from oversight.entities.names import NameParts, forget_names, name_parts, normalise_name
 from oversight.entities.payees import classify, is_personal
 
 __all__ = [
@@ -429,6 +429,7 @@ def resolve(
                     join(j, i, "alias", 0.95)
 
     del parts  # (1.2M name parts at scale 10: the keys are what the stages below compare)
+    forget_names()  # and the caches that hold up to 2 x 262,144 of them
     if "fuzzy" in stages:
         # Names are compared within blocks sharing their first three characters (a typo
         # later in the first word still meets its twin) and the numbers in them (names with
@@ -539,6 +540,7 @@ def resolve_incrementally(
     fuzzy_threshold: float = 92.0,
     references: Mapping[str, Iterable[Mention]] | None = None,
     prefix: str = "supplier",
+    max_share: float = 0.5,
 ) -> dict[Mention, Resolved]:
     """What `resolve` gives for the previous mentions plus new ones, computed again only
     where the new ones can change it (a nightly run brings a few new names, not 100k).
@@ -548,7 +550,10 @@ def resolve_incrementally(
     block, first word or contract reference with a new mention, every other mention of the
     suppliers those belong to, and so on until nothing is added. Resolution treats that part
     exactly as it would inside the whole (the same items in the same order, and nothing
-    outside can join them), so the result equals a full resolution; tests compare the two."""
+    outside can join them), so the result equals a full resolution; tests compare the two.
+    When the part grows past `max_share` of all mentions (new names spread over every block
+    chain into most of the rest), everything is resolved again: a full resolution is then
+    no dearer, and the closure stops growing."""
     new = {m for m in new if m not in previous}
     if not new:
         return dict(previous)
@@ -556,31 +561,40 @@ def resolve_incrementally(
     for ref, group in (references or {}).items():
         for m in group:
             refs[m].append(ref)
-    index: dict[tuple, list[Mention]] = defaultdict(list)
+
+    def features(m: Mention) -> set[tuple]:  # computed again when needed, not held per mention
+        if m in previous and previous[m].method == "personal":
+            return set()
+        return _features(m, name_parts(m.name), refs.get(m, ()))
+
+    index: dict[tuple, set[str]] = defaultdict(set)  # feature -> the suppliers it is on
     members: dict[str, list[Mention]] = defaultdict(list)
-    features: dict[Mention, set[tuple]] = {}
-    for m in [*previous, *new]:
-        personal = m in previous and previous[m].method == "personal"
-        features[m] = set() if personal else _features(m, name_parts(m.name), refs[m])
     for m, r in previous.items():
         members[r.entity_id].append(m)
-        for f in features[m]:
-            index[f].append(m)
+        for f in features(m):
+            index[f].add(r.entity_id)
+    everything = len(previous) + len(new)
     part = set(new)
-    frontier: set[tuple] = set().union(*(features[m] for m in new))
+    frontier: set[tuple] = set().union(*(features(m) for m in new))
     seen_features: set[tuple] = set()
     seen_entities: set[str] = set()
     while frontier:
         feature = frontier.pop()
         seen_features.add(feature)
-        for m in index.get(feature, ()):
-            entity = previous[m].entity_id
+        for entity in index.get(feature, ()):
             if entity in seen_entities:
                 continue
             seen_entities.add(entity)
             for x in members[entity]:
                 part.add(x)
-                frontier |= features[x] - seen_features
+                frontier |= features(x) - seen_features
+        if len(part) > max_share * everything:
+            del index, members, part, frontier
+            again, _ = resolve(
+                [*previous, *new], fuzzy_threshold, prefix=prefix, references=references
+            )
+            return again
+    del index, members
     again, _ = resolve(part, fuzzy_threshold, prefix=prefix, references=_within(references, part))
     return {**{m: r for m, r in previous.items() if m not in part}, **again}
 

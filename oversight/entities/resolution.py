@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from oversight.core.parameters import Parameters
+from oversight.core.warehouse import lend_memory
 from oversight.entities import entities, names, payees
 from oversight.entities.entities import (
     Mention,
@@ -118,47 +119,74 @@ def references(con: duckdb.DuckDBPyConnection) -> dict[str, list[Mention]]:
     }
 
 
+MENTION_COLUMNS = pa.schema(
+    [
+        ("name", pa.string()),
+        ("company_number", pa.string()),
+        ("charity_number", pa.string()),
+        ("normalised_name", pa.string()),
+        ("supplier_id", pa.string()),
+        ("method", pa.string()),
+        ("score", pa.float64()),
+        ("payee_class", pa.string()),
+        ("payee_evidence", pa.string()),
+        ("identifier_conflict", pa.string()),
+    ]
+)
+
+
+def _as_arrow(resolved: dict[Mention, Resolved], chunk: int = 100_000) -> pa.Table:
+    """The resolved mentions as Arrow columns (compact buffers DuckDB scans without a copy),
+    emptying `resolved` a chunk at a time so that the Python objects go as their copies come."""
+    batches = []
+    while resolved:
+        rows = [resolved.popitem() for _ in range(min(chunk, len(resolved)))]
+        fields = (
+            [m.name for m, _ in rows],
+            [m.company_number for m, _ in rows],
+            [m.charity_number for m, _ in rows],
+            [r.key for _, r in rows],
+            [r.entity_id for _, r in rows],
+            [r.method for _, r in rows],
+            [r.score for _, r in rows],
+            [r.payee_class for _, r in rows],
+            [r.evidence for _, r in rows],
+            [r.conflict for _, r in rows],
+        )
+        batches.append(pa.record_batch(list(fields), schema=MENTION_COLUMNS))
+        del rows, fields
+    return pa.Table.from_batches(batches, MENTION_COLUMNS)
+
+
 def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
     """Resolve every supplier mention in staging; returns counts by method (and `build`:
     `full`, or `incremental` when only mentions new since the last build were resolved
     against it)."""
     threshold = parameters.entities.supplier_fuzzy_threshold
-    # Aggregated once; Python gets the three printed fields, the sources wait in DuckDB.
+    # Aggregated once; Python gets the three printed fields, the sources wait in DuckDB. While
+    # Python resolves (about 1 GB at scale 10), DuckDB lends it the memory its pages held.
     con.execute(f"create or replace temp table mention_sources as {SUPPLIER_MENTIONS_SQL}")
-    found = con.execute(
-        "select name, company_number, charity_number from mention_sources"
-    ).fetchall()
-    mentions = {Mention(*row) for row in found}
-    del found
-    refs = references(con)
-    previous = _previous_suppliers(con, threshold)
-    if previous is not None and previous.keys() <= mentions:
-        new = mentions - previous.keys()
-        del mentions
-        resolved = resolve_incrementally(previous, new, threshold, references=refs)
-        build = "incremental"
-    else:  # first build, new code or threshold, or mentions gone (a file was replaced)
-        del previous
-        resolved, _ = resolve(mentions, threshold, references=refs)
-        build = "full"
-        del mentions
-    # Column by column into Arrow (compact buffers DuckDB scans without a copy), then the
-    # sources joined on in SQL.
-    columns = {
-        "name": pa.array([m.name for m in resolved], pa.string()),
-        "company_number": pa.array([m.company_number for m in resolved], pa.string()),
-        "charity_number": pa.array([m.charity_number for m in resolved], pa.string()),
-        "normalised_name": pa.array([r.key for r in resolved.values()], pa.string()),
-        "supplier_id": pa.array([r.entity_id for r in resolved.values()], pa.string()),
-        "method": pa.array([r.method for r in resolved.values()], pa.string()),
-        "score": pa.array([r.score for r in resolved.values()], pa.float64()),
-        "payee_class": pa.array([r.payee_class for r in resolved.values()], pa.string()),
-        "payee_evidence": pa.array([r.evidence for r in resolved.values()], pa.string()),
-        "identifier_conflict": pa.array([r.conflict for r in resolved.values()], pa.string()),
-    }
-    del resolved
-    con.register("resolved_mentions", pa.table(columns))
-    del columns
+    with lend_memory(con):
+        found = con.execute(
+            "select name, company_number, charity_number from mention_sources"
+        ).fetchall()
+        mentions = {Mention(*row) for row in found}
+        del found
+        refs = references(con)
+        previous = _previous_suppliers(con, threshold)
+        if previous is not None and previous.keys() <= mentions:
+            new = mentions - previous.keys()
+            del mentions
+            resolved = resolve_incrementally(previous, new, threshold, references=refs)
+            build = "incremental"
+        else:  # first build, new code or threshold, or mentions gone (a file was replaced)
+            del previous
+            resolved, _ = resolve(mentions, threshold, references=refs)
+            build = "full"
+            del mentions
+        table = _as_arrow(resolved)
+    con.register("resolved_mentions", table)
+    del table
     names.forget_names()  # the name caches (about 100 MB at scale 1), before DuckDB writes
     con.execute("create schema if not exists entities")
     con.execute("""
@@ -171,7 +199,7 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
           on r.name is not distinct from s.name
          and r.company_number is not distinct from s.company_number
          and r.charity_number is not distinct from s.charity_number
-        order by r.supplier_id, r.name""")
+        order by r.supplier_id, r.name, r.company_number, r.charity_number""")
     con.unregister("resolved_mentions")
     con.execute("drop table mention_sources")
     con.execute(f"""
