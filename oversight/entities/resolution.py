@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from oversight.entities.entities import (
     Resolved,
     normalise_buyer,
     resolve,
+    resolve_columns,
     resolve_incrementally,
 )
 from oversight.entities.matching import match_registers_to_notices
@@ -135,27 +138,32 @@ MENTION_COLUMNS = pa.schema(
 )
 
 
-def _as_arrow(resolved: dict[Mention, Resolved], chunk: int = 100_000) -> pa.Table:
+def _as_arrow(rows: Iterator[tuple[Mention, Resolved]], chunk: int = 100_000) -> pa.Table:
     """The resolved mentions as Arrow columns (compact buffers DuckDB scans without a copy),
-    emptying `resolved` a chunk at a time so that the Python objects go as their copies come."""
+    a chunk of rows at a time: from a dict being emptied, the Python objects go as their
+    copies come; from a `Resolution`, each row's object lives for its chunk only."""
     batches = []
-    while resolved:
-        rows = [resolved.popitem() for _ in range(min(chunk, len(resolved)))]
+    while batch := list(itertools.islice(rows, chunk)):
         fields = (
-            [m.name for m, _ in rows],
-            [m.company_number for m, _ in rows],
-            [m.charity_number for m, _ in rows],
-            [r.key for _, r in rows],
-            [r.entity_id for _, r in rows],
-            [r.method for _, r in rows],
-            [r.score for _, r in rows],
-            [r.payee_class for _, r in rows],
-            [r.evidence for _, r in rows],
-            [r.conflict for _, r in rows],
+            [m.name for m, _ in batch],
+            [m.company_number for m, _ in batch],
+            [m.charity_number for m, _ in batch],
+            [r.key for _, r in batch],
+            [r.entity_id for _, r in batch],
+            [r.method for _, r in batch],
+            [r.score for _, r in batch],
+            [r.payee_class for _, r in batch],
+            [r.evidence for _, r in batch],
+            [r.conflict for _, r in batch],
         )
         batches.append(pa.record_batch(list(fields), schema=MENTION_COLUMNS))
-        del rows, fields
+        del batch, fields
     return pa.Table.from_batches(batches, MENTION_COLUMNS)
+
+
+def _emptying(resolved: dict[Mention, Resolved]) -> Iterator[tuple[Mention, Resolved]]:
+    while resolved:
+        yield resolved.popitem()
 
 
 def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
@@ -179,12 +187,14 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
             del mentions
             resolved = resolve_incrementally(previous, new, threshold, references=refs)
             build = "incremental"
+            table = _as_arrow(_emptying(resolved))
         else:  # first build, new code or threshold, or mentions gone (a file was replaced)
             del previous
-            resolved, _ = resolve(mentions, threshold, references=refs)
+            resolution = resolve_columns(mentions, threshold, references=refs, with_entities=False)
             build = "full"
             del mentions
-        table = _as_arrow(resolved)
+            table = _as_arrow(resolution.rows())
+            del resolution
     con.register("resolved_mentions", table)
     del table
     names.forget_names()  # the name caches (about 100 MB at scale 1), before DuckDB writes
