@@ -14,7 +14,7 @@ from assets.ingest import (
 )
 from assets.resources import Warehouse
 from oversight.core.parameters import load_parameters
-from oversight.core.warehouse import atomic
+from oversight.core.warehouse import atomic, atomic_retrying
 from oversight.entities.matching import match_registers_to_notices
 from oversight.entities.resolution import build_buyers, build_links, build_suppliers
 
@@ -64,8 +64,7 @@ def suppliers(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
     supplier, with the method, score and class. Measured on real labels:
     docs/entity-resolution.md."""
     with warehouse.connect() as con:
-        with atomic(con):
-            by_method = build_suppliers(con, load_parameters())
+        by_method = atomic_retrying(con, lambda: build_suppliers(con, load_parameters()))
         n = con.execute("select count(*) from entities.suppliers").fetchall()[0][0]
     build = by_method.pop("build")
     context.log.info(
@@ -109,8 +108,7 @@ def spend_contract(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
     (`links.min_confidence`). Unlinked payments stay, with the reason. Also builds
     `links.contract_entries`: each published entry with the contract it belongs to."""
     with warehouse.connect() as con:
-        with atomic(con):
-            by_method = build_links(con, load_parameters())
+        by_method = atomic_retrying(con, lambda: build_links(con, load_parameters()))
         share = con.execute("""
             select sum(abs(amount)) filter (where contract_id is not null)
                    / nullif(sum(abs(amount)), 0)

@@ -19,7 +19,7 @@ from assets.ingest import (
 from assets.resources import SourceCatalogue, Warehouse
 from oversight.core.parameters import load_parameters
 from oversight.core.schema import MART_COLUMNS
-from oversight.core.warehouse import atomic
+from oversight.core.warehouse import atomic, atomic_retrying
 from oversight.indicators.indicators import (
     build_concentration,
     build_contract_oversight,
@@ -121,8 +121,9 @@ def contract_oversight(
     parameters = load_parameters()
     with warehouse.connect() as con:
         as_of = parameters.as_of(config.as_of, data_as_of(con))
-        with atomic(con):
-            n = build_contract_oversight(con, catalogue.load(), parameters, as_of)
+        n = atomic_retrying(
+            con, lambda: build_contract_oversight(con, catalogue.load(), parameters, as_of)
+        )
         counts = con.execute(
             "select "
             + ", ".join(f"count(*) filter ({f}), count(*) filter ({f} is null)" for f in FLAGS)
@@ -171,9 +172,8 @@ def supplier_concentration(
     (catalogue/parameters.yaml `concentration`) and sources: docs/indicators.md."""
     parameters = load_parameters()
     with warehouse.connect() as con:
-        with atomic(con):
-            as_of = parameters.as_of(config.as_of, data_as_of(con))
-            n = build_concentration(con, parameters, as_of)
+        as_of = parameters.as_of(config.as_of, data_as_of(con))
+        n = atomic_retrying(con, lambda: build_concentration(con, parameters, as_of))
         high = con.execute(
             "select count(*) from marts.supplier_concentration where band = 'highly concentrated'"
         ).fetchall()[0][0]
@@ -226,8 +226,8 @@ def buyer_scorecard(
     financial year x class). Each indicator's rule, threshold and source: docs/indicators.md."""
     parameters = load_parameters()
     with warehouse.connect() as con:
-        with atomic(con):
-            n = build_scorecard(con, parameters, parameters.as_of(config.as_of, data_as_of(con)))
+        as_of = parameters.as_of(config.as_of, data_as_of(con))
+        n = atomic_retrying(con, lambda: build_scorecard(con, parameters, as_of))
         card = con.execute("select * from marts.buyer_scorecard").df()
     chart = Path(warehouse.outputs_dir) / "gaps.png"
     charts.oversight_gaps(card, chart)

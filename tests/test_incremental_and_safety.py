@@ -213,3 +213,41 @@ def test_sample_ingest_is_repeatable(tmp_path):
             first = snapshot(warehouse)
     assert snapshot(warehouse) == first
     assert len(first["staging.spend"]) > 10_000
+
+
+def test_a_step_out_of_duckdb_memory_runs_again_on_one_thread(tmp_path):
+    """The first attempt's writes are rolled back, the second runs on one thread, and the
+    connection gets its threads back."""
+    from oversight.core.warehouse import atomic_retrying, connect
+
+    con = connect(tmp_path / "w.duckdb")
+    con.execute("set threads = 2")
+    con.execute("create table t (attempt integer, threads varchar)")
+    attempts = []
+
+    def work() -> int:
+        attempts.append(1)
+        threads = con.execute("select current_setting('threads')").fetchall()[0][0]
+        con.execute("insert into t values (?, ?)", [len(attempts), str(threads)])
+        if len(attempts) == 1:
+            raise duckdb.OutOfMemoryException("could not allocate block (953 MiB used)")
+        return len(attempts)
+
+    assert atomic_retrying(con, work) == 2
+    assert con.execute("select * from t").fetchall() == [(2, "1")]
+    assert con.execute("select current_setting('threads')").fetchall()[0][0] == 2
+
+
+def test_lend_memory_drops_duckdbs_pages_and_gives_the_limit_back(tmp_path):
+    from oversight.core.warehouse import connect, lend_memory
+
+    con = connect(tmp_path / "w.duckdb")
+    con.execute("create temp table big as select range as i, repeat('x', 50) as s "
+                "from range(2000000)")  # fmt: skip
+    in_use = "select sum(memory_usage_bytes) / 2**20 from duckdb_memory()"
+    before = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    assert con.execute(in_use).fetchall()[0][0] > 64
+    with lend_memory(con, "16MB"):
+        assert con.execute(in_use).fetchall()[0][0] <= 16
+    assert con.execute("select current_setting('memory_limit')").fetchall()[0][0] == before
+    assert con.execute("select count(*) from big").fetchall()[0][0] == 2_000_000

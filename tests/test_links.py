@@ -185,14 +185,21 @@ def test_sample_planted_expiry_cases(tmp_path):
     assert edge == [("NCC-P07C", 0.8)]
 
 
-def test_a_new_month_extends_the_supplier_resolution_with_the_full_result(tmp_path):
+@pytest.mark.parametrize(("cap", "build"), [(0.5, "incremental"), (0.0, "full")])
+def test_a_new_month_extends_the_supplier_resolution_with_the_full_result(
+    tmp_path, monkeypatch, cap, build
+):
     """The sample without its newest months, resolved; then with them, resolved
-    incrementally: the tables equal those of a full resolution of everything."""
+    incrementally (or, when the part to resolve again is past the cap, in full): the tables
+    equal those of a full resolution of everything."""
     import shutil
 
     from oversight.core.catalogue import load_catalogue
+    from oversight.entities import resolution
     from oversight.entities.resolution import build_suppliers
     from tests.conftest import PROJECT, ingest_all
+
+    monkeypatch.setattr(resolution, "INCREMENTAL_MAX_SHARE", cap)
 
     raw = tmp_path / "raw"
     shutil.copytree(PROJECT / "data" / "raw", raw)
@@ -213,7 +220,7 @@ def test_a_new_month_extends_the_supplier_resolution_with_the_full_result(tmp_pa
     with open_warehouse(warehouse) as con:
         con.execute("insert into staging.spend (source_id, file_path, supplier_name, amount) "
                     "values ('x', 'x.csv', 'Brand New Supplier Ltd', 1)")  # fmt: skip
-        assert build_suppliers(con, parameters)["build"] == "incremental"
+        assert build_suppliers(con, parameters)["build"] == build
         incremental = {t: con.execute(tables.format(t)).fetchall()
                        for t in ("suppliers", "supplier_mentions")}  # fmt: skip
         con.execute("drop table entities.supplier_build")

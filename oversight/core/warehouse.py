@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import filelock
@@ -23,6 +24,7 @@ from oversight.core import settings
 from oversight.core.schema import TABLE_COLUMNS
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SQL_TYPES = {
     "text": "varchar",
@@ -185,6 +187,27 @@ def connect(
         con.execute("set checkpoint_threshold = '256MB'")
     load_macros(con)
     return con
+
+
+def atomic_retrying(con: duckdb.DuckDBPyConnection, work: Callable[[], T]) -> T:
+    """`work()` in one transaction, as `atomic`; if DuckDB runs out of its memory limit, run
+    again on one thread. Some of DuckDB's operators (window partitions, the sort of a wide
+    result) hold memory per thread that they cannot spill, and at the limit whether a large
+    step fits depends on how its threads happened to overlap: the links step at scale 10
+    failed in one pipeline run of three with 953 MB of 954 MB in use. On one thread it needs
+    less and takes longer; the retry is logged."""
+    try:
+        with atomic(con):
+            return work()
+    except duckdb.OutOfMemoryException as exc:
+        threads = con.execute("select current_setting('threads')").fetchall()[0][0]
+        log.warning("DuckDB ran out of memory (%s); running the step again on one thread", exc)
+        con.execute("set threads = 1")
+        try:
+            with atomic(con):
+                return work()
+        finally:
+            con.execute(f"set threads = {int(threads)}")
 
 
 @contextmanager

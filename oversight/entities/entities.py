@@ -41,7 +41,7 @@ import itertools
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,6 +59,8 @@ __all__ = [
     "resolve",
     "resolve_columns",
     "resolve_incrementally",
+    "incremental_part",
+    "references_within",
     "normalise_name",
     "is_personal",
 ]
@@ -593,37 +595,63 @@ def resolve_incrementally(
     max_share: float = 0.5,
 ) -> dict[Mention, Resolved]:
     """What `resolve` gives for the previous mentions plus new ones, computed again only
-    where the new ones can change it (a nightly run brings a few new names, not 100k).
-
-    The part resolved again is closed under everything resolution joins on: every previous
-    mention sharing a company or charity number, a name key, alias, compact key, fuzzy
-    block, first word or contract reference with a new mention, every other mention of the
-    suppliers those belong to, and so on until nothing is added. Resolution treats that part
-    exactly as it would inside the whole (the same items in the same order, and nothing
-    outside can join them), so the result equals a full resolution; tests compare the two.
-    When the part grows past `max_share` of all mentions (new names spread over every block
-    chain into most of the rest), everything is resolved again: a full resolution is then
-    no dearer, and the closure stops growing."""
+    where the new ones can change it (`incremental_part`); everything again when that part
+    is past `max_share` of all mentions. The result equals a full resolution; tests compare
+    the two."""
     new = {m for m in new if m not in previous}
     if not new:
         return dict(previous)
+    part = incremental_part(
+        {m: r.entity_id for m, r in previous.items()},
+        {m for m, r in previous.items() if r.method == "personal"},
+        new,
+        references,
+        max_share,
+    )
+    if part is None:
+        return resolve([*previous, *new], fuzzy_threshold, prefix=prefix, references=references)[0]
+    again, _ = resolve(
+        part, fuzzy_threshold, prefix=prefix, references=references_within(references, part)
+    )
+    return {**{m: r for m, r in previous.items() if m not in part}, **again}
+
+
+def incremental_part(
+    previous: Mapping[Mention, str],
+    personal: Container[Mention],
+    new: set[Mention],
+    references: Mapping[str, Iterable[Mention]] | None = None,
+    max_share: float = 0.5,
+) -> set[Mention] | None:
+    """The mentions that must be resolved again when `new` ones join `previous` ones
+    (mention -> the supplier it went to; `personal`: those resolved as individuals), or None
+    when that part grows past `max_share` of all mentions (new names spread over every block
+    chain into most of the rest: a full resolution is then no dearer).
+
+    The part is closed under everything resolution joins on: every previous mention sharing
+    a company or charity number, a name key, alias, compact key, fuzzy block, first word or
+    contract reference with a new mention, every other mention of the suppliers those belong
+    to, and so on until nothing is added. Resolution treats that part exactly as it would
+    inside the whole (the same items in the same order, and nothing outside can join them),
+    so resolving it alone gives what a full resolution gives it."""
     refs: dict[Mention, list[str]] = defaultdict(list)
     for ref, group in (references or {}).items():
         for m in group:
             refs[m].append(ref)
 
     def features(m: Mention) -> set[tuple]:  # computed again when needed, not held per mention
-        if m in previous and previous[m].method == "personal":
+        if m in personal:
             return set()
         return _features(m, name_parts(m.name), refs.get(m, ()))
 
-    index: dict[tuple, set[str]] = defaultdict(set)  # feature -> the suppliers it is on
     members: dict[str, list[Mention]] = defaultdict(list)
-    for m, r in previous.items():
-        members[r.entity_id].append(m)
-        for f in features(m):
-            index[f].add(r.entity_id)
-    everything = len(previous) + len(new)
+    for m, entity in previous.items():
+        members[entity].append(m)
+    index: dict[tuple, list[str]] = defaultdict(list)  # feature -> the suppliers it is on
+    for entity, ms in members.items():
+        for f in set().union(*(features(m) for m in ms)):
+            index[f].append(entity)
+    cap = max_share * (len(previous) + len(new))
     part = set(new)
     frontier: set[tuple] = set().union(*(features(m) for m in new))
     seen_features: set[tuple] = set()
@@ -638,18 +666,13 @@ def resolve_incrementally(
             for x in members[entity]:
                 part.add(x)
                 frontier |= features(x) - seen_features
-        if len(part) > max_share * everything:
-            del index, members, part, frontier
-            again, _ = resolve(
-                [*previous, *new], fuzzy_threshold, prefix=prefix, references=references
-            )
-            return again
-    del index, members
-    again, _ = resolve(part, fuzzy_threshold, prefix=prefix, references=_within(references, part))
-    return {**{m: r for m, r in previous.items() if m not in part}, **again}
+        if len(part) > cap:
+            return None
+    return part
 
 
-def _within(
+def references_within(
     references: Mapping[str, Iterable[Mention]] | None, part: set[Mention]
 ) -> dict[str, list[Mention]]:
+    """The reference groups as they stand among `part`'s mentions only."""
     return {ref: [m for m in group if m in part] for ref, group in (references or {}).items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -19,10 +19,11 @@ from oversight.entities import entities, names, payees
 from oversight.entities.entities import (
     Mention,
     Resolved,
+    incremental_part,
     normalise_buyer,
+    references_within,
     resolve,
     resolve_columns,
-    resolve_incrementally,
 )
 from oversight.entities.matching import match_registers_to_notices
 
@@ -77,6 +78,9 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) ->
     con.unregister("frame")
 
 
+# An incremental build whose part reaches past this share of all mentions resolves them all.
+INCREMENTAL_MAX_SHARE = 0.5
+
 # A previous resolution can be extended only if it was made by the same code, reference
 # lists and threshold.
 ENTITIES_CODE = hashlib.sha256(
@@ -90,27 +94,6 @@ ENTITIES_CODE = hashlib.sha256(
         )
     )
 ).hexdigest()[:16]
-
-
-def _previous_suppliers(
-    con: duckdb.DuckDBPyConnection, threshold: float
-) -> dict[Mention, Resolved] | None:
-    """The stored resolution, if it was made by this code with this threshold."""
-    built = con.execute(  # (no failing query: it would abort the caller's transaction)
-        "select count(*) from duckdb_tables() where schema_name = 'entities' "
-        "and table_name in ('supplier_build', 'supplier_mentions')"
-    ).fetchall()[0][0]
-    if built < 2:
-        return None
-    info = con.execute("select threshold, code from entities.supplier_build").fetchall()
-    if info != [(threshold, ENTITIES_CODE)]:
-        return None
-    rows = con.execute(
-        "select name, company_number, charity_number, supplier_id, method, score, "
-        "normalised_name, payee_class, payee_evidence, identifier_conflict "
-        "from entities.supplier_mentions"
-    ).fetchall()
-    return {Mention(n, c, h): Resolved(*rest) for n, c, h, *rest in rows}
 
 
 def references(con: duckdb.DuckDBPyConnection) -> dict[str, list[Mention]]:
@@ -161,9 +144,68 @@ def _as_arrow(rows: Iterator[tuple[Mention, Resolved]], chunk: int = 100_000) ->
     return pa.Table.from_batches(batches, MENTION_COLUMNS)
 
 
-def _emptying(resolved: dict[Mention, Resolved]) -> Iterator[tuple[Mention, Resolved]]:
-    while resolved:
-        yield resolved.popitem()
+def _can_extend(con: duckdb.DuckDBPyConnection, threshold: float) -> bool:
+    """Whether the stored resolution can be extended: made by this code with this threshold,
+    and every mention it resolved still printed (else a file was replaced: build again)."""
+    built = con.execute(  # (no failing query: it would abort the caller's transaction)
+        "select count(*) from duckdb_tables() where schema_name = 'entities' "
+        "and table_name in ('supplier_build', 'supplier_mentions')"
+    ).fetchall()[0][0]
+    if built < 2:
+        return False
+    info = con.execute("select threshold, code from entities.supplier_build").fetchall()
+    if info != [(threshold, ENTITIES_CODE)]:
+        return False
+    gone = con.execute("""
+        select count(*) from entities.supplier_mentions k anti join mention_sources s
+            on k.name is not distinct from s.name
+           and k.company_number is not distinct from s.company_number
+           and k.charity_number is not distinct from s.charity_number""").fetchall()[0][0]
+    return gone == 0
+
+
+def _incremental_part(
+    con: duckdb.DuckDBPyConnection, threshold: float, refs: dict[str, list[Mention]]
+) -> set[Mention] | None:
+    """The mentions an incremental build resolves: the new ones (not in the stored
+    resolution) and every stored one they can reach (`incremental_part`); None when that is
+    most of them (a full build is no dearer)."""
+    new = {
+        Mention(*row)
+        for row in con.execute("""
+            select name, company_number, charity_number from mention_sources s
+            anti join entities.supplier_mentions k
+                on k.name is not distinct from s.name
+               and k.company_number is not distinct from s.company_number
+               and k.charity_number is not distinct from s.charity_number""").fetchall()
+    }
+    if not new:
+        return set()
+    previous: dict[Mention, str] = {}
+    personal: set[Mention] = set()
+    ids: dict[str, str] = {}  # one string per supplier, not one per mention
+    for name, number, charity, supplier, is_personal in con.execute(
+        "select name, company_number, charity_number, supplier_id, is_personal "
+        "from entities.supplier_mentions"
+    ).fetchall():
+        m = Mention(name, number, charity)
+        previous[m] = ids.setdefault(supplier, supplier)
+        if is_personal:
+            personal.add(m)
+    del ids
+    with lend_memory(con):
+        return incremental_part(previous, personal, new, refs, INCREMENTAL_MAX_SHARE)
+
+
+def _mention_keys(mentions: Iterable[Mention]) -> pa.Table:
+    ms = list(mentions)
+    return pa.table(
+        {
+            "name": pa.array([m.name for m in ms], pa.string()),
+            "company_number": pa.array([m.company_number for m in ms], pa.string()),
+            "charity_number": pa.array([m.charity_number for m in ms], pa.string()),
+        }
+    )
 
 
 def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
@@ -171,32 +213,43 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
     `full`, or `incremental` when only mentions new since the last build were resolved
     against it)."""
     threshold = parameters.entities.supplier_fuzzy_threshold
-    # Aggregated once; Python gets the three printed fields, the sources wait in DuckDB. While
-    # Python resolves (about 1 GB at scale 10), DuckDB lends it the memory its pages held.
+    # Aggregated once; Python gets the three printed fields it resolves, the sources wait in
+    # DuckDB, and so do the stored mentions an incremental build keeps.
     con.execute(f"create or replace temp table mention_sources as {SUPPLIER_MENTIONS_SQL}")
-    with lend_memory(con):
+    refs = references(con)
+    part = _incremental_part(con, threshold, refs) if _can_extend(con, threshold) else None
+    build = "full" if part is None else "incremental"
+    if part is None:  # everything: first build, new code or threshold, mentions gone
         found = con.execute(
             "select name, company_number, charity_number from mention_sources"
         ).fetchall()
-        mentions = {Mention(*row) for row in found}
+        part = {Mention(*row) for row in found}
         del found
-        refs = references(con)
-        previous = _previous_suppliers(con, threshold)
-        if previous is not None and previous.keys() <= mentions:
-            new = mentions - previous.keys()
-            del mentions
-            resolved = resolve_incrementally(previous, new, threshold, references=refs)
-            build = "incremental"
-            table = _as_arrow(_emptying(resolved))
-        else:  # first build, new code or threshold, or mentions gone (a file was replaced)
-            del previous
-            resolution = resolve_columns(mentions, threshold, references=refs, with_entities=False)
-            build = "full"
-            del mentions
-            table = _as_arrow(resolution.rows())
-            del resolution
-    con.register("resolved_mentions", table)
+    else:
+        refs = references_within(refs, part)
+    # While Python resolves (about 1 GB at scale 10), DuckDB lends it the memory its pages
+    # held; no query runs inside.
+    with lend_memory(con):
+        resolution = resolve_columns(part, threshold, references=refs, with_entities=False)
+        del refs
+        table = _as_arrow(resolution.rows())
+        del resolution
+    con.register("resolved_part", table)
     del table
+    if build == "incremental":  # the stored mentions outside the part, as they were
+        con.register("part_mentions", _mention_keys(part))
+        con.execute(f"""
+            create or replace temp view resolved_mentions as
+            select * from resolved_part
+            union all
+            select {", ".join(MENTION_COLUMNS.names)} from entities.supplier_mentions k
+            anti join part_mentions p
+                   on k.name is not distinct from p.name
+                  and k.company_number is not distinct from p.company_number
+                  and k.charity_number is not distinct from p.charity_number""")
+    else:
+        con.execute("create or replace temp view resolved_mentions as from resolved_part")
+    del part
     names.forget_names()  # the name caches (about 100 MB at scale 1), before DuckDB writes
     con.execute("create schema if not exists entities")
     con.execute("""
@@ -210,7 +263,9 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
          and r.company_number is not distinct from s.company_number
          and r.charity_number is not distinct from s.charity_number
         order by r.supplier_id, r.name, r.company_number, r.charity_number""")
-    con.unregister("resolved_mentions")
+    con.execute("drop view resolved_mentions")
+    for name in ("resolved_part", "part_mentions"):
+        con.unregister(name)  # (nothing when never registered)
     con.execute("drop table mention_sources")
     con.execute(f"""
         create or replace table entities.suppliers as
