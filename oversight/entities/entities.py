@@ -41,7 +41,7 @@ import itertools
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,6 +115,7 @@ class Resolved:
     evidence: str = ""  # what decided the class
     conflict: str | None = None  # a number printed with this name and, elsewhere, with a
     # dissimilar one: not used to resolve this mention
+    aliases: tuple[str, ...] = ()  # the parents and trading names in it, as keys
 
 
 @dataclass(slots=True)
@@ -345,6 +346,7 @@ class Resolution:
     classes: list  # PayeeClass, or None when not classed (buyers)
     conflicts: dict[int, str]  # item -> the number it was printed with and not resolved by
     entities: dict[str, Entity]  # empty unless asked for
+    aliases: list[tuple[str, ...]]
 
     def resolved(self, i: int) -> Resolved:
         c = self.classes[i]
@@ -356,6 +358,7 @@ class Resolution:
             c.payee_class if c else "unknown",
             c.evidence if c else "",
             self.conflicts.get(i),
+            self.aliases[i],
         )
 
     def rows(self) -> Iterator[tuple[Mention, Resolved]]:
@@ -480,6 +483,7 @@ def resolve_columns(
                 if j is not None and j != i and p.key in parts[j].trading:
                     join(j, i, "alias", 0.95)
 
+    aliases = [p.aliases for p in parts]  # (mostly the one empty tuple)
     del parts  # (1.2M name parts at scale 10: the keys are what the stages below compare)
     forget_names()  # and the caches that hold up to 2 x 262,144 of them
     if "fuzzy" in stages:
@@ -566,19 +570,20 @@ def resolve_columns(
             )
             entity.company_numbers = numbers_here
             entity.charity_numbers = charities_here
-    return Resolution(items, entity_ids, method, score, keys, classes, conflicts, entities)
+    return Resolution(items, entity_ids, method, score, keys, classes, conflicts, entities, aliases)
 
 
-def _features(mention: Mention, parts: NameParts, refs: Iterable[str] = ()) -> set[tuple]:
+def _features(
+    mention: Mention, key: str, aliases: tuple[str, ...], refs: Iterable[str] = ()
+) -> set[tuple]:
     """What a mention can be joined on: its numbers, its name key, aliases, compact key and
     fuzzy block, its first word and acronyms, and the contract references it is printed on."""
     out: set[tuple] = {("ref", r) for r in refs}
-    if parts.key:
-        key = parts.key
-        out |= {("key", key), ("compact", parts.compact), ("block", *_block(key))}
+    if key:
+        out |= {("key", key), ("compact", key.replace(" ", "")), ("block", *_block(key))}
         out |= {("first", key.split()[0])} | {("first", a) for a in _acronyms(key)}
-        out |= {("key", a) for a in parts.aliases}
-        out |= {("compact", a.replace(" ", "")) for a in parts.aliases}
+        out |= {("key", a) for a in aliases}
+        out |= {("compact", a.replace(" ", "")) for a in aliases}
     if mention.company_number:
         out.add(("number", mention.company_number))
     if mention.charity_number:
@@ -601,13 +606,7 @@ def resolve_incrementally(
     new = {m for m in new if m not in previous}
     if not new:
         return dict(previous)
-    part = incremental_part(
-        {m: r.entity_id for m, r in previous.items()},
-        {m for m, r in previous.items() if r.method == "personal"},
-        new,
-        references,
-        max_share,
-    )
+    part = incremental_part(previous, new, references, max_share)
     if part is None:
         return resolve([*previous, *new], fuzzy_threshold, prefix=prefix, references=references)[0]
     again, _ = resolve(
@@ -617,14 +616,13 @@ def resolve_incrementally(
 
 
 def incremental_part(
-    previous: Mapping[Mention, str],
-    personal: Container[Mention],
+    previous: Mapping[Mention, Resolved],
     new: set[Mention],
     references: Mapping[str, Iterable[Mention]] | None = None,
     max_share: float = 0.5,
 ) -> set[Mention] | None:
-    """The mentions that must be resolved again when `new` ones join `previous` ones
-    (mention -> the supplier it went to; `personal`: those resolved as individuals), or None
+    """The mentions that must be resolved again when `new` ones join `previous` ones (where
+    each went: its supplier, method, key and aliases are what this reads), or None
     when that part grows past `max_share` of all mentions (new names spread over every block
     chain into most of the rest: a full resolution is then no dearer).
 
@@ -640,13 +638,16 @@ def incremental_part(
             refs[m].append(ref)
 
     def features(m: Mention) -> set[tuple]:  # computed again when needed, not held per mention
-        if m in personal:
-            return set()
-        return _features(m, name_parts(m.name), refs.get(m, ()))
+        if (r := previous.get(m)) is not None:  # as stored: no name taken apart again
+            return (
+                set() if r.method == "personal" else _features(m, r.key, r.aliases, refs.get(m, ()))
+            )
+        parts = name_parts(m.name)
+        return _features(m, parts.key, parts.aliases, refs.get(m, ()))
 
     members: dict[str, list[Mention]] = defaultdict(list)
-    for m, entity in previous.items():
-        members[entity].append(m)
+    for m, r in previous.items():
+        members[r.entity_id].append(m)
     index: dict[tuple, list[str]] = defaultdict(list)  # feature -> the suppliers it is on
     for entity, ms in members.items():
         for f in set().union(*(features(m) for m in ms)):

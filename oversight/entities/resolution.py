@@ -81,12 +81,13 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) ->
 # An incremental build whose part reaches past this share of all mentions resolves them all.
 INCREMENTAL_MAX_SHARE = 0.5
 
-# A previous resolution can be extended only if it was made by the same code, reference
-# lists and threshold.
+# A previous resolution can be extended only if it was made by the same code (this file
+# too: it decides the stored columns), reference lists and threshold.
 ENTITIES_CODE = hashlib.sha256(
     b"".join(
         Path(p).read_bytes()
         for p in (
+            __file__,
             entities.__file__,
             names.__file__,
             payees.__file__,
@@ -117,6 +118,7 @@ MENTION_COLUMNS = pa.schema(
         ("payee_class", pa.string()),
         ("payee_evidence", pa.string()),
         ("identifier_conflict", pa.string()),
+        ("aliases", pa.list_(pa.string())),
     ]
 )
 
@@ -138,6 +140,7 @@ def _as_arrow(rows: Iterator[tuple[Mention, Resolved]], chunk: int = 100_000) ->
             [r.payee_class for _, r in batch],
             [r.evidence for _, r in batch],
             [r.conflict for _, r in batch],
+            [r.aliases for _, r in batch],
         )
         batches.append(pa.record_batch(list(fields), schema=MENTION_COLUMNS))
         del batch, fields
@@ -181,20 +184,21 @@ def _incremental_part(
     }
     if not new:
         return set()
-    previous: dict[Mention, str] = {}
-    personal: set[Mention] = set()
-    ids: dict[str, str] = {}  # one string per supplier, not one per mention
-    for name, number, charity, supplier, is_personal in con.execute(
-        "select name, company_number, charity_number, supplier_id, is_personal "
-        "from entities.supplier_mentions"
+    # Where each stored mention went, with the key and aliases it was resolved on (so that
+    # no stored name is taken apart again); one string per supplier, not one per mention.
+    previous: dict[Mention, Resolved] = {}
+    ids: dict[str, str] = {}
+    for name, number, charity, supplier, method, key, aliases in con.execute(
+        "select name, company_number, charity_number, supplier_id, method, normalised_name, "
+        "aliases from entities.supplier_mentions"
     ).fetchall():
-        m = Mention(name, number, charity)
-        previous[m] = ids.setdefault(supplier, supplier)
-        if is_personal:
-            personal.add(m)
+        supplier = ids.setdefault(supplier, supplier)
+        previous[Mention(name, number, charity)] = Resolved(
+            supplier, method, 0.0, key, aliases=tuple(aliases) if aliases else ()
+        )
     del ids
     with lend_memory(con):
-        return incremental_part(previous, personal, new, refs, INCREMENTAL_MAX_SHARE)
+        return incremental_part(previous, new, refs, INCREMENTAL_MAX_SHARE)
 
 
 def _mention_keys(mentions: Iterable[Mention]) -> pa.Table:
@@ -254,7 +258,8 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
     con.execute("create schema if not exists entities")
     con.execute("""
         create or replace table entities.supplier_mentions as
-        select r.name, r.company_number, r.charity_number, r.normalised_name, r.supplier_id,
+        select r.name, r.company_number, r.charity_number, r.normalised_name, r.aliases,
+               r.supplier_id,
                r.method, r.score, r.method = 'personal' as is_personal, r.payee_class,
                r.payee_evidence, r.identifier_conflict, s.sources
         from resolved_mentions r
