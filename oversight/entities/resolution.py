@@ -147,6 +147,14 @@ def _as_arrow(rows: Iterator[tuple[Mention, Resolved]], chunk: int = 100_000) ->
     return pa.Table.from_batches(batches, MENTION_COLUMNS)
 
 
+def _same(a: str, b: str) -> str:
+    """SQL: rows `a` and `b` are the same mention (name and numbers equal, nulls included)."""
+    return " and ".join(
+        f"{a}.{c} is not distinct from {b}.{c}"
+        for c in ("name", "company_number", "charity_number")
+    )
+
+
 def _can_extend(con: duckdb.DuckDBPyConnection, threshold: float) -> bool:
     """Whether the stored resolution can be extended: made by this code with this threshold,
     and every mention it resolved still printed (else a file was replaced: build again)."""
@@ -159,11 +167,9 @@ def _can_extend(con: duckdb.DuckDBPyConnection, threshold: float) -> bool:
     info = con.execute("select threshold, code from entities.supplier_build").fetchall()
     if info != [(threshold, ENTITIES_CODE)]:
         return False
-    gone = con.execute("""
+    gone = con.execute(f"""
         select count(*) from entities.supplier_mentions k anti join mention_sources s
-            on k.name is not distinct from s.name
-           and k.company_number is not distinct from s.company_number
-           and k.charity_number is not distinct from s.charity_number""").fetchall()[0][0]
+            on {_same("k", "s")}""").fetchall()[0][0]
     return gone == 0
 
 
@@ -175,12 +181,10 @@ def _incremental_part(
     most of them (a full build is no dearer)."""
     new = {
         Mention(*row)
-        for row in con.execute("""
+        for row in con.execute(f"""
             select name, company_number, charity_number from mention_sources s
             anti join entities.supplier_mentions k
-                on k.name is not distinct from s.name
-               and k.company_number is not distinct from s.company_number
-               and k.charity_number is not distinct from s.charity_number""").fetchall()
+                on {_same("k", "s")}""").fetchall()
     }
     if not new:
         return set()
@@ -248,25 +252,20 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
             union all
             select {", ".join(MENTION_COLUMNS.names)} from entities.supplier_mentions k
             anti join part_mentions p
-                   on k.name is not distinct from p.name
-                  and k.company_number is not distinct from p.company_number
-                  and k.charity_number is not distinct from p.charity_number""")
+                   on {_same("k", "p")}""")
     else:
         con.execute("create or replace temp view resolved_mentions as from resolved_part")
     del part
     names.forget_names()  # the name caches (about 100 MB at scale 1), before DuckDB writes
     con.execute("create schema if not exists entities")
-    con.execute("""
+    con.execute(f"""
         create or replace table entities.supplier_mentions as
         select r.name, r.company_number, r.charity_number, r.normalised_name, r.aliases,
-               r.supplier_id,
-               r.method, r.score, r.method = 'personal' as is_personal, r.payee_class,
-               r.payee_evidence, r.identifier_conflict, s.sources
+               r.supplier_id, r.method, r.score, r.method = 'personal' as is_personal,
+               r.payee_class, r.payee_evidence, r.identifier_conflict, s.sources
         from resolved_mentions r
         join mention_sources s
-          on r.name is not distinct from s.name
-         and r.company_number is not distinct from s.company_number
-         and r.charity_number is not distinct from s.charity_number
+          on {_same("r", "s")}
         order by r.supplier_id, r.name, r.company_number, r.charity_number""")
     con.execute("drop view resolved_mentions")
     for name in ("resolved_part", "part_mentions"):
