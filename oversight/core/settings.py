@@ -40,7 +40,9 @@ def duckdb_memory_limit() -> str:
     """How much memory DuckDB may use before it spills to disk (default 1GB): keeps a run's
     peak memory flat however large the input (the benchmark measures it). With the Python
     side of a run (Dagster, GX, pandas: 300-800 MB), 1.5GB took the links step to 2.1 GB at
-    scale 1; 1GB: links alone 1,635 -> 1,325 MB peak for 6.7 -> 7.8 s."""
+    scale 1; 1GB: links alone 1,635 -> 1,325 MB peak for 6.7 -> 7.8 s. 768MB at scale 10:
+    the run's peak 2,345 -> 2,299 MB (validation's pandas batches do not shrink with it)
+    and links ran out of memory and went again on one thread (68.7 -> 171.8 s)."""
     return os.environ.get(MEMORY_ENV, "1GB")
 
 
