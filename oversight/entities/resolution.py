@@ -125,8 +125,7 @@ MENTION_COLUMNS = pa.schema(
 
 def _as_arrow(rows: Iterator[tuple[Mention, Resolved]], chunk: int = 100_000) -> pa.Table:
     """The resolved mentions as Arrow columns (compact buffers DuckDB scans without a copy),
-    a chunk of rows at a time: from a dict being emptied, the Python objects go as their
-    copies come; from a `Resolution`, each row's object lives for its chunk only."""
+    a chunk of rows at a time: each row's `Resolved` lives for its chunk only."""
     batches = []
     while batch := list(itertools.islice(rows, chunk)):
         fields = (
