@@ -192,7 +192,7 @@ INCREMENTAL_MENTIONS = [
 def test_incremental_resolution_equals_a_full_one(seed):
     import random
 
-    from oversight.entities.entities import resolve_incrementally
+    from oversight.entities.incremental import resolve_incrementally
 
     rng = random.Random(seed)
     mentions = INCREMENTAL_MENTIONS[:]
@@ -207,7 +207,7 @@ def test_incremental_resolution_equals_a_full_one(seed):
 
 
 def test_incremental_resolution_resolves_the_closure_then_everything_past_its_cap(monkeypatch):
-    from oversight.entities import entities as ent
+    from oversight.entities import incremental as ent
 
     sizes = []
     real = ent.resolve

@@ -15,16 +15,15 @@ import pyarrow as pa
 
 from oversight.core.parameters import Parameters
 from oversight.core.warehouse import lend_memory
-from oversight.entities import entities, names, payees
+from oversight.entities import entities, incremental, names, payees
 from oversight.entities.entities import (
     Mention,
     Resolved,
-    incremental_part,
     normalise_buyer,
-    references_within,
     resolve,
     resolve_columns,
 )
+from oversight.entities.incremental import incremental_part, references_within
 from oversight.entities.matching import match_registers_to_notices
 
 # Every distinct supplier mention, and the sources that print it (joined back onto the
@@ -89,6 +88,7 @@ ENTITIES_CODE = hashlib.sha256(
         for p in (
             __file__,
             entities.__file__,
+            incremental.__file__,
             names.__file__,
             payees.__file__,
             Path(names.__file__).parents[2] / "catalogue" / "payee_classes.yaml",
