@@ -15,8 +15,9 @@ from assets.ingest import (
 from assets.resources import Warehouse
 from oversight.core.parameters import load_parameters
 from oversight.core.warehouse import atomic, atomic_retrying
+from oversight.entities.links import build_links
 from oversight.entities.matching import match_registers_to_notices
-from oversight.entities.resolution import build_buyers, build_links, build_suppliers
+from oversight.entities.resolution import build_buyers, build_suppliers
 
 SUPPLIERS = dg.AssetKey(["entities", "suppliers"])
 BUYERS = dg.AssetKey(["entities", "buyers"])
@@ -106,18 +107,23 @@ def spend_contract(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
     (several fit equally: candidates in `tied_contracts`, confidence shared), `invalid_period`
     (the period ends before it starts). `score` is the confidence OV07 and OV08 rely on
     (`links.min_confidence`). Unlinked payments stay, with the reason. Also builds
-    `links.contract_entries`: each published entry with the contract it belongs to."""
+    `links.contract_entries`: each published entry with the contract it belongs to. Only the
+    payments whose file, supplier or buyer, or buyer-supplier pair's contracts changed are
+    linked again (`build` says incremental); the as-of date does not enter."""
     with warehouse.connect() as con:
         by_method = atomic_retrying(con, lambda: build_links(con, load_parameters()))
         share = con.execute("""
             select sum(abs(amount)) filter (where contract_id is not null)
                    / nullif(sum(abs(amount)), 0)
             from links.spend_contract""").fetchall()[0][0]
-    context.log.info(f"payments by method: {by_method}")
+    build, relinked = by_method.pop("build"), by_method.pop("relinked")
+    context.log.info(f"payments by method: {by_method} ({build} build, {relinked} linked)")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(by_method.values()),
             "payments by method": by_method,
             "share of spend linked (by value)": round(float(share or 0), 4),
+            "build": build,
+            "payments linked in this build": relinked,
         }
     )

@@ -366,3 +366,157 @@ def test_a_payment_in_another_currency_is_linked_but_never_counted_in_pounds(war
         warehouse, "select row_number, amount, currency from links.spend_contract order by 1"
     ) == [(1, 900, "GBP"), (2, None, "EUR")]
     assert flags["C1"][0] is False  # £900 of £1,000: not paid beyond value
+
+
+@pytest.fixture(scope="module")
+def month_apart(tmp_path_factory):
+    """The sample ingested without its newest months and linked (a full build); then with
+    them. Returns the warehouse, ready for a second build."""
+    import shutil
+
+    from oversight.core.catalogue import load_catalogue
+    from tests.conftest import PROJECT, ingest_all
+
+    tmp_path = tmp_path_factory.mktemp("month_apart")
+    raw = tmp_path / "raw"
+    shutil.copytree(PROJECT / "data" / "raw", raw)
+    held = [raw / "northmoor/spend/2026-08.csv", raw / "kelder/spend/2026-09.csv"]
+    for path in held:
+        path.rename(path.with_suffix(".held"))
+    catalogue = load_catalogue(PROJECT / "catalogue" / "sources.yaml")
+    catalogue = catalogue.model_copy(update={"raw_dir": raw})
+    warehouse = tmp_path / "w.duckdb"
+    ingest_all(catalogue, warehouse)
+    with open_warehouse(warehouse) as con:
+        resolve_and_link(con, load_parameters())
+        assert con.execute("select count(*) from links.spend_contract").fetchall()[0][0] > 0
+    for path in held:
+        path.with_suffix(".held").rename(path)
+    ingest_all(catalogue, warehouse)
+    return warehouse
+
+
+LINK_TABLES = ("spend_contract", "contract_entries", "superseded_files")
+
+
+def _links_then_full(con) -> tuple[dict, dict, dict]:
+    """Link (incrementally if it can), then again in full: (the build's counts, the tables
+    it left, the tables of the full build)."""
+    from oversight.entities.links import build_links
+
+    parameters = load_parameters()
+    counts = build_links(con, parameters)
+    tables = "select * from links.{} order by all"
+    incremental = {t: con.execute(tables.format(t)).fetchall() for t in LINK_TABLES}
+    con.execute("drop table links.link_build")
+    assert build_links(con, parameters)["build"] == "full"
+    full = {t: con.execute(tables.format(t)).fetchall() for t in LINK_TABLES}
+    return counts, incremental, full
+
+
+def test_a_new_month_links_only_its_payments_with_the_full_result(month_apart, tmp_path):
+    """A new month: only its payments (and those whose supplier resolution or pair's
+    contracts moved) are linked again, and the links equal a full build's."""
+    import shutil
+
+    from oversight.entities.resolution import build_buyers, build_suppliers
+
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(month_apart, warehouse)
+    with open_warehouse(warehouse) as con:
+        build_suppliers(con, load_parameters())
+        build_buyers(con, load_parameters())
+        new = con.execute(
+            "select count(*) from staging.spend where file_path in "
+            "('northmoor/spend/2026-08.csv', 'kelder/spend/2026-09.csv')"
+        ).fetchall()[0][0]
+        total = con.execute("select count(*) from staging.spend").fetchall()[0][0]
+        counts, incremental, full = _links_then_full(con)
+    assert counts["build"] == "incremental"
+    assert new <= counts["relinked"] < total / 2
+    for table, rows in incremental.items():
+        assert rows == full[table], table
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # a contract's period moves: its buyer-supplier pair is linked again
+        "update staging.contracts set start_date = start_date + 1000 "
+        "where contract_id = (select contract_id from links.spend_contract where method = "
+        "'own_period' group by 1 order by count(*) desc, 1 limit 1)",
+        # a contract is gone (a register row removed): its pair's payments are linked again
+        "delete from staging.contracts where contract_id = (select min(contract_id) from "
+        "staging.contracts where record_type = 'register')",
+        # a payment's date and amount change in an old file: that file is linked again
+        "update staging.spend set payment_date = payment_date - 200, amount = amount * 3 "
+        "where (file_path, row_number) = (select (min(file_path), min(row_number)) from "
+        "staging.spend where file_path like 'northmoor/spend/2025%')",
+        # an old file is gone: its links go
+        "delete from staging.spend where file_path = 'kelder/spend/2025-01.csv'",
+        # a payment's supplier is now printed otherwise: its mention is new
+        "update staging.spend set supplier_name = upper(supplier_name) || ' LIMITED' "
+        "where file_path = 'northmoor/spend/2025-03.csv' and row_number < 40",
+        # resolution changes (after the supplier build): a mention now resolves to another
+        # supplier, a supplier's class changes, a buyer name resolves to another buyer
+        "update entities.supplier_mentions set supplier_id = 'S-moved' where name = "
+        "(select min(supplier_name) from staging.spend where file_path like 'northmoor%2025%')",
+        "update entities.suppliers set payee_class = 'public_body' where supplier_id = "
+        "(select min(supplier_id) from entities.supplier_mentions where name = "
+        "(select min(supplier_name) from staging.spend where file_path like 'kelder%'))",
+        "update entities.buyer_mentions set buyer_id = 'B-moved' where name = "
+        "(select min(buyer_name) from staging.spend where file_path like 'northmoor%')",
+    ],
+    ids=[
+        "period_moves",
+        "contract_gone",
+        "payment_changes",
+        "file_gone",
+        "supplier_renamed",
+        "mention_moves",
+        "class_changes",
+        "buyer_moves",
+    ],
+)
+def test_each_kind_of_change_is_linked_again_as_a_full_build_would(month_apart, tmp_path, change):
+    """Each input a link depends on, changed on its own after the new month: the incremental
+    build equals a full build."""
+    import shutil
+
+    from oversight.entities.resolution import build_buyers, build_suppliers
+
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(month_apart, warehouse)
+    with open_warehouse(warehouse) as con:
+        before = con.execute("select count(*) from links.spend_contract").fetchall()[0][0]
+        resolved = change.startswith("update entities")
+        if not resolved:
+            con.execute(change)
+        build_suppliers(con, load_parameters())
+        build_buyers(con, load_parameters())
+        if resolved:
+            assert con.execute(change).fetchall()[0][0] >= 1
+        counts, incremental, full = _links_then_full(con)
+    assert counts["build"] == "incremental"
+    assert 0 < counts["relinked"] < before / 2
+    for table, rows in incremental.items():
+        assert rows == full[table], table
+
+
+def test_changed_link_parameters_link_everything_again(month_apart, tmp_path):
+    import shutil
+
+    from oversight.entities.links import build_links
+
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(month_apart, warehouse)
+    parameters = load_parameters()
+    wider = parameters.model_copy(
+        update={"links": parameters.links.model_copy(update={"grace_days": 400})}
+    )
+    with open_warehouse(warehouse) as con:
+        assert build_links(con, wider)["build"] == "full"
+        assert build_links(con, wider) | {"relinked": 0} == build_links(con, wider) | {
+            "relinked": 0
+        }
+        assert build_links(con, wider)["relinked"] == 0

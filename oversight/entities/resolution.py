@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
-from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -24,6 +23,7 @@ from oversight.entities.entities import (
     resolve_columns,
 )
 from oversight.entities.incremental import incremental_part, references_within
+from oversight.entities.links import build_links
 from oversight.entities.matching import match_registers_to_notices
 
 # Every distinct supplier mention, and the sources that print it (joined back onto the
@@ -349,27 +349,6 @@ def build_buyers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict
                list_sort(list_distinct(list(method))) as methods
         from entities.buyer_mentions group by 1 order by 1""")
     return {"buyers": len(entities), "names": len(resolved)}
-
-
-def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
-    """Group contract entries into contracts (`links.contract_entries`), then link every
-    payment to the contract entry it most likely pays (or to none)."""
-    sql_dir = resources.files("oversight.entities")
-    con.execute("create schema if not exists links")
-    con.execute(sql_dir.joinpath("contract_entries.sql").read_text("utf-8"))
-    sql = sql_dir.joinpath("spend_contract.sql").read_text("utf-8")
-    con.execute("set variable start_margin_days = ?", [parameters.links.start_margin_days])
-    con.execute("set variable grace_days = ?", [parameters.links.grace_days])
-    con.execute(
-        "set variable market_classes = ?::varchar[]", [list(parameters.payees.market_classes)]
-    )
-    con.execute("set variable grant_expense_pattern = ?", [parameters.payees.grant_expense_pattern])
-    con.execute(sql)
-    return dict(
-        con.execute(
-            "select method, count(*) from links.spend_contract group by 1 order by 1"
-        ).fetchall()
-    )
 
 
 def resolve_and_link(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> None:

@@ -20,25 +20,12 @@
 -- expense type makes it a grant, and `is_market`: a payment to a market supplier (the
 -- classes in parameters.yaml payees.market_classes) that is not a grant. Off-contract spend
 -- and concentration count `is_market` payments only.
-create or replace table links.superseded_files as
--- A spend file republished under a new name (the source declares period_from_name): for
--- each period the file whose name adds most to the original (2025-09-corrected.csv,
--- 2025-09-v2.csv after 2025-09.csv; then the last by name) supersedes the others, whose
--- payments are not linked or counted (they stay in staging.spend, with their lineage).
-select f.source_id, f.file_path, regexp_extract(f.file_path, s.period_from_name, 1) as period,
-       arg_max(f.file_path, lpad(length(f.file_path)::varchar, 6, '0') || f.file_path)
-           over (partition by f.source_id, regexp_extract(f.file_path, s.period_from_name, 1))
-           as superseded_by
-from raw.files f join raw.sources s using (source_id)
-where s.period_from_name is not null and f.status in ('loaded', 'nothing_loaded')
-  and regexp_extract(f.file_path, s.period_from_name, 1) <> ''
-qualify f.file_path <> superseded_by;
-
-create or replace table links.spend_contract as
+-- The inputs are the temp tables of link_inputs.sql; oversight/entities/links.py makes this
+-- select the table, or inserts its rows for the payments an incremental build links again.
 with payments as (
     -- pid: the payment's row in staging.spend, a number to group candidates by (grouping
     -- by payment_id, a long text, took most of this step's time)
-    select s.rowid as pid,
+    select s.pid,
            concat(s.source_id, ':', s.file_path, '#',
                   case when s.part <> '' then s.part || ':' end, s.row_number) as payment_id,
            s.source_id, s.file_path, s.part, s.row_number, s.payment_date,
@@ -50,48 +37,21 @@ with payments as (
                 then concat('personal:', s.source_id, ':', s.file_path, '#', s.row_number)
                 else m.supplier_id end as supplier_id,
            m.is_personal, m.score as supplier_score, s.contract_ref as spend_ref,
-           case when m.is_personal then m.payee_class else sup.payee_class end as payee_class,
+           m.payee_class,
            coalesce(regexp_matches(s.expense_type, getvariable('grant_expense_pattern')),
                     false) as is_grant
-    from staging.spend s
-    left join entities.buyer_mentions b on b.name = s.buyer_name
-    left join entities.supplier_mentions m
+    -- spend_to_link: staging.spend with its row number (pid), every payment or (an
+    -- incremental build) those to link again
+    from spend_to_link s
+    left join link_buyers b on b.name = s.buyer_name
+    left join link_mentions m
            on m.name is not distinct from s.supplier_name
           and m.company_number is not distinct from s.supplier_company_number
           and m.charity_number is not distinct from s.supplier_charity_number
-    left join entities.suppliers sup on sup.supplier_id = m.supplier_id
     where (s.source_id, s.file_path) not in (select source_id, file_path
                                              from links.superseded_files)
-), parties as (
-    select contract_id, supplier_name, supplier_company_number, supplier_charity_number
-    from staging.contracts where record_type = 'register'
-    union all
-    select contract_id, supplier_name, supplier_company_number, supplier_charity_number
-    from staging.contract_suppliers
-), moved as (
-    select coalesce(m.register_contract_id, e.contract_id) as contract_id,
-           max(e.end_date_after) as moved_end
-    from staging.contract_events e
-    left join staging.contract_matches m on m.notice_contract_id = e.contract_id
-    where e.event_type in ('change', 'extension')
-    group by 1
 ), contracts as (
-    select c.contract_id, ce.contract_key, c.contract_ref,
-           b.buyer_id, m.supplier_id, m.score as supplier_score, c.start_date,
-           greatest(c.end_date, c.current_expiry_date, moved.moved_end) as effective_end,
-           coalesce(c.total_value, c.annual_value) as value
-    from staging.contracts c
-    join parties p using (contract_id)
-    left join entities.buyer_mentions b on b.name = c.buyer_name
-    left join entities.supplier_mentions m
-           on m.name is not distinct from p.supplier_name
-          and m.company_number is not distinct from p.supplier_company_number
-          and m.charity_number is not distinct from p.supplier_charity_number
-    left join moved using (contract_id)
-    left join links.contract_entries ce on ce.entry_id = c.contract_id
-    where c.contract_id not in (select notice_contract_id from staging.contract_matches)
-      and not coalesce(ce.superseded, false)  -- an earlier snapshot's row of a contract
-      and c.start_date is not null and not coalesce(m.is_personal, false)
+    select * from link_contracts
 ), candidates as (
     -- Every contract whose window (start - margin to effective end + grace) holds the payment,
     -- in tiers: 1 the payment is inside the contract's own period; 2 only in its start
