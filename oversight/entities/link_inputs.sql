@@ -69,7 +69,7 @@ create or replace temp table link_files as
 select source_id, file_path, count(*) as payments,
        sum(hash(row(part, row_number, payment_date, amount, currency, buyer_name,
                     supplier_name, supplier_company_number, supplier_charity_number,
-                    contract_ref, expense_type))::hugeint) as content
+                    contract_ref, expense_type, category))::hugeint) as content
 from staging.spend
 where (source_id, file_path) not in (select source_id, file_path from links.superseded_files)
 group by all;

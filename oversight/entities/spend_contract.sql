@@ -20,6 +20,8 @@
 -- expense type makes it a grant, and `is_market`: a payment to a market supplier (the
 -- classes in parameters.yaml payees.market_classes) that is not a grant. Off-contract spend
 -- and concentration count `is_market` payments only.
+-- `category` and `category_scheme`: the payment's procurement category, else its expense type
+-- (what concentration groups by).
 -- The inputs are the temp tables of link_inputs.sql; oversight/entities/links.py makes this
 -- select the table, or inserts its rows for the payments an incremental build links again.
 with payments as (
@@ -39,7 +41,10 @@ with payments as (
            m.is_personal, m.score as supplier_score, s.contract_ref as spend_ref,
            m.payee_class,
            coalesce(regexp_matches(s.expense_type, getvariable('grant_expense_pattern')),
-                    false) as is_grant
+                    false) as is_grant,
+           coalesce(s.category, s.expense_type) as category,
+           case when s.category is not null then 'procurement category'
+                when s.expense_type is not null then 'expense type' end as category_scheme
     -- spend_to_link: staging.spend with its row number (pid), every payment or (an
     -- incremental build) those to link again
     from spend_to_link s
@@ -126,7 +131,8 @@ select p.payment_id, p.source_id, p.file_path, p.part, p.row_number, p.payment_d
             else 'no contract period covers the payment date' end as unlinked_reason,
        p.payee_class, p.is_grant,
        coalesce(list_contains(getvariable('market_classes'), p.payee_class)
-                and not p.is_grant, false) as is_market
+                and not p.is_grant, false) as is_market,
+       p.category, p.category_scheme
 from payments p
 left join best b using (pid)
 left join pairs pr on pr.buyer_id = p.buyer_id and pr.supplier_id = p.supplier_id

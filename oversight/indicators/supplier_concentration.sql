@@ -10,12 +10,8 @@ create schema if not exists marts;
 create or replace temp table concentration_values as
 with pay as (
     select l.buyer_id, l.supplier_id, l.amount,  -- pounds only (links.spend_contract)
-           year(s.payment_date - interval 3 month) as fy,
-           coalesce(s.category, s.expense_type) as category,
-           case when s.category is not null then 'procurement category'
-                when s.expense_type is not null then 'expense type' end as category_scheme
+           year(l.payment_date - interval 3 month) as fy, l.category, l.category_scheme
     from links.spend_contract l
-    join staging.spend s using (source_id, file_path, part, row_number)
     where l.buyer_id is not null and l.supplier_id is not null and l.is_market
 ), contracts as (
     -- Contracts counted once (a notice matched to a register entry is that entry), in the
@@ -36,38 +32,53 @@ with pay as (
       and c.start_date is not null and not sm.is_personal
       and sm.supplier_id in (select supplier_id from entities.suppliers
                              where list_contains(getvariable('market_classes'), payee_class))
+), valued as (
+    select 'spend' as basis, * from pay
+    union all
+    select 'contracted value', * from contracts where amount is not null
 )
-select 'spend' as basis, buyer_id, category_scheme, category, fy, supplier_id,
-       sum(amount) as value from pay where category is not null group by all
-union all
-select 'spend', buyer_id, 'all', 'all', fy, supplier_id, sum(amount) from pay group by all
-union all
-select 'contracted value', buyer_id, category_scheme, category, fy, supplier_id, sum(amount)
-from contracts where category is not null and amount is not null group by all
-union all
-select 'contracted value', buyer_id, 'all', 'all', fy, supplier_id, sum(amount)
-from contracts where amount is not null group by all;
+-- each category, and every category together ('all'), in one pass
+select basis, buyer_id,
+       case when grouping(category) = 1 then 'all' else category_scheme end as category_scheme,
+       case when grouping(category) = 1 then 'all' else category end as category,
+       fy, supplier_id, sum(amount) as value
+from valued
+group by grouping sets ((basis, buyer_id, category_scheme, category, fy, supplier_id),
+                        (basis, buyer_id, fy, supplier_id))
+having grouping(category) = 1 or category is not null;
 
 create or replace table marts.supplier_concentration as
-with ranked as (
-    select *, greatest(value, 0) as v,
-           greatest(value, 0) / nullif(sum(greatest(value, 0)) over g, 0) as share,
-           row_number() over (g order by greatest(value, 0) desc, supplier_id) as rank
-    from concentration_values
-    window g as (partition by basis, buyer_id, category_scheme, category, fy)
+with measured as (
+    -- per group: the total and HHI from the values, the top five values for CR1/3/5 (ties
+    -- do not change a sum of the top n), the top supplier (the largest value, then the
+    -- first id)
+    select basis, buyer_id, category_scheme, category, fy,
+           count(*) filter (where v > 0) as suppliers,
+           sum(v) as total,
+           sum(v * v) as sum_squares,
+           max(v, 5) as top_values,
+           max(v) as top_value,
+           sum(v) filter (where supplier_id in (select supplier_id from strategic))
+               as strategic_value
+    from (select *, greatest(value, 0) as v from concentration_values)
+    group by all
+), top_supplier as (
+    select basis, buyer_id, category_scheme, category, fy, min(supplier_id) as top_supplier_id
+    from concentration_values c
+    join measured m using (basis, buyer_id, category_scheme, category, fy)
+    where greatest(c.value, 0) = m.top_value
+    group by all
 ), measures as (
     select basis, buyer_id, category_scheme, category, fy,
            fy || '-' || right((fy + 1)::varchar, 2) as financial_year,
-           count(*) filter (where v > 0) as suppliers,
-           sum(v) as total,
-           round(sum(power(100 * share, 2)), 1) as hhi,
-           round(sum(share) filter (where rank = 1), 4) as cr1,
-           round(sum(share) filter (where rank <= 3), 4) as cr3,
-           round(sum(share) filter (where rank <= 5), 4) as cr5,
-           max(supplier_id) filter (where rank = 1) as top_supplier_id,
-           round(coalesce(sum(share) filter (where supplier_id in (
-               select supplier_id from strategic)), 0), 4) as strategic_share
-    from ranked group by all
+           suppliers, total,
+           round(case when total > 0 then 10000 * sum_squares / (total * total) end, 1) as hhi,
+           round(top_values[1] / nullif(total, 0), 4) as cr1,
+           round(list_sum(top_values[1:3]) / nullif(total, 0), 4) as cr3,
+           round(list_sum(top_values[1:5]) / nullif(total, 0), 4) as cr5,
+           top_supplier_id,
+           round(coalesce(strategic_value / nullif(total, 0), 0), 4) as strategic_share
+    from measured join top_supplier using (basis, buyer_id, category_scheme, category, fy)
 )
 select m.basis, m.buyer_id, b.name as buyer, m.category_scheme, m.category,
        m.financial_year, m.suppliers, m.total, m.hhi, m.cr1, m.cr3, m.cr5,
@@ -93,24 +104,24 @@ create or replace table marts.supplier_shares as
 with totals as (
     select basis, buyer_id, fy, supplier_id, greatest(value, 0) as value
     from concentration_values where category_scheme = 'all'
-), shares as (
-    select *, value / nullif(sum(value) over (partition by basis, buyer_id, fy), 0)
-               as share_of_buyer,
-           value / nullif(sum(value) over (partition by basis, supplier_id, fy), 0)
-               as share_of_supplier_income,
-           count(*) over (partition by basis, supplier_id, fy) as buyers_paying
-    from totals
+), by_buyer as (
+    select basis, buyer_id, fy, sum(value) as buyer_total from totals group by all
+), by_supplier as (
+    -- buyers_paying counts every buyer with a row, a zero value included
+    select basis, supplier_id, fy, sum(value) as income, max(value) as largest,
+           count(*) as buyers_paying
+    from totals group by all
 )
 select s.basis, s.buyer_id, b.name as buyer, s.fy || '-' || right((s.fy + 1)::varchar, 2)
            as financial_year,
-       s.supplier_id, e.name as supplier, s.value, round(s.share_of_buyer, 4)
-           as share_of_buyer_spend,
-       round(max(s.share_of_supplier_income) over (partition by s.basis, s.supplier_id, s.fy),
-             4) as dependency_on_largest_buyer,
-       s.share_of_supplier_income = max(s.share_of_supplier_income)
-           over (partition by s.basis, s.supplier_id, s.fy) as is_largest_buyer,
-       s.buyers_paying, st.strategic_group
-from shares s
+       s.supplier_id, e.name as supplier, s.value,
+       round(s.value / nullif(bb.buyer_total, 0), 4) as share_of_buyer_spend,
+       round(bs.largest / nullif(bs.income, 0), 4) as dependency_on_largest_buyer,
+       s.value / nullif(bs.income, 0) = bs.largest / nullif(bs.income, 0) as is_largest_buyer,
+       bs.buyers_paying, st.strategic_group
+from totals s
+join by_buyer bb using (basis, buyer_id, fy)
+join by_supplier bs using (basis, supplier_id, fy)
 left join entities.buyers b using (buyer_id)
 left join entities.suppliers e using (supplier_id)
 left join strategic st using (supplier_id)
