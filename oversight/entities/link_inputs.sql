@@ -1,7 +1,9 @@
--- What links.spend_contract is computed from, as temp tables (spend_contract.sql reads them).
+-- What links.spend_contract is computed from (links.input_*; spend_contract.sql reads them).
 -- An incremental link build (oversight/entities/links.py) compares each with the one the
--- stored links were computed from (links.built_from_*): a payment is linked again only when
--- its file, its supplier or buyer mention, or the contracts of its buyer-supplier pair changed.
+-- stored links were computed from (links.built_from_*, the inputs of the last build, renamed):
+-- a payment is linked again only when its file, its supplier or buyer mention, or the
+-- contracts of its buyer-supplier pair changed. They are tables, not temp tables: DuckDB
+-- keeps temp tables in its memory, which the linking query needs at scale.
 create or replace table links.superseded_files as
 -- A spend file republished under a new name (the source declares period_from_name): for
 -- each period the file whose name adds most to the original (2025-09-corrected.csv,
@@ -16,9 +18,9 @@ where s.period_from_name is not null and f.status in ('loaded', 'nothing_loaded'
   and regexp_extract(f.file_path, s.period_from_name, 1) <> ''
 qualify f.file_path <> superseded_by;
 
--- link_contracts: every contract entry a payment can be linked to, with its resolved buyer and
+-- links.input_contracts: every contract entry a payment can be linked to, with its resolved buyer and
 -- supplier and its window.
-create or replace temp table link_contracts as
+create or replace table links.input_contracts as
 with parties as (
     select contract_id, supplier_name, supplier_company_number, supplier_charity_number
     from staging.contracts where record_type = 'register'
@@ -50,22 +52,22 @@ where c.contract_id not in (select notice_contract_id from staging.contract_matc
   and not coalesce(ce.superseded, false)  -- an earlier snapshot's row of a contract
   and c.start_date is not null and not coalesce(m.is_personal, false);
 
--- link_mentions: what a payment's supplier mention brings to its link (the resolved
+-- links.input_mentions: what a payment's supplier mention brings to its link (the resolved
 -- supplier, its score, and the payee class: the mention's own for a personal payee, else
 -- its supplier's).
-create or replace temp table link_mentions as
+create or replace table links.input_mentions as
 select m.name, m.company_number, m.charity_number, m.supplier_id, m.is_personal, m.score,
        case when m.is_personal then m.payee_class else sup.payee_class end as payee_class
 from entities.supplier_mentions m
 left join entities.suppliers sup on sup.supplier_id = m.supplier_id;
 
-create or replace temp table link_buyers as
+create or replace table links.input_buyers as
 select name, buyer_id from entities.buyer_mentions;
 
--- link_files: each spend file whose payments are linked (superseded files are not), with a
+-- links.input_files: each spend file whose payments are linked (superseded files are not), with a
 -- hash of the columns linking reads from its rows: a file read again with other rows, or
 -- rows changed in place, is linked again.
-create or replace temp table link_files as
+create or replace table links.input_files as
 select source_id, file_path, count(*) as payments,
        sum(hash(row(part, row_number, payment_date, amount, currency, buyer_name,
                     supplier_name, supplier_company_number, supplier_charity_number,

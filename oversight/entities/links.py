@@ -4,7 +4,7 @@ incrementally.
 What a payment's link depends on is small and explicit: its own row in `staging.spend`, its
 buyer and supplier mentions (`entities.buyer_mentions`, `entities.supplier_mentions` and its
 supplier's payee class), the contracts of its buyer-supplier pair, and the link parameters.
-None of it depends on the as-of date. `link_inputs.sql` gathers those inputs as temp tables;
+None of it depends on the as-of date. `link_inputs.sql` gathers those inputs (`links.input_*`);
 after each build they are stored (`links.built_from_*`), and the next build compares:
 
 - a spend file that is new, gone, superseded, or whose rows changed (a hash of the columns
@@ -42,13 +42,9 @@ LINKS_CODE = hashlib.sha256(
     )
 ).hexdigest()[:16]
 
-# temp table built by link_inputs.sql -> the stored copy the last build was computed from
-STATE = {
-    "link_contracts": "links.built_from_contracts",
-    "link_mentions": "links.built_from_mentions",
-    "link_buyers": "links.built_from_buyers",
-    "link_files": "links.built_from_files",
-}
+# The inputs link_inputs.sql builds (links.input_*), kept after the build as what it was
+# computed from (links.built_from_*).
+INPUTS = ("contracts", "mentions", "buyers", "files")
 
 KEY = ("source_id", "file_path", "part", "row_number")
 
@@ -71,8 +67,10 @@ def _on(a: str, b: str, columns: tuple[str, ...]) -> str:
     return " and ".join(f"{a}.{c} is not distinct from {b}.{c}" for c in columns)
 
 
-def _changed(now: str, before: str, columns: str) -> str:
-    """SQL: the distinct `columns` of rows in one of the two tables but not the other."""
+def _changed(name: str, columns: str) -> str:
+    """SQL: the distinct `columns` of rows in today's input `name` or in the stored one, but
+    not in both."""
+    now, before = f"links.input_{name}", f"links.built_from_{name}"
     return (
         f"select distinct {columns} from ((from {now} except all from {before}) "
         f"union all (from {before} except all from {now}))"
@@ -81,7 +79,7 @@ def _changed(now: str, before: str, columns: str) -> str:
 
 def _stored_build(con: duckdb.DuckDBPyConnection) -> tuple | None:
     """(code, settings) of the stored links, or None when there is nothing to extend."""
-    wanted = ["spend_contract", "link_build", *(t.split(".")[1] for t in STATE.values())]
+    wanted = ["spend_contract", "link_build", *(f"built_from_{t}" for t in INPUTS)]
     found = con.execute(  # (no failing query: it would abort the caller's transaction)
         "select count(*) from duckdb_tables() where schema_name = 'links' "
         "and table_name in (select unnest(?::varchar[]))",
@@ -99,20 +97,17 @@ def _relink_scope(con: duckdb.DuckDBPyConnection) -> int:
     (`gone_files`). Returns the number of payments to link again."""
     con.execute(f"""
         create or replace temp table changed_pairs as
-        {_changed("link_contracts", "links.built_from_contracts", "buyer_id, supplier_id")}""")
+        {_changed("contracts", "buyer_id, supplier_id")}""")
     con.execute(f"""
         create or replace temp table changed_mentions as
-        {_changed("link_mentions", "links.built_from_mentions",
-                  "name, company_number, charity_number")}""")  # fmt: skip
+        {_changed("mentions", "name, company_number, charity_number")}""")
     con.execute(f"""
         create or replace temp table changed_buyers as
-        {_changed("link_buyers", "links.built_from_buyers", "name")}""")
-    con.execute("""
-        create or replace temp table new_files as
-        select source_id, file_path from (from link_files except from links.built_from_files)""")
-    con.execute("""
-        create or replace temp table gone_files as
-        select source_id, file_path from (from links.built_from_files except from link_files)""")
+        {_changed("buyers", "name")}""")
+    for name, now, before in (("new", "input", "built_from"), ("gone", "built_from", "input")):
+        con.execute(f"""
+            create or replace temp table {name}_files as select source_id, file_path
+            from (from links.{now}_files except from links.{before}_files)""")
     mention = " and ".join(
         f"s.supplier_{c} is not distinct from c.{c}"
         for c in ("name", "company_number", "charity_number")
@@ -152,7 +147,9 @@ def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
     relink = None
     if _stored_build(con) == (LINKS_CODE, settings):
         relink = _relink_scope(con)
-        total = con.execute("select coalesce(sum(payments), 0) from link_files").fetchall()[0][0]
+        total = con.execute("select coalesce(sum(payments), 0) from links.input_files").fetchall()[
+            0
+        ][0]
         if relink > INCREMENTAL_MAX_SHARE * total:
             relink = None
     if relink is None:
@@ -171,8 +168,9 @@ def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
                or exists (select 1 from gone_files g where {_on("s", "g", KEY[:2])})""")
         con.execute(f"insert into links.spend_contract by name {select}")
         relinked = relink
-    for temp, stored in STATE.items():
-        con.execute(f"create or replace table {stored} as from {temp}")
+    for name in INPUTS:
+        con.execute(f"drop table if exists links.built_from_{name}")
+        con.execute(f"alter table links.input_{name} rename to built_from_{name}")
     con.execute(
         "create or replace table links.link_build as "
         "select ?::varchar as code, ?::varchar as settings",

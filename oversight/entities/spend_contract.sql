@@ -22,7 +22,7 @@
 -- and concentration count `is_market` payments only.
 -- `category` and `category_scheme`: the payment's procurement category, else its expense type
 -- (what concentration groups by).
--- The inputs are the temp tables of link_inputs.sql; oversight/entities/links.py makes this
+-- The inputs are the tables of link_inputs.sql (links.input_*); oversight/entities/links.py makes this
 -- select the table, or inserts its rows for the payments an incremental build links again.
 with payments as (
     -- pid: the payment's row in staging.spend, a number to group candidates by (grouping
@@ -48,15 +48,15 @@ with payments as (
     -- spend_to_link: staging.spend with its row number (pid), every payment or (an
     -- incremental build) those to link again
     from spend_to_link s
-    left join link_buyers b on b.name = s.buyer_name
-    left join link_mentions m
+    left join links.input_buyers b on b.name = s.buyer_name
+    left join links.input_mentions m
            on m.name is not distinct from s.supplier_name
           and m.company_number is not distinct from s.supplier_company_number
           and m.charity_number is not distinct from s.supplier_charity_number
     where (s.source_id, s.file_path) not in (select source_id, file_path
                                              from links.superseded_files)
 ), contracts as (
-    select * from link_contracts
+    select * from links.input_contracts
 ), candidates as (
     -- Every contract whose window (start - margin to effective end + grace) holds the payment,
     -- in tiers: 1 the payment is inside the contract's own period; 2 only in its start
