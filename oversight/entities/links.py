@@ -147,9 +147,7 @@ def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
     relink = None
     if _stored_build(con) == (LINKS_CODE, settings):
         relink = _relink_scope(con)
-        total = con.execute("select coalesce(sum(payments), 0) from links.input_files").fetchall()[
-            0
-        ][0]
+        total = con.execute("select sum(payments) from links.input_files").fetchall()[0][0] or 0
         if relink > INCREMENTAL_MAX_SHARE * total:
             relink = None
     if relink is None:
