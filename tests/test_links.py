@@ -185,21 +185,13 @@ def test_sample_planted_expiry_cases(tmp_path):
     assert edge == [("NCC-P07C", 0.8)]
 
 
-@pytest.mark.parametrize(("cap", "build"), [(0.5, "incremental"), (0.0, "full")])
-def test_a_new_month_extends_the_supplier_resolution_with_the_full_result(
-    tmp_path, monkeypatch, cap, build
-):
-    """The sample without its newest months, resolved; then with them, resolved
-    incrementally (or, when the part to resolve again is past the cap, in full): the tables
-    equal those of a full resolution of everything."""
+def sample_without_newest_months(tmp_path):
+    """A copy of the embedded sample with the newest month of two spend sources held back
+    (renamed `.held`): (its catalogue, the held files; `put_back` restores them)."""
     import shutil
 
     from oversight.core.catalogue import load_catalogue
-    from oversight.entities import resolution
-    from oversight.entities.resolution import build_suppliers
-    from tests.conftest import PROJECT, ingest_all
-
-    monkeypatch.setattr(resolution, "INCREMENTAL_MAX_SHARE", cap)
+    from tests.conftest import PROJECT
 
     raw = tmp_path / "raw"
     shutil.copytree(PROJECT / "data" / "raw", raw)
@@ -207,15 +199,35 @@ def test_a_new_month_extends_the_supplier_resolution_with_the_full_result(
     for path in held:
         path.rename(path.with_suffix(".held"))
     catalogue = load_catalogue(PROJECT / "catalogue" / "sources.yaml")
-    catalogue = catalogue.model_copy(update={"raw_dir": raw})
+    return catalogue.model_copy(update={"raw_dir": raw}), held
+
+
+def put_back(held) -> None:
+    for path in held:
+        path.with_suffix(".held").rename(path)
+
+
+@pytest.mark.parametrize(("cap", "build"), [(0.5, "incremental"), (0.0, "full")])
+def test_a_new_month_extends_the_supplier_resolution_with_the_full_result(
+    tmp_path, monkeypatch, cap, build
+):
+    """The sample without its newest months, resolved; then with them, resolved
+    incrementally (or, when the part to resolve again is past the cap, in full): the tables
+    equal those of a full resolution of everything."""
+    from oversight.entities import resolution
+    from oversight.entities.resolution import build_suppliers
+    from tests.conftest import ingest_all
+
+    monkeypatch.setattr(resolution, "INCREMENTAL_MAX_SHARE", cap)
+
+    catalogue, held = sample_without_newest_months(tmp_path)
     parameters = load_parameters()
     tables = "select * from entities.{} order by all"
     warehouse = tmp_path / "w.duckdb"
     ingest_all(catalogue, warehouse)
     with open_warehouse(warehouse) as con:
         assert build_suppliers(con, parameters)["build"] == "full"
-    for path in held:
-        path.with_suffix(".held").rename(path)
+    put_back(held)
     ingest_all(catalogue, warehouse)
     with open_warehouse(warehouse) as con:
         con.execute("insert into staging.spend (source_id, file_path, supplier_name, amount) "
@@ -372,26 +384,16 @@ def test_a_payment_in_another_currency_is_linked_but_never_counted_in_pounds(war
 def month_apart(tmp_path_factory):
     """The sample ingested without its newest months and linked (a full build); then with
     them. Returns the warehouse, ready for a second build."""
-    import shutil
-
-    from oversight.core.catalogue import load_catalogue
-    from tests.conftest import PROJECT, ingest_all
+    from tests.conftest import ingest_all
 
     tmp_path = tmp_path_factory.mktemp("month_apart")
-    raw = tmp_path / "raw"
-    shutil.copytree(PROJECT / "data" / "raw", raw)
-    held = [raw / "northmoor/spend/2026-08.csv", raw / "kelder/spend/2026-09.csv"]
-    for path in held:
-        path.rename(path.with_suffix(".held"))
-    catalogue = load_catalogue(PROJECT / "catalogue" / "sources.yaml")
-    catalogue = catalogue.model_copy(update={"raw_dir": raw})
+    catalogue, held = sample_without_newest_months(tmp_path)
     warehouse = tmp_path / "w.duckdb"
     ingest_all(catalogue, warehouse)
     with open_warehouse(warehouse) as con:
         resolve_and_link(con, load_parameters())
         assert con.execute("select count(*) from links.spend_contract").fetchall()[0][0] > 0
-    for path in held:
-        path.with_suffix(".held").rename(path)
+    put_back(held)
     ingest_all(catalogue, warehouse)
     return warehouse
 
