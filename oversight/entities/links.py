@@ -154,7 +154,6 @@ def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
         con.execute("create or replace temp view spend_to_link as "
                     "select rowid as pid, * from staging.spend")  # fmt: skip
         con.execute(f"create or replace table links.spend_contract as {select}")
-        relinked = con.execute("select count(*) from links.spend_contract").fetchall()[0][0]
     else:
         on = _on("s", "r", KEY)
         con.execute(f"""
@@ -165,7 +164,6 @@ def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
             where exists (select 1 from relink r where {on})
                or exists (select 1 from gone_files g where {_on("s", "g", KEY[:2])})""")
         con.execute(f"insert into links.spend_contract by name {select}")
-        relinked = relink
     for name in INPUTS:
         con.execute(f"drop table if exists links.built_from_{name}")
         con.execute(f"alter table links.input_{name} rename to built_from_{name}")
@@ -179,4 +177,6 @@ def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
             "select method, count(*) from links.spend_contract group by 1 order by 1"
         ).fetchall()
     )
-    return {**counts, "build": "full" if relink is None else "incremental", "relinked": relinked}
+    if relink is None:
+        return {**counts, "build": "full", "relinked": sum(counts.values())}
+    return {**counts, "build": "incremental", "relinked": relink}
