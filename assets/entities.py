@@ -13,11 +13,12 @@ from assets.ingest import (
     STAGING_SUPPLIERS,
 )
 from assets.resources import Warehouse
+from oversight.core.isolate import in_child
 from oversight.core.parameters import load_parameters
 from oversight.core.warehouse import atomic, atomic_retrying
 from oversight.entities.links import build_links
 from oversight.entities.matching import match_registers_to_notices
-from oversight.entities.resolution import build_buyers, build_suppliers
+from oversight.entities.resolution import build_buyers, build_suppliers_at
 
 SUPPLIERS = dg.AssetKey(["entities", "suppliers"])
 BUYERS = dg.AssetKey(["entities", "buyers"])
@@ -64,10 +65,10 @@ def suppliers(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
     clustered. `entities.supplier_mentions` maps every published (name, number) to its
     supplier, with the method, score and class. Measured on real labels:
     docs/entity-resolution.md."""
-    with warehouse.connect() as con:
-        by_method = atomic_retrying(con, lambda: build_suppliers(con, load_parameters()))
-        n = con.execute("select count(*) from entities.suppliers").fetchall()[0][0]
-    build = by_method.pop("build")
+    # In a process of its own: resolution holds every distinct mention in Python (1.2M at
+    # scale 10), and that memory goes back to the system when it ends.
+    by_method = in_child(build_suppliers_at, warehouse.path, warehouse.lock_timeout)
+    n, build = by_method.pop("suppliers"), by_method.pop("build")
     context.log.info(
         f"{n} suppliers from {sum(by_method.values())} mentions ({build} build): {by_method}"
     )

@@ -12,8 +12,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from oversight.core.parameters import Parameters
-from oversight.core.warehouse import lend_memory
+from oversight.core.parameters import Parameters, load_parameters
+from oversight.core.warehouse import atomic_retrying, lend_memory, open_warehouse
 from oversight.entities import entities, incremental, names, payees
 from oversight.entities.entities import (
     Mention,
@@ -213,6 +213,19 @@ def _mention_keys(mentions: Iterable[Mention]) -> pa.Table:
             "charity_number": pa.array([m.charity_number for m in ms], pa.string()),
         }
     )
+
+
+def build_suppliers_at(warehouse: str, timeout: float | None = None) -> dict:
+    """`build_suppliers` on the warehouse file `warehouse` with the parameters in force, in
+    one transaction (run again on one thread if DuckDB runs out of memory); its counts, and
+    `suppliers`, how many there are after. Opens the warehouse itself, so that the step can
+    run it in a process of its own (`oversight.core.isolate.in_child`): resolution holds
+    every distinct mention in Python, and that memory goes back to the system with the
+    process."""
+    with open_warehouse(warehouse, timeout=timeout) as con:
+        counts = atomic_retrying(con, lambda: build_suppliers(con, load_parameters()))
+        (counts["suppliers"],) = con.execute("select count(*) from entities.suppliers").fetchone()
+    return counts
 
 
 def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:

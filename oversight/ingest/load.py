@@ -21,8 +21,14 @@ from pathlib import Path
 import duckdb
 
 from oversight.core import ledger
-from oversight.core.catalogue import Catalogue, Source, discover_files, recorded_path
-from oversight.core.warehouse import atomic
+from oversight.core.catalogue import (
+    Catalogue,
+    Source,
+    discover_files,
+    load_catalogue,
+    recorded_path,
+)
+from oversight.core.warehouse import atomic, open_warehouse
 from oversight.ingest.notices import compile_ocids, load_ocds_file
 from oversight.ingest.readers import FileError
 from oversight.ingest.tabular import ParsedFile, drop_pending, load_file, parse_file
@@ -122,6 +128,31 @@ def _read_file(
         return load_ocds_file(con, catalogue, source, rel, sha, path)
     parsed_file = parsed.result() if parsed else _parse(catalogue, source, path)
     return load_file(con, catalogue, source, rel, sha, parsed_file)
+
+
+def ingest_sources(
+    warehouse: str,
+    catalogue_path: str,
+    source_ids: list[str],
+    force: bool = False,
+    timeout: float | None = None,
+    progress: Callable[[str, int, int, str], None] | None = None,
+) -> list[SourceSummary]:
+    """Each source in turn (`ingest_source`) on the warehouse file `warehouse`, with the
+    catalogue at `catalogue_path`; `progress(source_id, done, total, message)` after each
+    file. Opens the warehouse itself, so that the ingest step can run it in a process of its
+    own (`oversight.core.isolate.in_child`)."""
+    catalogue = load_catalogue(catalogue_path, strict=False)
+    summaries = []
+    with open_warehouse(warehouse, timeout=timeout) as con:
+        for source_id in source_ids:
+
+            def file_done(done: int, total: int, message: str, key: str = source_id) -> None:
+                if progress is not None:
+                    progress(key, done, total, message)
+
+            summaries.append(ingest_source(con, catalogue, source_id, file_done, force=force))
+    return summaries
 
 
 def ingest_source(
