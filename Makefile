@@ -22,9 +22,9 @@ $(UV):
 ## once here: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every start would otherwise
 ## compile Dagster, pandas and the rest again (about 3 s of each command's start-up)
 ## (then the Data Docs' assets that no PyPI package ships: npm tarballs pinned by checksum)
-$(BIN)/.installed: pyproject.toml uv.lock oversight/outputs/data_docs_offline.py | $(UV)
+$(BIN)/.installed: pyproject.toml uv.lock oversight/validation/data_docs_offline.py | $(UV)
 	$(UV) sync --frozen --extra dev --compile-bytecode --python $(PYTHON)
-	$(BIN)/python -m oversight.outputs.data_docs_offline fetch
+	$(BIN)/python -m oversight.validation.data_docs_offline fetch
 	touch $@
 
 install: $(BIN)/.installed

@@ -4,10 +4,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.expectations import SUITE_TABLES, SuiteRunner, gx_lock
 from assets.resources import Warehouse
+from oversight.core.isolate import in_child
 from oversight.outputs.exports import export_marts
 from oversight.outputs.report import build_report
+from oversight.validation.suites import SUITE_TABLES, build_data_docs, docs_current, docs_index
 
 
 @dg.asset(
@@ -23,8 +24,10 @@ def data_docs(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
     into the site (`static/vendor/`, with their licences) and the pages load them from there.
     Open `data/gx/gx/uncommitted/data_docs/local_site/index.html` in a browser."""
     gx_dir = Path(warehouse.gx_dir)
-    with gx_lock(gx_dir):
-        index = SuiteRunner(gx_dir).build_docs()
+    # Validation builds the site when the results change; built again here only when it is
+    # missing or older than the results, in a process of its own, as GX is imported to build.
+    built = not docs_current(gx_dir)
+    index = Path(in_child(build_data_docs, str(gx_dir))) if built else docs_index(gx_dir)
     pages = sum(1 for _ in (index.parent / "validations").rglob("*.html"))
     context.log.info(f"Data Docs: {index} ({pages} validation pages)")
     return dg.MaterializeResult(
@@ -32,6 +35,7 @@ def data_docs(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
             "index": dg.MetadataValue.path(str(index)),
             "open": dg.MetadataValue.url(index.as_uri()),
             "validation pages": pages,
+            "built by": "this asset" if built else "the validation (current)",
         }
     )
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.expectations import (
+from oversight.core.catalogue import load_catalogue
+from oversight.validation.suites import (
     EXPECTATIONS_DIR,
     SUITE_TABLES,
     SuiteRunner,
@@ -19,7 +20,6 @@ from assets.expectations import (
     load_suite,
     run_suite,
 )
-from oversight.core.catalogue import load_catalogue
 from tests.conftest import REAL_CATALOGUE, ingest_all, needs_real, write_catalogue
 from tests.test_notices import AWARD, package, release
 
@@ -406,7 +406,7 @@ GX_HEAD = """<html><head>
 
 
 def test_a_page_is_rewritten_to_the_local_copies():
-    from oversight.outputs.data_docs_offline import rewrite_html
+    from oversight.validation.data_docs_offline import rewrite_html
 
     out = rewrite_html(GX_HEAD, "../../", frozenset({"logo-long.png"}))
     vendor = "../../static/vendor"
@@ -449,7 +449,7 @@ def test_a_page_is_rewritten_to_the_local_copies():
     ],
 )  # fmt: skip
 def test_cdn_assets_are_matched_by_library_and_file_name(url, local):
-    from oversight.outputs.data_docs_offline import rewrite_html
+    from oversight.validation.data_docs_offline import rewrite_html
 
     out = rewrite_html(f'<script src="{url}"></script>', "")
     if url.endswith(".css"):
@@ -460,7 +460,7 @@ def test_cdn_assets_are_matched_by_library_and_file_name(url, local):
 def test_every_cdn_asset_in_gx_templates_has_a_local_copy():
     import great_expectations
 
-    from oversight.outputs.data_docs_offline import LIBRARIES, rule_for
+    from oversight.validation.data_docs_offline import LIBRARIES, rule_for
 
     templates = Path(great_expectations.__file__).parent / "render" / "view" / "templates"
     text = "\n".join(p.read_text() for p in templates.glob("*.j2"))
@@ -489,14 +489,14 @@ def test_every_cdn_asset_in_gx_templates_has_a_local_copy():
     ],
 )  # fmt: skip
 def test_a_cdn_asset_with_no_local_copy_fails_naming_it(page, named):
-    from oversight.outputs.data_docs_offline import OfflineDocsError, rewrite_html
+    from oversight.validation.data_docs_offline import OfflineDocsError, rewrite_html
 
     with pytest.raises(OfflineDocsError, match=re.escape(named)):
         rewrite_html(page, "")
 
 
 def test_a_site_with_an_unknown_cdn_asset_is_left_as_it_was(tmp_path):
-    from oversight.outputs.data_docs_offline import OfflineDocsError, make_offline
+    from oversight.validation.data_docs_offline import OfflineDocsError, make_offline
 
     (tmp_path / "a").mkdir()
     good = tmp_path / "index.html"
@@ -529,7 +529,7 @@ def validation_pages(runner: SuiteRunner, suite: str) -> list[str]:
 
 
 def test_data_docs_show_one_result_per_group_and_work_offline(clean, tmp_path):
-    from oversight.outputs.data_docs_offline import LIBRARIES, VENDOR
+    from oversight.validation.data_docs_offline import LIBRARIES, VENDOR
 
     warehouse, thresholds = clean
     copy = tmp_path / "w.duckdb"
@@ -634,7 +634,7 @@ def test_batches_run_across_files_in_file_then_row_order():
     select = "select file_path, row_number from staging.spend where source_id = ? "
     select += "and file_path = ? order by row_number"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("assets.expectations._select", lambda table: select)
+        patch.setattr("oversight.validation.suites._select", lambda table: select)
         batches = list(_batches(con, "staging.spend", "s", ["b.csv", "a.csv"], 2))
     rows = [list(zip(*b.to_pydict().values(), strict=True)) for b in batches]
     assert rows == [

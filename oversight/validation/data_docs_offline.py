@@ -17,7 +17,7 @@ The copies come from package registries, at install time, never at run time:
 * the npm registry for what no PyPI package ships: bootstrap-table 1.19.1,
   bootstrap-datepicker 1.9.0 (PyPI has only 1.4.0, for Bootstrap 3) and
   @forevolve/bootstrap-dark 1.1.0. Their tarballs are pinned by version and by the registry's
-  sha512 integrity, fetched by `python -m oversight.outputs.data_docs_offline fetch`
+  sha512 integrity, fetched by `python -m oversight.validation.data_docs_offline fetch`
   (`make install`) into the virtualenv, and checked again each time they are copied.
 
 The pages are matched to the copies by library and file name, not by exact URL, so another CDN
@@ -309,14 +309,14 @@ def rule_for(url: str) -> Rule:
     if rule is None or rule.needs.lower() not in url.lower():
         raise OfflineDocsError(
             f"no local copy of {url} (asset {key!r}): add it to RULES and LIBRARIES in "
-            "oversight/outputs/data_docs_offline.py"
+            "oversight/validation/data_docs_offline.py"
         )
     major = url_major(url)
     if major is not None and major != rule.major:
         lib = LIBRARIES[rule.library]
         raise OfflineDocsError(
             f"{url} asks for major version {major}, the local copy is {lib.title} "
-            f"{lib.version}: update LIBRARIES in oversight/outputs/data_docs_offline.py"
+            f"{lib.version}: update LIBRARIES in oversight/validation/data_docs_offline.py"
         )
     return rule
 
@@ -497,7 +497,7 @@ class _Package:
             if not self.tarball.exists():
                 raise OfflineDocsError(
                     f"{source.name}@{source.version} is not in {cache}: run `make install` "
-                    "(it runs `python -m oversight.outputs.data_docs_offline fetch`)"
+                    "(it runs `python -m oversight.validation.data_docs_offline fetch`)"
                 )
             if _integrity(self.tarball) != source.integrity:
                 raise OfflineDocsError(f"{self.tarball} is not the pinned {source.describe()}")
@@ -572,7 +572,7 @@ def install_vendor(site: Path, cache: Path | None = None) -> list[Library]:
     files: dict[Path, bytes] = {}
     readme = [
         "Copies of the libraries the Data Docs pages use, so that they render with no network",
-        "(written by oversight/outputs/data_docs_offline.py each time the site is built).",
+        "(written by oversight/validation/data_docs_offline.py each time the site is built).",
         "",
     ]
     for lib in LIBRARIES.values():
@@ -638,7 +638,7 @@ def make_offline(site: Path, cache: Path | None = None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m oversight.outputs.data_docs_offline fetch`: fetch the npm tarballs (make
+    """`python -m oversight.validation.data_docs_offline fetch`: fetch the npm tarballs (make
     install)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["fetch"])
