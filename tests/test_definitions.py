@@ -126,6 +126,27 @@ def test_full_materialisation_in_process(tmp_path):
     assert counts == [(82, 15321, 15307, 14)]
     assert matches == [(2,)]
 
+    # One table's checks selected (as in the UI): only that table is validated, although the
+    # four share one step.
+    contracts = dg.AssetKey(["staging", "contracts"])
+    names = ("expectations_blocking", "expectations_warnings")
+    only = dg.define_asset_job(
+        "only_contracts",
+        selection=dg.AssetSelection.checks(*(dg.AssetCheckKey(contracts, n) for n in names)),
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    result = (
+        dg.Definitions.merge(defs, dg.Definitions(jobs=[only]))
+        .resolve_job_def("only_contracts")
+        .execute_in_process(instance=instance)
+    )
+    assert {(e.asset_key, e.check_name) for e in result.get_asset_check_evaluations()} == {
+        (contracts, n) for n in names
+    }
+    validated = [m.user_message.split(":")[0] for m in instance.all_logs(result.run_id)
+                 if m.user_message.startswith("staging.")]  # fmt: skip
+    assert validated == ["staging.contracts"]
+
 
 def test_blocking_check_fails_and_stops_what_depends_on_it(tmp_path):
     warehouse = tmp_path / "w.duckdb"

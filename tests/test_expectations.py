@@ -605,6 +605,36 @@ def test_data_docs_show_one_result_per_group_and_work_offline(clean, tmp_path):
     assert "Apache License" in licences["bootstrap-datepicker"]
 
 
+def test_validation_builds_the_docs_when_results_change_and_only_then(clean, tmp_path):
+    """validate_tables (what the validation step runs, in a process of its own) validates the
+    tables asked for and builds the site when the stored results changed; the data_docs asset
+    builds it again only when it is missing or older than the results (`docs_current`)."""
+    from oversight.validation.suites import docs_current, docs_index, validate_tables
+
+    warehouse, thresholds = clean
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(warehouse, copy)
+    gx_dir = tmp_path / "gx"
+    seen = []
+    found = validate_tables(str(copy), str(gx_dir), ["staging.contracts"], thresholds,
+                            progress=lambda table, outcomes: seen.append(table))  # fmt: skip
+    assert list(found) == seen == ["staging.contracts"]  # only the table asked for
+    assert {o.name for o in found["staging.contracts"]} >= {"contract_id_unique"}
+    index = docs_index(gx_dir)
+    assert index.exists() and docs_current(gx_dir)
+    built = index.stat().st_mtime_ns
+    validate_tables(str(copy), str(gx_dir), ["staging.contracts"], thresholds)
+    assert index.stat().st_mtime_ns == built  # nothing validated again: not rebuilt
+    validate_tables(str(copy), str(gx_dir), ["staging.spend"], thresholds)
+    assert index.stat().st_mtime_ns > built and docs_current(gx_dir)  # a new result: rebuilt
+    assert "warehouse-staging.spend.html" in {p.name for p in index.parent.rglob("*.html")}
+    result = next((gx_dir / "gx" / "uncommitted" / "validations").rglob("*.json"))
+    result.unlink()  # a result deleted (another run's, or by hand): the site is stale
+    assert not docs_current(gx_dir)
+    index.unlink()
+    assert not docs_current(gx_dir)
+
+
 def test_a_group_whose_gx_results_are_gone_is_validated_again(clean, tmp_path):
     warehouse, thresholds = clean
     copy = tmp_path / "w.duckdb"
