@@ -6,8 +6,10 @@ that process: Python keeps freed memory in partly used arenas, glibc in its per-
 and the modules a step imported stay imported. After the ingest of the scale-10 sample the
 process held about 780 MB against 250 MB before it, and every later step started from there.
 
-`in_child(fn, *args)` calls `fn(*args)` in a fresh process (multiprocessing's `spawn`: no
-state is copied, the child imports what `fn` needs) and returns its result; when it ends, the
+`in_child(fn, *args)` calls `fn(*args)` in a fresh interpreter (`python -c`, given this
+process's `sys.path`: no state is copied, and the child imports only what `fn` needs; not
+multiprocessing's `spawn`, which would import the main module again, for a Dagster run
+worker all of Dagster) and returns its result; when it ends, the
 system has all its memory back. The step's warehouse connection is the child's own: the
 parent must not hold the warehouse open meanwhile. Progress messages cross back as they
 happen; an exception raised in the child is raised again in the parent, with the child's
@@ -27,14 +29,16 @@ import multiprocessing
 import os
 import pickle
 import signal
+import subprocess
+import sys
 import traceback
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 STEP_PROCESSES_ENV = "OVERSIGHT_STEP_PROCESSES"
-_SPAWN = multiprocessing.get_context("spawn")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -58,43 +62,54 @@ def in_child(
     also given `progress=`, a callable whose calls are made on `progress` in this process."""
     if not isolating():
         return fn(*args, **kwargs) if progress is None else fn(*args, progress=progress, **kwargs)
-    receiver, sender = _SPAWN.Pipe(duplex=False)
-    child = _SPAWN.Process(
-        target=_child_main,
-        args=(sender, os.getpid(), fn, args, kwargs, progress is not None),
-        name=f"oversight step {fn.__module__}.{fn.__qualname__}",
-        daemon=True,
+    here, there = multiprocessing.Pipe()  # a socket pair: the child gets one end's descriptor
+    # A plain interpreter rather than multiprocessing's spawn, which imports the parent's
+    # main module again in the child (for a Dagster run worker, all of Dagster).
+    child = subprocess.Popen(
+        [sys.executable, "-c", _BOOT, str(there.fileno()), str(os.getpid())],
+        pass_fds=[there.fileno()],
     )
-    child.start()
-    sender.close()  # the child holds the only writing end: EOF when it ends
+    there.close()  # the child holds the only other end: EOF when it ends
     try:
+        here.send(sys.path)  # first, so that the child can import fn's module
+        here.send((fn, args, kwargs, progress is not None))
         while True:
             try:
-                kind, *payload = receiver.recv()
+                kind, *payload = here.recv()
             except EOFError:
-                child.join()
+                child.wait()
                 raise StepProcessDied(
-                    f"{fn.__qualname__} ran in a process of its own, which {_how(child.exitcode)} "
-                    "before it finished; nothing it had not committed was kept. If it was "
-                    "killed for memory, lower OVERSIGHT_DUCKDB_MEMORY or give the machine more."
+                    f"{fn.__qualname__} ran in a process of its own, which "
+                    f"{_how(child.returncode)} before it finished; nothing it had not "
+                    "committed was kept. If it was killed for memory, lower "
+                    "OVERSIGHT_DUCKDB_MEMORY or give the machine more."
                 ) from None
             if kind == "progress":
                 progress(*payload[0], **payload[1])  # type: ignore[misc]
             elif kind == "result":
-                child.join()
+                child.wait()
                 return payload[0]
             else:
                 exc, child_traceback = payload
                 exc.add_note(f"(raised in the step's own process)\n{child_traceback}")
                 raise exc
     finally:
-        receiver.close()
-        if child.is_alive():  # interrupted (Ctrl-C, a run terminated from the UI)
+        here.close()
+        if child.poll() is None:  # interrupted (Ctrl-C, a run terminated from the UI)
             child.terminate()
-            child.join(10)
-            if child.is_alive():
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
                 child.kill()
-                child.join()
+                child.wait()
+
+
+# The child's first lines: the socket to the parent, then `_child_main`.
+_BOOT = (
+    "import sys; from multiprocessing.connection import Connection; "
+    "from oversight.core.isolate import _child_main; "
+    "_child_main(Connection(int(sys.argv[1])), int(sys.argv[2]))"
+)
 
 
 def _how(exitcode: int | None) -> str:
@@ -105,18 +120,18 @@ def _how(exitcode: int | None) -> str:
     return f"exited with code {exitcode}"
 
 
-def _child_main(
-    sender, parent_pid: int, fn: Callable, args: tuple, kwargs: dict, with_progress: bool
-) -> None:
+def _child_main(parent: Connection, parent_pid: int) -> None:
     _die_with(parent_pid)
+    sys.path[:] = parent.recv()
+    fn, args, kwargs, with_progress = parent.recv()  # imports fn's module
     if with_progress:
-        kwargs["progress"] = lambda *a, **k: sender.send(("progress", a, k))
+        kwargs["progress"] = lambda *a, **k: parent.send(("progress", a, k))
     try:
         message = ("result", fn(*args, **kwargs))
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
         message = ("error", _picklable(exc), traceback.format_exc())
-    sender.send(message)
-    sender.close()
+    parent.send(message)
+    parent.close()
 
 
 def _picklable(exc: BaseException) -> BaseException:
