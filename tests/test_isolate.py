@@ -121,3 +121,36 @@ def test_steps_can_run_in_this_process(monkeypatch):
     assert in_child(pid_and_sum, [1], offset=1) == (os.getpid(), 2)
     assert in_child(counts_to, 2, progress=lambda *a, **k: seen.append(a)) == "done"
     assert seen == [(1, 2), (2, 2)]
+
+
+def test_the_streaming_steps_give_duckdb_less_memory(monkeypatch, tmp_path):
+    """Ingest and validation stream rows in chunks: DuckDB gets OVERSIGHT_DUCKDB_STREAMING_MEMORY
+    there (512MB by default), the other steps OVERSIGHT_DUCKDB_MEMORY."""
+    from contextlib import contextmanager
+
+    from oversight.core import settings, warehouse
+    from oversight.ingest import load
+    from oversight.validation import suites
+
+    monkeypatch.setenv(settings.STREAMING_MEMORY_ENV, "300MB")
+    monkeypatch.delenv(settings.MEMORY_ENV, raising=False)
+    limits = []
+
+    def spy(real):
+        @contextmanager
+        def opened(*args, **kwargs):
+            with real(*args, **kwargs) as con:
+                limits.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
+                yield con
+
+        return opened
+
+    monkeypatch.setattr(load, "open_warehouse", spy(warehouse.open_warehouse))
+    monkeypatch.setattr(suites, "open_warehouse", spy(warehouse.open_warehouse))
+    path = str(tmp_path / "w.duckdb")
+    load.ingest_sources(path, str(settings.catalogue_path()), [])
+    suites.validate_tables(path, str(tmp_path / "gx"), [])
+    with warehouse.open_warehouse(path) as con:
+        usual = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert limits == ["286.1 MiB", "286.1 MiB"]
+    assert usual == "953.6 MiB"

@@ -242,10 +242,17 @@ def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection
 
 @contextmanager
 def open_warehouse(
-    path: Path | str | None = None, *, read_only: bool = False, timeout: float | None = None
+    path: Path | str | None = None,
+    *,
+    read_only: bool = False,
+    timeout: float | None = None,
+    memory_limit: str | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """`with open_warehouse() as con:` a connection with the schema in place, closed after."""
+    """`with open_warehouse() as con:` a connection with the schema in place, closed after;
+    DuckDB may use `memory_limit` (default `settings.duckdb_memory_limit()`)."""
     con = connect(path, read_only=read_only, timeout=timeout)
+    if memory_limit:
+        con.execute("set memory_limit = ?", [memory_limit])
     try:
         if not read_only:
             ensure_schema(con)

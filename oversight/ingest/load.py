@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from oversight.core import ledger
+from oversight.core import ledger, settings
 from oversight.core.catalogue import (
     Catalogue,
     Source,
@@ -144,7 +144,8 @@ def ingest_sources(
     own (`oversight.core.isolate.in_child`)."""
     catalogue = load_catalogue(catalogue_path, strict=False)
     summaries = []
-    with open_warehouse(warehouse, timeout=timeout) as con:
+    limit = settings.duckdb_streaming_memory_limit()
+    with open_warehouse(warehouse, timeout=timeout, memory_limit=limit) as con:
         for source_id in source_ids:
 
             def file_done(done: int, total: int, message: str, key: str = source_id) -> None:

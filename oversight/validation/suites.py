@@ -517,7 +517,11 @@ def validate_tables(
     Opens the warehouse itself, so that the checks
     can run it in a process of their own (`oversight.core.isolate.in_child`)."""
     found = {}
-    with gx_lock(Path(gx_dir)), open_warehouse(warehouse, timeout=timeout) as con:
+    limit = settings.duckdb_streaming_memory_limit()
+    with (
+        gx_lock(Path(gx_dir)),
+        open_warehouse(warehouse, timeout=timeout, memory_limit=limit) as con,
+    ):
         runner = suite_runner(Path(gx_dir))
         for table in tables:
             found[table] = run_suite(con, table, runner, thresholds, reuse=True)
