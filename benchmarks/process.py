@@ -1,5 +1,6 @@
 """Running one measured step in its own process: wall seconds, peak resident memory
-(the process and its children, from `wait4`), and a memory guard that kills a step past its
+(from `wait4`: the largest single process among it and its children; `pipeline_run` samples
+the sum itself), and a memory guard that kills a step past its
 limit so that one case cannot take the machine down; and a description of the machine."""
 
 from __future__ import annotations
