@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import dagster as dg
+import psutil
 import pytest
 from dagster._core.scheduler.instigation import TickStatus  # no public name in 1.13
 
@@ -93,12 +94,21 @@ def ui(built: Path):
                 time.sleep(1)
         yield url
     finally:
+        # `dg dev` runs in a session of its own (pipelines/ui.py), out of reach of killpg:
+        # whatever the UI started and outlives its shutdown is stopped here, not left running.
+        started = []
+        with contextlib.suppress(psutil.NoSuchProcess):
+            started = psutil.Process(process.pid).children(recursive=True)
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:  # a loaded machine: the UI's shutdown is slow
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        _, alive = psutil.wait_procs(started, timeout=90)
+        for leftover in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                leftover.kill()
 
 
 @pytest.fixture(scope="module")
