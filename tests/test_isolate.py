@@ -5,6 +5,7 @@ its memory goes back to the system."""
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -154,3 +155,8 @@ def test_the_streaming_steps_give_duckdb_less_memory(monkeypatch, tmp_path):
         usual = con.execute("select current_setting('memory_limit')").fetchone()[0]
     assert limits == ["286.1 MiB", "286.1 MiB"]
     assert usual == "953.6 MiB"
+
+
+def test_arguments_that_cannot_cross_fail_here():
+    with pytest.raises((TypeError, AttributeError, pickle.PicklingError)):
+        in_child(pid_and_sum, [1], offset=lambda: 1)  # a lambda cannot be pickled

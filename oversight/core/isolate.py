@@ -65,14 +65,22 @@ def in_child(
     here, there = multiprocessing.Pipe()  # a socket pair: the child gets one end's descriptor
     # A plain interpreter rather than multiprocessing's spawn, which imports the parent's
     # main module again in the child (for a Dagster run worker, all of Dagster).
+    # PYTHONPATH: this process's path, so that the child finds this module (and fn's) even
+    # when the project is not installed.
+    path = os.pathsep.join(p for p in sys.path if p)
     child = subprocess.Popen(
         [sys.executable, "-c", _BOOT, str(there.fileno()), str(os.getpid())],
         pass_fds=[there.fileno()],
+        env={**os.environ, "PYTHONPATH": path},
     )
     there.close()  # the child holds the only other end: EOF when it ends
     try:
-        here.send(sys.path)  # first, so that the child can import fn's module
-        here.send((fn, args, kwargs, progress is not None))
+        job = pickle.dumps((fn, args, kwargs, progress is not None))  # fails here, not there
+        try:
+            here.send(sys.path)  # first, so that the child can import fn's module
+            here.send_bytes(job)
+        except OSError:  # the child is gone already: recv() below says how
+            pass
         while True:
             try:
                 kind, *payload = here.recv()
@@ -123,7 +131,7 @@ def _how(exitcode: int | None) -> str:
 def _child_main(parent: Connection, parent_pid: int) -> None:
     _die_with(parent_pid)
     sys.path[:] = parent.recv()
-    fn, args, kwargs, with_progress = parent.recv()  # imports fn's module
+    fn, args, kwargs, with_progress = pickle.loads(parent.recv_bytes())  # imports fn's module
     if with_progress:
         kwargs["progress"] = lambda *a, **k: parent.send(("progress", a, k))
     try:
