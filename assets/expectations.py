@@ -66,8 +66,12 @@ def check_results(table_key: dg.AssetKey, outcomes: list[RuleOutcome]):
         )
 
 
+def _key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(table.split("."))
+
+
 def _specs(table: str) -> list[dg.AssetCheckSpec]:
-    key = dg.AssetKey(table.split("."))
+    key = _key(table)
     suite = load_suite(table)
 
     def describe(level: str) -> str:
@@ -97,8 +101,7 @@ def build_suite_checks(tables: tuple[str, ...] = SUITE_TABLES) -> list:
     def validate(
         context: dg.AssetCheckExecutionContext, warehouse: Warehouse, catalogue: SourceCatalogue
     ):
-        selected = {k.asset_key.to_user_string().replace("/", ".") for k in
-                    context.selected_asset_check_keys}  # fmt: skip
+        selected = context.selected_asset_check_keys
         thresholds = {s.id: s.threshold for s in catalogue.load().sources if s.threshold}
 
         def validated(table: str, outcomes: list[RuleOutcome]) -> None:
@@ -109,18 +112,14 @@ def build_suite_checks(tables: tuple[str, ...] = SUITE_TABLES) -> list:
             validate_tables,
             warehouse.path,
             warehouse.gx_dir,
-            [t for t in tables if t in selected],
+            [t for t in tables if any(k.asset_key == _key(t) for k in selected)],
             thresholds,
             warehouse.lock_timeout,
             progress=validated,
         )
         for table, outcomes in results.items():
-            for result in check_results(dg.AssetKey(table.split(".")), outcomes):
-                if (
-                    result.check_name
-                    and dg.AssetCheckKey(result.asset_key, result.check_name)
-                    in context.selected_asset_check_keys
-                ):
+            for result in check_results(_key(table), outcomes):
+                if dg.AssetCheckKey(_key(table), result.check_name) in selected:
                     yield result
 
     return [validate]

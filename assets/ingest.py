@@ -198,9 +198,12 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
         fingerprints = {
             s.id: files_fingerprint(cat, s) for s in cat.sources if s.id in context.partition_keys
         }
+        valid = []
         for key in context.partition_keys:
             if cat.problems_of(key):
                 context.log.error(f"[{key}] skipped: invalid catalogue entry")
+            else:
+                valid.append(key)
 
         def progress(key: str, done: int, total: int, message: str) -> None:
             context.log.info(f"[{key}] file {done}/{total}: {message}")
@@ -211,7 +214,7 @@ def build_ingest_assets(partitions: dg.PartitionsDefinition) -> list:
             load.ingest_sources,
             warehouse.path,
             catalogue.path,
-            [key for key in context.partition_keys if not cat.problems_of(key)],
+            valid,
             config.force,
             warehouse.lock_timeout,
             progress=progress,

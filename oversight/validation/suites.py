@@ -514,8 +514,8 @@ def validate_tables(
     with GX's folder locked: two runs at once (the nightly schedule and an analyst's) share
     it, and its context, suites and results are written by one process at a time;
     `progress(table, outcomes)` after each; then the Data Docs site, if the results changed.
-    Opens the warehouse itself, so that the checks
-    can run it in a process of their own (`oversight.core.isolate.in_child`)."""
+    Opens the warehouse itself, so that the checks can run it in a process of their own
+    (`oversight.core.isolate.in_child`)."""
     found = {}
     limit = settings.duckdb_streaming_memory_limit()
     with (
