@@ -13,7 +13,6 @@ step. Steps are grouped into layers.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import resource
 import threading
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import dagster as dg
 import psutil
+
+from benchmarks.process import tree_rss_mb
 
 LAYERS = (  # step-key prefix -> layer, in pipeline order
     ("ingest_sources", "ingest"),
@@ -34,20 +35,17 @@ LAYERS = (  # step-key prefix -> layer, in pipeline order
 )
 
 
+_ME = psutil.Process()
+
+
 def layer_of(step_key: str) -> str:
     return next((layer for prefix, layer in LAYERS if step_key.startswith(prefix)), "other")
 
 
 def _rss_mb() -> float:
-    """Resident memory of this process and every process it started (the steps that run in
-    a process of their own, `oversight.core.isolate`), summed: shared libraries loaded by
-    two of them are counted twice, so the figure is, if anything, high."""
-    me = psutil.Process()
-    total = 0
-    for process in [me, *me.children(recursive=True)]:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += process.memory_info().rss
-    return total / 2**20
+    """Resident memory of this process and the steps it runs in processes of their own
+    (`oversight.core.isolate`), summed."""
+    return tree_rss_mb(_ME)[1]
 
 
 class MemorySampler(threading.Thread):

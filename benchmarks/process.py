@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import psutil
 
 from oversight.core import settings
 
@@ -63,18 +64,27 @@ def measure(
     return result
 
 
+def tree_rss_mb(root: psutil.Process) -> tuple[list[psutil.Process], float]:
+    """`root` and every process under it, and their resident memory summed (MB): shared
+    libraries loaded by two of them are counted twice, so the figure is, if anything, high.
+    Raises psutil.NoSuchProcess when `root` is gone; a child that ends meanwhile counts 0."""
+    tree = [root, *root.children(recursive=True)]
+    total = root.memory_info().rss
+    for process in tree[1:]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += process.memory_info().rss
+    return tree, total / 2**20
+
+
 def _guard(proc: subprocess.Popen, limit_mb: float, killed: list[float]) -> None:
     """Every 0.2 s, the resident memory of `proc` and its children; SIGKILL past the limit."""
-    import psutil
-
     try:
         root = psutil.Process(proc.pid)
     except psutil.NoSuchProcess:
         return
     while proc.returncode is None:
         try:
-            tree = [root, *root.children(recursive=True)]
-            rss = sum(p.memory_info().rss for p in tree) / 2**20
+            tree, rss = tree_rss_mb(root)
         except psutil.NoSuchProcess:
             return
         if rss > limit_mb:
