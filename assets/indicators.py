@@ -17,8 +17,8 @@ from assets.ingest import (
     STAGING_SPEND,
 )
 from assets.resources import SourceCatalogue, Warehouse
+from oversight.core.mart_columns import MART_COLUMNS
 from oversight.core.parameters import load_parameters
-from oversight.core.schema import MART_COLUMNS
 from oversight.core.warehouse import atomic, atomic_retrying
 from oversight.indicators.indicators import (
     build_concentration,
@@ -252,7 +252,7 @@ def table_schema(warehouse: Warehouse, table: str) -> dg.TableSchema:
 
 def column_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
     """The table's columns and types from DuckDB, each described from
-    oversight.core.schema.MART_COLUMNS (empty when a column is not described there)."""
+    oversight.core.mart_columns.MART_COLUMNS (empty when a column is not described there)."""
     described = MART_COLUMNS.get(table, {})
     columns = con.execute(f"describe {table}").fetchall()
     return dg.TableSchema(

@@ -23,7 +23,7 @@ from assets.indicators import (
     column_schema,
 )
 from assets.resources import Warehouse
-from oversight.core.schema import MART_COLUMNS
+from oversight.core.mart_columns import MART_COLUMNS
 from pipelines.definitions import build_defs
 from tests.conftest import PROJECT
 from tests.test_definitions import run_everything
