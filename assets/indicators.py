@@ -168,12 +168,18 @@ def supplier_concentration(
     descriptive band, CR1/CR3/CR5, top supplier, strategic-supplier share, and the change in
     HHI and CR3 from the year before. A group with too few suppliers or too little spend is
     marked, not banded. `marts.supplier_shares` holds each supplier's share of a buyer's spend
-    (SC03) and its dependency on its largest buyer (SC04). Rules, thresholds
+    (SC03) and its dependency on its largest buyer (SC04). Both are measured on
+    `marts.concentration_values` (each supplier's value per group), which a nightly run
+    extends with the links that changed rather than summing every payment again. Rules, thresholds
     (catalogue/parameters.yaml `concentration`) and sources: docs/indicators.md."""
     parameters = load_parameters()
     with warehouse.connect() as con:
         as_of = parameters.as_of(config.as_of, data_as_of(con))
-        n = atomic_retrying(con, lambda: build_concentration(con, parameters, as_of))
+        built = atomic_retrying(con, lambda: build_concentration(con, parameters, as_of))
+        n = built["rows"]
+        context.log.info(
+            f"concentration values: {built['build']} build from {built['links']:,} link rows"
+        )
         high = con.execute(
             "select count(*) from marts.supplier_concentration where band = 'highly concentrated'"
         ).fetchall()[0][0]
@@ -194,6 +200,9 @@ def supplier_concentration(
         metadata={
             "dagster/row_count": n,
             "highly concentrated groups": high,
+            # full: from every link; incremental: the stored values plus the links' changes
+            "values build": built["build"],
+            "link rows read": built["links"],
             "HHI by buyer": dg.MetadataValue.md(markdown_image(out / "hhi.png", "HHI")),
             "top suppliers by buyer": dg.MetadataValue.md(
                 markdown_image(out / "top-suppliers.png", "top suppliers")
@@ -201,6 +210,9 @@ def supplier_concentration(
             "dagster/column_schema": table_schema(warehouse, "marts.supplier_concentration"),
             "marts.supplier_shares columns": dg.MetadataValue.table_schema(
                 table_schema(warehouse, "marts.supplier_shares")
+            ),
+            "marts.concentration_values columns": dg.MetadataValue.table_schema(
+                table_schema(warehouse, "marts.concentration_values")
             ),
         }
     )

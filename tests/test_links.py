@@ -399,20 +399,48 @@ def month_apart(tmp_path_factory):
 
 
 LINK_TABLES = ("spend_contract", "contract_entries", "superseded_files")
+# What supplier concentration builds from the links, extended from their changes.
+CONCENTRATION_TABLES = ("concentration_values", "supplier_concentration", "supplier_shares")
+AS_OF = date(2026, 9, 30)
+
+
+def _concentration(con) -> dict:
+    """Build supplier concentration; its tables, and how its values were built."""
+    from oversight.indicators.indicators import build_concentration
+
+    built = build_concentration(con, load_parameters(), AS_OF)
+    tables = {
+        t: con.execute(f"select * from marts.{t} order by all").fetchall()
+        for t in CONCENTRATION_TABLES
+    }
+    return {**tables, "values build": built["build"], "link rows read": built["links"]}
 
 
 def _links_then_full(con) -> tuple[dict, dict, dict]:
-    """Link (incrementally if it can), then again in full: (the build's counts, the tables
-    it left, the tables of the full build)."""
+    """Link (incrementally if it can) and build concentration from the links' changes, then
+    both again in full: (the links build's counts, the tables they left, the tables of the
+    full builds). Concentration must have been built before, from the links as they were."""
     from oversight.entities.links import build_links
 
     parameters = load_parameters()
     counts = build_links(con, parameters)
+    logged = con.execute(
+        "select count(*) from links.spend_contract_changes where build = "
+        "(select build from links.link_build)"
+    ).fetchall()[0][0]
     tables = "select * from links.{} order by all"
     incremental = {t: con.execute(tables.format(t)).fetchall() for t in LINK_TABLES}
+    incremental |= _concentration(con)
+    # the values were extended from exactly this build's changes: each link it removed or
+    # added (a payment linked again counts twice)
+    assert incremental.pop("values build") == "incremental"
+    assert incremental.pop("link rows read") == logged >= counts["relinked"]
     con.execute("drop table links.link_build")
     assert build_links(con, parameters)["build"] == "full"
     full = {t: con.execute(tables.format(t)).fetchall() for t in LINK_TABLES}
+    full |= _concentration(con)  # a full links build: concentration reads every link again
+    assert full.pop("values build") == "full"
+    assert full.pop("link rows read") == len(full["spend_contract"])
     return counts, incremental, full
 
 
@@ -426,6 +454,11 @@ def test_a_new_month_links_only_its_payments_with_the_full_result(month_apart, t
     warehouse = tmp_path / "w.duckdb"
     shutil.copy(month_apart, warehouse)
     with open_warehouse(warehouse) as con:
+        before = _concentration(con)  # from the links before the month
+        assert before["values build"] == "full"
+        unchanged = _concentration(con)  # nothing linked since: no link read
+        assert (unchanged["values build"], unchanged["link rows read"]) == ("incremental", 0)
+        assert unchanged == before | {"values build": "incremental", "link rows read": 0}
         build_suppliers(con, load_parameters())
         build_buyers(con, load_parameters())
         new = con.execute(
@@ -438,6 +471,44 @@ def test_a_new_month_links_only_its_payments_with_the_full_result(month_apart, t
     assert new <= counts["relinked"] < total / 2
     for table, rows in incremental.items():
         assert rows == full[table], table
+    # the month moved concentration (its values are not merely those of before)
+    assert incremental["concentration_values"] != before["concentration_values"]
+
+
+def test_readers_of_the_links_change_log_know_what_to_read(month_apart, tmp_path, monkeypatch):
+    """A reader of the links (concentration's values) that last read build b of log E is
+    told to read nothing, the changes since b, or every link again."""
+    import shutil
+
+    from oversight.entities import links
+    from oversight.entities.resolution import build_buyers, build_suppliers
+
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(month_apart, warehouse)
+    with open_warehouse(warehouse) as con:
+        epoch, first = links.current_build(con)  # the fixture's full build
+        assert links.changes_since(con, epoch, first) == "none"
+        assert links.changes_since(con, epoch, first - 1) == "all"  # before the full build
+        assert links.changes_since(con, "another log", first) == "all"
+        assert links.changes_since(con, epoch, first + 1) == "all"  # a build never made
+        assert links.changes_since(con, None, None) == "all"
+        build_suppliers(con, load_parameters())
+        build_buyers(con, load_parameters())
+        assert links.build_links(con, load_parameters())["build"] == "incremental"
+        assert links.current_build(con) == (epoch, first + 1)
+        assert links.changes_since(con, epoch, first) == "changes"
+        logged = con.execute("select count(*) from links.spend_contract_changes").fetchall()
+        assert logged[0][0] > 0
+        # the log outgrows what it may hold: emptied, and a reader behind reads everything
+        monkeypatch.setattr(links, "LOG_MAX_SHARE", 0.0)
+        con.execute(
+            "update staging.spend set amount = amount + 1 where row_number = 2 "
+            "and file_path = (select min(file_path) from staging.spend)"
+        )
+        assert links.build_links(con, load_parameters())["build"] == "incremental"
+        assert con.execute("select count(*) from links.spend_contract_changes").fetchall() == [(0,)]
+        assert links.changes_since(con, epoch, first) == "all"
+        assert links.changes_since(con, epoch, first + 2) == "none"
 
 
 @pytest.mark.parametrize(
@@ -491,6 +562,7 @@ def test_each_kind_of_change_is_linked_again_as_a_full_build_would(month_apart, 
     shutil.copy(month_apart, warehouse)
     with open_warehouse(warehouse) as con:
         before = con.execute("select count(*) from links.spend_contract").fetchall()[0][0]
+        _concentration(con)  # from the links before the change
         resolved = change.startswith("update entities")
         if not resolved:
             con.execute(change)

@@ -243,6 +243,27 @@ MART_COLUMNS: dict[str, dict[str, str]] = {
         "hhi_change": "SC06 change in HHI from the previous year present for the same group",
         "cr3_change": "SC06 change in CR3 from the previous year present for the same group",
     },
+    "marts.concentration_values": {
+        "basis": _WHO["basis"],
+        "buyer_id": _WHO["buyer_id"],
+        "category_scheme": "Category scheme of `category` ('all': every category together)",
+        "category": "Procurement category, else the payment's expense type ('all': every "
+        "category together)",
+        "fy": "Financial year as its starting year (2025: April 2025 to March 2026)",
+        "supplier_id": _WHO["supplier_id"],
+        "value": "The supplier's net value in the group (£): market payments (spend) or "
+        "contract values (contracted value); null when no row summed has an amount",
+        "counted": "Payments (spend) or contracts (contracted value) the value sums",
+        "valued": "Of those, the ones with an amount in pounds",
+    },
+    "marts.concentration_build": {
+        "code": "Fingerprint of the SQL that built marts.concentration_values: other SQL "
+        "means a full build",
+        "links_epoch": "The links build log (links.link_build.epoch) the values were built "
+        "from; a full links build starts a new one",
+        "links_build": "The links build (links.link_build.build) the values include: the "
+        "next build adds the changes of later ones (links.spend_contract_changes)",
+    },
     "marts.supplier_shares": {
         "basis": _WHO["basis"],
         "buyer_id": _WHO["buyer_id"],

@@ -17,12 +17,21 @@ after each build they are stored (`links.built_from_*`), and the next build comp
 Changed link code or parameters, no stored inputs, or more than `INCREMENTAL_MAX_SHARE` of
 all payments to link again mean a full build. `tests/test_links.py` checks that an
 incremental build equals a full one.
+
+Each build is numbered (`links.link_build.build`), and each incremental build logs what it
+changed in `links.spend_contract_changes`: every link it removed (`change` -1) and every link
+it added (+1), as whole rows. A step that derives something from the links (supplier
+concentration's values) can then apply the changes since the build it last read instead of
+reading all the links again (`changes_since`). A full build starts a new log (a new `epoch`);
+the log is emptied when it outgrows the links themselves (`log_from` says which builds it
+still holds), and a reader whose builds it no longer holds reads everything again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from importlib import resources
 
 import duckdb
@@ -41,6 +50,10 @@ LINKS_CODE = hashlib.sha256(
         for name in ("contract_entries.sql", "link_inputs.sql", "spend_contract.sql", "links.py")
     )
 ).hexdigest()[:16]
+
+# The change log is emptied when it holds more rows than this share of the links: a reader
+# that far behind is no better served by the log than by the links themselves.
+LOG_MAX_SHARE = 1.0
 
 # The inputs link_inputs.sql builds (links.input_*), kept after the build as what it was
 # computed from (links.built_from_*).
@@ -77,18 +90,53 @@ def _changed(name: str, columns: str) -> str:
     )
 
 
-def _stored_build(con: duckdb.DuckDBPyConnection) -> tuple | None:
-    """(code, settings) of the stored links, or None when there is nothing to extend."""
-    wanted = ["spend_contract", "link_build", *(f"built_from_{t}" for t in INPUTS)]
-    found = con.execute(  # (no failing query: it would abort the caller's transaction)
-        "select count(*) from duckdb_tables() where schema_name = 'links' "
+def _has_tables(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]) -> bool:
+    """Whether every one of `tables` exists in `schema` (asked of the catalogue: a failing
+    query would abort the caller's transaction)."""
+    found = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? "
         "and table_name in (select unnest(?::varchar[]))",
-        [wanted],
+        [schema, tables],
     ).fetchall()[0][0]
-    if found < len(wanted):
+    return found == len(tables)
+
+
+BUILD_COLUMNS = "code, settings, build, epoch, log_from"
+
+
+def _stored_build(con: duckdb.DuckDBPyConnection) -> tuple | None:
+    """(code, settings, build, epoch, log_from) of the stored links, or None when there is
+    nothing to extend."""
+    wanted = ["spend_contract", "link_build", "spend_contract_changes"]
+    if not _has_tables(con, "links", wanted + [f"built_from_{t}" for t in INPUTS]):
         return None
-    rows = con.execute("select code, settings from links.link_build").fetchall()
+    names = {r[0] for r in con.execute("describe links.link_build").fetchall()}
+    if not {c.strip() for c in BUILD_COLUMNS.split(",")} <= names:
+        return None  # a warehouse from before builds were numbered
+    rows = con.execute(f"select {BUILD_COLUMNS} from links.link_build").fetchall()
     return rows[0] if len(rows) == 1 else None
+
+
+def changes_since(con: duckdb.DuckDBPyConnection, epoch: str | None, build: int | None) -> str:
+    """What a reader that last read build `build` of log `epoch` must do now: `'none'` (no
+    build since), `'changes'` (the changes of every later build are in
+    `links.spend_contract_changes`, `where build > {build}`) or `'all'` (read every link
+    again: a full build since, or the log no longer holds the builds it needs)."""
+    if epoch is None or build is None or not _has_tables(con, "links", ["link_build"]):
+        return "all"
+    stored = _stored_build(con)
+    if stored is None or stored[3] != epoch or build > stored[2]:
+        return "all"
+    if build == stored[2]:
+        return "none"
+    return "changes" if build + 1 >= stored[4] else "all"
+
+
+def current_build(con: duckdb.DuckDBPyConnection) -> tuple[str | None, int | None]:
+    """(epoch, build) of the links as they stand: what a reader records having read;
+    (None, None) for links with no numbered build."""
+    stored = _stored_build(con)
+    return (stored[3], stored[2]) if stored is not None else (None, None)
 
 
 def _relink_scope(con: duckdb.DuckDBPyConnection) -> int:
@@ -126,6 +174,35 @@ def _relink_scope(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("select count(*) from relink").fetchall()[0][0]
 
 
+def _relink(con: duckdb.DuckDBPyConnection, select: str, build: int) -> None:
+    """Replace the stored links of the payments in `relink` (and drop those of `gone_files`)
+    with new ones from `select`, logging both in `links.spend_contract_changes`."""
+    on = _on("s", "r", KEY)
+    con.execute(f"""
+        create or replace temp view spend_to_link as
+        select s.rowid as pid, s.* from staging.spend s semi join relink r on {on}""")
+    con.execute(f"""
+        create or replace temp table unlinked as
+        select s.rowid as link_row from links.spend_contract s
+        where exists (select 1 from relink r where {on})
+           or exists (select 1 from gone_files g where {_on("s", "g", KEY[:2])})""")
+    con.execute(
+        "insert into links.spend_contract_changes by name "
+        "select ?::bigint as build, -1::tinyint as change, * from links.spend_contract "
+        "where rowid in (select link_row from unlinked)",
+        [build],
+    )
+    con.execute("delete from links.spend_contract where rowid in (select link_row from unlinked)")
+    con.execute(f"create or replace temp table linked as {select}")
+    con.execute("insert into links.spend_contract by name from linked")
+    con.execute(
+        "insert into links.spend_contract_changes by name "
+        "select ?::bigint as build, 1::tinyint as change, * from linked",
+        [build],
+    )
+    con.execute("drop table linked")
+
+
 def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
     """Group contract entries into contracts (`links.contract_entries`), then link every
     payment to the contract entry it most likely pays (or to none): only the payments whose
@@ -145,32 +222,39 @@ def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
     settings = _settings(parameters)
 
     relink = None
-    if _stored_build(con) == (LINKS_CODE, settings):
+    stored = _stored_build(con)
+    if stored is not None and stored[:2] == (LINKS_CODE, settings):
         relink = _relink_scope(con)
         total = con.execute("select sum(payments) from links.input_files").fetchall()[0][0] or 0
         if relink > INCREMENTAL_MAX_SHARE * total:
             relink = None
+    build = (stored[2] if stored is not None else 0) + 1
     if relink is None:
         con.execute("create or replace temp view spend_to_link as "
                     "select rowid as pid, * from staging.spend")  # fmt: skip
         con.execute(f"create or replace table links.spend_contract as {select}")
+        con.execute(
+            "create or replace table links.spend_contract_changes as select 0::bigint as build,"
+            " 0::tinyint as change, * from links.spend_contract limit 0"
+        )
+        epoch, log_from = uuid.uuid4().hex, build + 1
     else:
-        on = _on("s", "r", KEY)
-        con.execute(f"""
-            create or replace temp view spend_to_link as
-            select s.rowid as pid, s.* from staging.spend s semi join relink r on {on}""")
-        con.execute(f"""
-            delete from links.spend_contract s
-            where exists (select 1 from relink r where {on})
-               or exists (select 1 from gone_files g where {_on("s", "g", KEY[:2])})""")
-        con.execute(f"insert into links.spend_contract by name {select}")
+        _relink(con, select, build)
+        epoch, log_from = stored[3], stored[4]
+        logged, links = con.execute(
+            "select (select count(*) from links.spend_contract_changes), "
+            "(select count(*) from links.spend_contract)"
+        ).fetchall()[0]
+        if logged > LOG_MAX_SHARE * links:
+            con.execute("delete from links.spend_contract_changes")
+            log_from = build + 1
     for name in INPUTS:
         con.execute(f"drop table if exists links.built_from_{name}")
         con.execute(f"alter table links.input_{name} rename to built_from_{name}")
     con.execute(
-        "create or replace table links.link_build as "
-        "select ?::varchar as code, ?::varchar as settings",
-        [LINKS_CODE, settings],
+        f"create or replace table links.link_build ({BUILD_COLUMNS}) as "
+        "select ?::varchar, ?::varchar, ?::bigint, ?::varchar, ?::bigint",
+        [LINKS_CODE, settings, build, epoch, log_from],
     )
     counts = dict(
         con.execute(

@@ -3,6 +3,7 @@ parameters from `catalogue/parameters.yaml` and an as-of date."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 from oversight.core import settings
 from oversight.core.catalogue import Catalogue
 from oversight.core.parameters import Parameters
+from oversight.entities.links import changes_since, current_build
 
 # What notices carry, in the canonical contract columns (no review dates or owners).
 NOTICE_FIELDS = (
@@ -159,12 +161,87 @@ def strategic_suppliers(con: duckdb.DuckDBPyConnection, path=None) -> pd.DataFra
         con.unregister("strategic_list")
 
 
-def build_concentration(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date) -> int:
+# Stored values can be extended only if they were computed by the same SQL.
+VALUES_CODE = hashlib.sha256(_sql("concentration_values.sql").encode()).hexdigest()[:16]
+VALUE_KEY = ("basis", "buyer_id", "category_scheme", "category", "fy", "supplier_id")
+
+
+def _values_read(con: duckdb.DuckDBPyConnection) -> tuple[str | None, int | None]:
+    """(links epoch, links build) the stored values were computed from, (None, None) when
+    there are none to extend (none stored, or computed by other SQL)."""
+    found = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'marts' "
+        "and table_name in ('concentration_values', 'concentration_build')"
+    ).fetchall()[0][0]
+    if found < 2:
+        return None, None
+    rows = con.execute("select code, links_epoch, links_build from marts.concentration_build")
+    rows = rows.fetchall()
+    if len(rows) != 1 or rows[0][0] != VALUES_CODE:
+        return None, None
+    return rows[0][1], rows[0][2]
+
+
+def build_concentration_values(con: duckdb.DuckDBPyConnection) -> dict:
+    """`marts.concentration_values`, the values concentration is measured on: from every
+    link (a full build), or the stored values plus the links' changes since they were built
+    (`links.spend_contract_changes`; the result equals a full build's, which
+    `tests/test_indicators.py` checks). Contracted values are built in full each time.
+    Needs the variable `market_classes` (`set_variables`). Returns `build` (`full` or
+    `incremental`) and `links` (the link rows read)."""
+    epoch, since = _values_read(con)
+    read = changes_since(con, epoch, since)
+    if read == "all":
+        links = "select 1::tinyint as change, * from links.spend_contract"
+    elif read == "changes":
+        links = f"select * from links.spend_contract_changes where build > {int(since)}"
+    else:  # no links build since: only the contracted values are built again
+        links = "select * from links.spend_contract_changes limit 0"
+    con.execute("create schema if not exists marts")
+    con.execute(f"create or replace temp view spend_changes as {links}")
+    con.execute(_sql("concentration_values.sql"))
+    columns = "basis, buyer_id, category_scheme, category, fy, supplier_id, value, counted, valued"
+    if read == "all":
+        con.execute(f"""
+            create or replace table marts.concentration_values as
+            select {columns} from spend_value_changes
+            union all select {columns} from contract_values""")
+    else:
+        on = " and ".join(f"v.{c} is not distinct from d.{c}" for c in VALUE_KEY)
+        con.execute(f"""
+            merge into marts.concentration_values v using spend_value_changes d on ({on})
+            when matched and v.counted + d.counted = 0 then delete
+            when matched then update set
+                value = case when v.valued + d.valued > 0
+                             then coalesce(v.value, 0) + coalesce(d.value, 0) end,
+                counted = v.counted + d.counted, valued = v.valued + d.valued
+            when not matched and d.counted <> 0 then insert by name""")
+        con.execute("delete from marts.concentration_values where basis = 'contracted value'")
+        con.execute(f"insert into marts.concentration_values select {columns} from contract_values")
+    epoch, build = current_build(con)
+    con.execute(
+        "create or replace table marts.concentration_build as "
+        "select ?::varchar as code, ?::varchar as links_epoch, ?::bigint as links_build",
+        [VALUES_CODE, epoch, build],
+    )
+    read_rows = con.execute("select count(*) from spend_changes").fetchall()[0][0]
+    con.execute("drop view spend_changes")
+    return {"build": "full" if read == "all" else "incremental", "links": read_rows}
+
+
+def build_concentration(
+    con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date
+) -> dict:
+    """SC01-SC06 (`marts.supplier_concentration`, `marts.supplier_shares`) from
+    `marts.concentration_values`, which is built first. Returns the concentration rows
+    (`rows`) and how the values were built (`build_concentration_values`)."""
     set_variables(con, parameters, as_of)
+    values = build_concentration_values(con)
     con.register("strategic", strategic_suppliers(con))
     con.execute(_sql("supplier_concentration.sql"))
     con.unregister("strategic")
-    return con.execute("select count(*) from marts.supplier_concentration").fetchall()[0][0]
+    rows = con.execute("select count(*) from marts.supplier_concentration").fetchall()[0][0]
+    return {"rows": rows, **values}
 
 
 def build_scorecard(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date) -> int:

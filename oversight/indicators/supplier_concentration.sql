@@ -4,48 +4,9 @@
 -- Suppliers are resolved entities. Only the market counts (links.spend_contract.is_market:
 -- payee classes in parameters.yaml payees.market_classes, grants left out); public bodies,
 -- individuals, redacted payees and grants are in marts.non_market_spend.
+-- Both are measured on marts.concentration_values (concentration_values.sql), built first.
 -- Needs the registered table strategic (supplier_id, strategic_group).
 create schema if not exists marts;
-
-create or replace temp table concentration_values as
-with pay as (
-    select l.buyer_id, l.supplier_id, l.amount,  -- pounds only (links.spend_contract)
-           year(l.payment_date - interval 3 month) as fy, l.category, l.category_scheme
-    from links.spend_contract l
-    where l.buyer_id is not null and l.supplier_id is not null and l.is_market
-), contracts as (
-    -- Contracts counted once (a notice matched to a register entry is that entry), in the
-    -- financial year they start.
-    select bm.buyer_id, sm.supplier_id, coalesce(c.total_value, c.annual_value) as amount,
-           year(c.start_date - interval 3 month) as fy,
-           coalesce(c.category, c.category_code) as category,
-           case when c.category_scheme is not null then c.category_scheme
-                when c.category is not null or c.category_code is not null
-                then 'register category' end as category_scheme
-    from staging.contracts c
-    join entities.buyer_mentions bm on bm.name = c.buyer_name
-    join entities.supplier_mentions sm
-      on sm.name is not distinct from c.supplier_name
-     and sm.company_number is not distinct from c.supplier_company_number
-     and sm.charity_number is not distinct from c.supplier_charity_number
-    where c.contract_id not in (select notice_contract_id from staging.contract_matches)
-      and c.start_date is not null and not sm.is_personal
-      and sm.supplier_id in (select supplier_id from entities.suppliers
-                             where list_contains(getvariable('market_classes'), payee_class))
-), valued as (
-    select 'spend' as basis, * from pay
-    union all
-    select 'contracted value', * from contracts where amount is not null
-)
--- each category, and every category together ('all'), in one pass
-select basis, buyer_id,
-       case when grouping(category) = 1 then 'all' else category_scheme end as category_scheme,
-       case when grouping(category) = 1 then 'all' else category end as category,
-       fy, supplier_id, sum(amount) as value
-from valued
-group by grouping sets ((basis, buyer_id, category_scheme, category, fy, supplier_id),
-                        (basis, buyer_id, fy, supplier_id))
-having grouping(category) = 1 or category is not null;
 
 create or replace table marts.supplier_concentration as
 with measured as (
@@ -60,11 +21,11 @@ with measured as (
            max(v) as top_value,
            sum(v) filter (where supplier_id in (select supplier_id from strategic))
                as strategic_value
-    from (select *, greatest(value, 0) as v from concentration_values)
+    from (select *, greatest(value, 0) as v from marts.concentration_values)
     group by all
 ), top_supplier as (
     select basis, buyer_id, category_scheme, category, fy, min(supplier_id) as top_supplier_id
-    from concentration_values c
+    from marts.concentration_values c
     join measured m using (basis, buyer_id, category_scheme, category, fy)
     where greatest(c.value, 0) = m.top_value
     group by all
@@ -103,7 +64,7 @@ order by m.basis desc, b.name, m.category_scheme, m.category, m.financial_year;
 create or replace table marts.supplier_shares as
 with totals as (
     select basis, buyer_id, fy, supplier_id, greatest(value, 0) as value
-    from concentration_values where category_scheme = 'all'
+    from marts.concentration_values where category_scheme = 'all'
 ), by_buyer as (
     select basis, buyer_id, fy, sum(value) as buyer_total from totals group by all
 ), by_supplier as (
