@@ -499,15 +499,24 @@ def test_readers_of_the_links_change_log_know_what_to_read(month_apart, tmp_path
         assert links.changes_since(con, epoch, first) == "changes"
         logged = con.execute("select count(*) from links.spend_contract_changes").fetchall()
         assert logged[0][0] > 0
-        # the log outgrows what it may hold: emptied, and a reader behind reads everything
+        # the log outgrows what it may hold: it keeps the latest build's changes only, and a
+        # reader further behind reads everything
         monkeypatch.setattr(links, "LOG_MAX_SHARE", 0.0)
         con.execute(
             "update staging.spend set amount = amount + 1 where row_number = 2 "
             "and file_path = (select min(file_path) from staging.spend)"
         )
         assert links.build_links(con, load_parameters())["build"] == "incremental"
-        assert con.execute("select count(*) from links.spend_contract_changes").fetchall() == [(0,)]
+        kept = con.execute(
+            "select build, change, count(*) from links.spend_contract_changes group by all"
+        ).fetchall()
+        rows = con.execute(  # a changed file is linked again, all of it
+            "select count(*) from staging.spend "
+            "where file_path = (select min(file_path) from staging.spend)"
+        ).fetchall()[0][0]
+        assert sorted(kept) == [(first + 2, -1, rows), (first + 2, 1, rows)]
         assert links.changes_since(con, epoch, first) == "all"
+        assert links.changes_since(con, epoch, first + 1) == "changes"
         assert links.changes_since(con, epoch, first + 2) == "none"
 
 

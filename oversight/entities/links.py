@@ -23,8 +23,9 @@ changed in `links.spend_contract_changes`: every link it removed (`change` -1) a
 it added (+1), as whole rows. A step that derives something from the links (supplier
 concentration's values) can then apply the changes since the build it last read instead of
 reading all the links again (`changes_since`). A full build starts a new log (a new `epoch`);
-the log is emptied when it outgrows the links themselves (`log_from` says which builds it
-still holds), and a reader whose builds it no longer holds reads everything again.
+when the log outgrows a quarter of the links, it keeps only the latest build's changes
+(`log_from` says which builds it still holds), and a reader whose builds it no longer holds
+reads everything again.
 """
 
 from __future__ import annotations
@@ -51,9 +52,10 @@ LINKS_CODE = hashlib.sha256(
     )
 ).hexdigest()[:16]
 
-# The change log is emptied when it holds more rows than this share of the links: a reader
-# that far behind is no better served by the log than by the links themselves.
-LOG_MAX_SHARE = 1.0
+# When the change log holds more rows than this share of the links, the builds before the
+# latest are dropped from it: it is read by steps that run after every links build (a
+# nightly run reads one build's changes), and a step further behind reads every link.
+LOG_MAX_SHARE = 0.25
 
 # The inputs link_inputs.sql builds (links.input_*), kept after the build as what it was
 # computed from (links.built_from_*).
@@ -246,8 +248,8 @@ def build_links(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> dict:
             "(select count(*) from links.spend_contract)"
         ).fetchall()[0]
         if logged > LOG_MAX_SHARE * links:
-            con.execute("delete from links.spend_contract_changes")
-            log_from = build + 1
+            con.execute("delete from links.spend_contract_changes where build < ?", [build])
+            log_from = build
     for name in INPUTS:
         con.execute(f"drop table if exists links.built_from_{name}")
         con.execute(f"alter table links.input_{name} rename to built_from_{name}")
