@@ -169,3 +169,25 @@ def test_a_spend_month_republished_with_corrections_supersedes_the_first(tmp_pat
     assert pay.rows("select file_path, superseded_by from links.superseded_files") == [
         ("pub/2022-09.csv", "pub/2022-09-corrected.csv")
     ]
+
+
+def test_a_contract_takes_its_title_from_its_latest_period(tmp_path):
+    """A contract's rows are its periods; its title (and review date, owner, status) is the
+    latest row's: the latest start, then, two rows starting the same day (a contract and its
+    extension), the later row of the register, whatever order the rows are printed in."""
+    reg = build(
+        tmp_path,
+        {
+            "2022-07.csv": (
+                "R8,Grounds - Extension,Elder Ltd,01/06/2021,31/05/2023,30000\n"
+                "R8,Grounds,Elder Ltd,01/04/2019,31/03/2021,40000\n"
+                "R9,Waste,Furze Ltd,01/04/2021,31/03/2022,10000\n"
+                "R9,Waste - Varied,Furze Ltd,01/04/2021,31/03/2023,15000\n"
+            )
+        },
+    )
+    titles = query(
+        reg.warehouse,
+        "select contract_ref, title, entries from marts.contract_oversight order by 1",
+    )
+    assert titles == [("R8", "Grounds - Extension", 2), ("R9", "Waste - Varied", 2)]

@@ -100,7 +100,8 @@ with params as (
            b.record_type, b.source_id, b.contract_ref, b.title, b.buyer_name,
            -- the order rows are "latest" in: by start, then (two rows starting the same
            -- day, a contract and its extension) the later row of the register
-           (coalesce(b.start_date, date '1900-01-01'), b.file_path, b.row_number) as latest,
+           coalesce(b.start_date, date '1900-01-01') as latest_start, b.file_path as latest_file,
+           b.row_number as latest_row,
            b.supplier_name, bm.buyer_id, b.resolved_supplier_id as supplier_id,
            b.notice_id is not null as has_notice,
            b.start_date, b.end_date, b.current_expiry_date, b.review_date, b.contract_owner,
@@ -137,7 +138,14 @@ with params as (
                as is_works
     from c
 )
-select * from flags;
+-- latest_rank: the row's place in its contract by that order (1 first, the entry id last),
+-- an integer for the arg_max calls below: ordering them by the (date, file, row) triple
+-- itself took 60% of their time
+select * exclude (latest_start, latest_file, latest_row),
+       row_number() over (partition by contract_key
+                          order by latest_start, latest_file, latest_row, contract_id)
+           as latest_rank
+from flags;
 
 -- OV07's payments: unlinked payments from the buyer to the supplier after the grace period,
 -- each given to the latest-ending contract it follows.
@@ -162,32 +170,32 @@ create or replace table marts.expired_payments as
 create or replace temp table oversight_flags as
 with per_contract as (
 select contract_key as contract_id,
-       arg_max(record_type, latest) as record_type,
+       arg_max(record_type, latest_rank) as record_type,
        any_value(source_id) as source_id,
-       arg_max(contract_ref, latest) as contract_ref,
-       arg_max(title, latest) as title,
+       arg_max(contract_ref, latest_rank) as contract_ref,
+       arg_max(title, latest_rank) as title,
        any_value(buyer_name) as buyer_name, any_value(buyer_id) as buyer_id,
-       arg_max(supplier_name, latest) as supplier_name,
+       arg_max(supplier_name, latest_rank) as supplier_name,
        any_value(supplier_id) as supplier_id, bool_or(has_notice) as has_notice,
        min(start_date) as start_date, max(end_date) as end_date,
        max(current_expiry_date) as current_expiry_date,
-       arg_max(review_date, latest) as review_date,
-       arg_max(contract_owner, latest) as contract_owner,
-       arg_max(status, latest) as status,
+       arg_max(review_date, latest_rank) as review_date,
+       arg_max(contract_owner, latest_rank) as contract_owner,
+       arg_max(status, latest_rank) as status,
        sum(total_value) as total_value,
-       arg_max(annual_value, latest) as annual_value,
-       coalesce(sum(total_value), arg_max(annual_value, latest))
+       arg_max(annual_value, latest_rank) as annual_value,
+       coalesce(sum(total_value), arg_max(annual_value, latest_rank))
            as value,
        any_value(category_scheme) as category_scheme, any_value(category_code) as category_code,
-       arg_max(supplier_company_number, latest)
+       arg_max(supplier_company_number, latest_rank)
            as supplier_company_number,
-       arg_max(supplier_charity_number, latest)
+       arg_max(supplier_charity_number, latest_rank)
            as supplier_charity_number,
-       arg_max(supplier_other_id, latest) as supplier_other_id,
+       arg_max(supplier_other_id, latest_rank) as supplier_other_id,
        max(effective_end) as effective_end, sum(kpis) as kpis, max(last_rated) as last_rated,
        arg_max(latest_rating, coalesce(last_rated, date '1900-01-01')) as latest_rating,
        bool_or(terminated) as terminated, bool_or(extended) as extended,
-       arg_max(kpis_reason, latest) as kpis_reason,
+       arg_max(kpis_reason, latest_rank) as kpis_reason,
        sum(failures) as failures, sum(penalties) as penalties,
        max(last_failure) as last_failure, max(completed) as completed,
        arg_max(final_value, coalesce(completed, date '1900-01-01')) as final_value,
