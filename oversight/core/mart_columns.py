@@ -257,8 +257,8 @@ MART_COLUMNS: dict[str, dict[str, str]] = {
         "valued": "Of those, the ones with an amount in pounds",
     },
     "marts.concentration_build": {
-        "code": "Fingerprint of the SQL that built marts.concentration_values: other SQL "
-        "means a full build",
+        "code": "Fingerprint of the code that built marts.concentration_values "
+        "(concentration_values.sql, indicators.py): other code means a full build",
         "links_epoch": "The links build log (links.link_build.epoch) the values were built "
         "from; a full links build starts a new one",
         "links_build": "The links build (links.link_build.build) the values include: the "

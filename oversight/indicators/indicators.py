@@ -161,8 +161,10 @@ def strategic_suppliers(con: duckdb.DuckDBPyConnection, path=None) -> pd.DataFra
         con.unregister("strategic_list")
 
 
-# Stored values can be extended only if they were computed by the same SQL.
-VALUES_CODE = hashlib.sha256(_sql("concentration_values.sql").encode()).hexdigest()[:16]
+# Stored values can be extended only if they were computed by the same SQL and this file.
+VALUES_CODE = hashlib.sha256(
+    _sql("concentration_values.sql").encode() + Path(__file__).read_bytes()
+).hexdigest()[:16]
 VALUE_KEY = ("basis", "buyer_id", "category_scheme", "category", "fy", "supplier_id")
 
 
