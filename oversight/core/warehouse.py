@@ -266,8 +266,10 @@ def open_warehouse(
 
 
 # Columns that differ between two runs over the same files by design: when a file was read or
-# validated, and the generated id of a group of files validated together. Every other column,
-# timestamps of the data included (`raw.releases.release_date`), is compared.
+# validated, the generated id of a group of files validated together, and the links builds'
+# numbering (how many builds ran, and the random id of the latest full one's change log).
+# Every other column, timestamps of the data included (`raw.releases.release_date`), is
+# compared.
 RUN_SPECIFIC_COLUMNS = {
     "raw.files.ingested_at",
     "quality.validation_units.unit",
@@ -275,6 +277,12 @@ RUN_SPECIFIC_COLUMNS = {
     "quality.unit_outcomes.unit",
     "quality.unit_outcomes.validated_at",
     "marts.publisher_quality.last_ingested_at",
+    "links.link_build.build",
+    "links.link_build.epoch",
+    "links.link_build.log_from",
+    "links.spend_contract_changes.build",
+    "marts.concentration_build.links_epoch",
+    "marts.concentration_build.links_build",
 }
 
 
