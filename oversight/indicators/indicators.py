@@ -188,9 +188,9 @@ def build_concentration_values(con: duckdb.DuckDBPyConnection) -> dict:
     """`marts.concentration_values`, the values concentration is measured on: from every
     link (a full build), or the stored values plus the links' changes since they were built
     (`links.spend_contract_changes`; the result equals a full build's, which
-    `tests/test_indicators.py` checks). Contracted values are built in full each time.
-    Needs the variable `market_classes` (`set_variables`). Returns `build` (`full` or
-    `incremental`) and `links` (the link rows read)."""
+    `tests/test_links.py` checks after each kind of change). Contracted values are built in
+    full each time. Needs the variable `market_classes` (`set_variables`). Returns `build`
+    (`full` or `incremental`) and `links` (the link rows read)."""
     epoch, since = _values_read(con)
     read = changes_since(con, epoch, since)
     if read == "all":
