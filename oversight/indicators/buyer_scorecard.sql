@@ -31,10 +31,10 @@ select y.buyer_id, b.name as buyer, y.supplier_id, s.name as supplier, s.payee_c
        y.fy || '-' || right((y.fy + 1)::varchar, 2) as financial_year, y.spend, y.payments,
        y.first_payment, y.last_payment, getvariable('as_of')::date as as_of
 from yearly y
-left join pairs p using (buyer_id, supplier_id)
+anti join pairs p using (buyer_id, supplier_id)  -- no contract between them
 left join entities.buyers b using (buyer_id)
 left join entities.suppliers s using (supplier_id)
-where p.supplier_id is null and y.spend > getvariable('off_contract_min_spend')
+where y.spend > getvariable('off_contract_min_spend')
 order by b.name, financial_year, y.spend desc;
 
 -- marts.non_market_spend: what off-contract spend and concentration leave out, reported
