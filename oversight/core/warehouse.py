@@ -134,6 +134,17 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             )
 
 
+def has_tables(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]) -> bool:
+    """Whether every one of `tables` exists in `schema`, asked of the catalogue: a query on a
+    missing table would fail, and a failing query aborts the caller's transaction."""
+    found = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? "
+        "and table_name in (select unnest(?::varchar[]))",
+        [schema, tables],
+    ).fetchall()[0][0]
+    return found == len(tables)
+
+
 def load_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(resources.files("oversight.core").joinpath("macros.sql").read_text("utf-8"))
 

@@ -38,6 +38,7 @@ from importlib import resources
 import duckdb
 
 from oversight.core.parameters import Parameters
+from oversight.core.warehouse import has_tables
 
 # An incremental build that would link more than this share of all payments again links
 # them all: the candidates step is the cost, and a full build then costs no more.
@@ -92,17 +93,6 @@ def _changed(name: str, columns: str) -> str:
     )
 
 
-def _has_tables(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]) -> bool:
-    """Whether every one of `tables` exists in `schema` (asked of the catalogue: a failing
-    query would abort the caller's transaction)."""
-    found = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = ? "
-        "and table_name in (select unnest(?::varchar[]))",
-        [schema, tables],
-    ).fetchall()[0][0]
-    return found == len(tables)
-
-
 BUILD_COLUMNS = "code, settings, build, epoch, log_from"
 
 
@@ -110,7 +100,7 @@ def _stored_build(con: duckdb.DuckDBPyConnection) -> tuple | None:
     """(code, settings, build, epoch, log_from) of the stored links, or None when there is
     nothing to extend."""
     wanted = ["spend_contract", "link_build", "spend_contract_changes"]
-    if not _has_tables(con, "links", wanted + [f"built_from_{t}" for t in INPUTS]):
+    if not has_tables(con, "links", wanted + [f"built_from_{t}" for t in INPUTS]):
         return None
     names = {r[0] for r in con.execute("describe links.link_build").fetchall()}
     if not {c.strip() for c in BUILD_COLUMNS.split(",")} <= names:
@@ -124,7 +114,7 @@ def changes_since(con: duckdb.DuckDBPyConnection, epoch: str | None, build: int 
     build since), `'changes'` (the changes of every later build are in
     `links.spend_contract_changes`, `where build > {build}`) or `'all'` (read every link
     again: a full build since, or the log no longer holds the builds it needs)."""
-    if epoch is None or build is None or not _has_tables(con, "links", ["link_build"]):
+    if epoch is None or build is None:
         return "all"
     stored = _stored_build(con)
     if stored is None or stored[3] != epoch or build > stored[2]:

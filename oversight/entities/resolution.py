@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from oversight.core.parameters import Parameters, load_parameters
-from oversight.core.warehouse import atomic_retrying, lend_memory, open_warehouse
+from oversight.core.warehouse import atomic_retrying, has_tables, lend_memory, open_warehouse
 from oversight.entities import entities, incremental, names, payees
 from oversight.entities.entities import (
     Mention,
@@ -157,11 +157,7 @@ def _same(a: str, b: str) -> str:
 def _can_extend(con: duckdb.DuckDBPyConnection, threshold: float) -> bool:
     """Whether the stored resolution can be extended: made by this code with this threshold,
     and every mention it resolved still printed (else a file was replaced: build again)."""
-    built = con.execute(  # (no failing query: it would abort the caller's transaction)
-        "select count(*) from duckdb_tables() where schema_name = 'entities' "
-        "and table_name in ('supplier_build', 'supplier_mentions')"
-    ).fetchall()[0][0]
-    if built < 2:
+    if not has_tables(con, "entities", ["supplier_build", "supplier_mentions"]):
         return False
     info = con.execute("select threshold, code from entities.supplier_build").fetchall()
     if info != [(threshold, ENTITIES_CODE)]:

@@ -15,6 +15,7 @@ import yaml
 from oversight.core import settings
 from oversight.core.catalogue import Catalogue
 from oversight.core.parameters import Parameters
+from oversight.core.warehouse import has_tables
 from oversight.entities.links import changes_since, current_build
 
 # What notices carry, in the canonical contract columns (no review dates or owners).
@@ -171,11 +172,7 @@ VALUE_KEY = ("basis", "buyer_id", "category_scheme", "category", "fy", "supplier
 def _values_read(con: duckdb.DuckDBPyConnection) -> tuple[str | None, int | None]:
     """(links epoch, links build) the stored values were computed from, (None, None) when
     there are none to extend (none stored, or computed by other SQL)."""
-    found = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'marts' "
-        "and table_name in ('concentration_values', 'concentration_build')"
-    ).fetchall()[0][0]
-    if found < 2:
+    if not has_tables(con, "marts", ["concentration_values", "concentration_build"]):
         return None, None
     rows = con.execute("select code, links_epoch, links_build from marts.concentration_build")
     rows = rows.fetchall()
