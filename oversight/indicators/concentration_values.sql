@@ -1,40 +1,26 @@
 -- What marts.concentration_values is made of (oversight/indicators/indicators.py,
 -- build_concentration_values): each supplier's value per basis x buyer x category x
--- financial year (April-March), and per buyer x year (category 'all'), in two temp tables.
--- Suppliers are resolved entities; only the market counts (payee classes in parameters.yaml
--- payees.market_classes, grants left out).
+-- financial year (April-March), and per buyer x year (category 'all'), in the temp table
+-- value_changes. Suppliers are resolved entities; only the market counts (payee classes in
+-- parameters.yaml payees.market_classes, grants left out).
 --
--- spend_value_changes: from the temp view spend_changes, links.spend_contract's rows with a
+-- Basis 'spend' comes from the temp view spend_changes, links.spend_contract's rows with a
 -- `change` (+1: a link to count, -1: a link no longer counted). A full build gives it every
 -- link with +1; an incremental one the links' changes since the values were last built
--- (links.spend_contract_changes), which are added to the stored values. `counted` and
--- `valued` are how many payments (with an amount) a value sums, so that a value whose
--- payments are all gone is removed, as a full build would never make it.
-create or replace temp table spend_value_changes as
+-- (links.spend_contract_changes), which are added to the stored values. Basis 'contracted
+-- value' is always built in full (contracts are few beside payments): contracts counted once
+-- (a notice matched to a register entry is that entry), in the financial year they start.
+-- `counted` and `valued` are how many payments or contracts (with an amount) a value sums,
+-- so that a value whose payments are all gone is removed, as a full build would never make it.
+create or replace temp table value_changes as
 with pay as (
-    select buyer_id, supplier_id, change,
+    select 'spend' as basis, buyer_id, supplier_id, change,
            change * amount as amount,  -- pounds only (links.spend_contract)
            amount is not null as valued,
            year(payment_date - interval 3 month) as fy, category, category_scheme
     from spend_changes
     where buyer_id is not null and supplier_id is not null and is_market
-)
--- each category, and every category together ('all'), in one pass
-select 'spend' as basis, buyer_id,
-       case when grouping(category) = 1 then 'all' else category_scheme end as category_scheme,
-       case when grouping(category) = 1 then 'all' else category end as category,
-       fy, supplier_id, sum(amount)::decimal(38, 2) as value, sum(change)::bigint as counted,
-       coalesce(sum(change) filter (where valued), 0)::bigint as valued
-from pay
-group by grouping sets ((buyer_id, category_scheme, category, fy, supplier_id),
-                        (buyer_id, fy, supplier_id))
-having grouping(category) = 1 or category is not null;
-
--- contract_values: contracted value, always built in full (contracts are few beside
--- payments). Contracts are counted once (a notice matched to a register entry is that
--- entry), in the financial year they start.
-create or replace temp table contract_values as
-with contracts as (
+), contracts as (
     select bm.buyer_id, sm.supplier_id, coalesce(c.total_value, c.annual_value) as amount,
            year(c.start_date - interval 3 month) as fy,
            coalesce(c.category, c.category_code) as category,
@@ -51,14 +37,19 @@ with contracts as (
       and c.start_date is not null and not sm.is_personal
       and sm.supplier_id in (select supplier_id from entities.suppliers
                              where list_contains(getvariable('market_classes'), payee_class))
+), counted as (
+    from pay
+    union all by name
+    select 'contracted value' as basis, 1::tinyint as change, true as valued, *
+    from contracts where amount is not null
 )
-select 'contracted value' as basis, buyer_id,
+-- each category, and every category together ('all'), in one pass
+select basis, buyer_id,
        case when grouping(category) = 1 then 'all' else category_scheme end as category_scheme,
        case when grouping(category) = 1 then 'all' else category end as category,
-       fy, supplier_id, sum(amount)::decimal(38, 2) as value, count(*) as counted,
-       count(*) as valued
-from contracts
-where amount is not null
-group by grouping sets ((buyer_id, category_scheme, category, fy, supplier_id),
-                        (buyer_id, fy, supplier_id))
+       fy, supplier_id, sum(amount)::decimal(38, 2) as value, sum(change)::bigint as counted,
+       coalesce(sum(change) filter (where valued), 0)::bigint as valued
+from counted
+group by grouping sets ((basis, buyer_id, category_scheme, category, fy, supplier_id),
+                        (basis, buyer_id, fy, supplier_id))
 having grouping(category) = 1 or category is not null;

@@ -199,16 +199,13 @@ def build_concentration_values(con: duckdb.DuckDBPyConnection) -> dict:
     con.execute("create schema if not exists marts")
     con.execute(f"create or replace temp view spend_changes as {links}")
     con.execute(_sql("concentration_values.sql"))
-    columns = "basis, buyer_id, category_scheme, category, fy, supplier_id, value, counted, valued"
     if read == "all":
-        con.execute(f"""
-            create or replace table marts.concentration_values as
-            select {columns} from spend_value_changes
-            union all select {columns} from contract_values""")
+        con.execute("create or replace table marts.concentration_values as from value_changes")
     else:
         on = " and ".join(f"v.{c} is not distinct from d.{c}" for c in VALUE_KEY)
         con.execute(f"""
-            merge into marts.concentration_values v using spend_value_changes d on ({on})
+            merge into marts.concentration_values v
+            using (from value_changes where basis = 'spend') d on ({on})
             when matched and v.counted + d.counted = 0 then delete
             when matched then update set
                 value = case when v.valued + d.valued > 0
@@ -216,7 +213,10 @@ def build_concentration_values(con: duckdb.DuckDBPyConnection) -> dict:
                 counted = v.counted + d.counted, valued = v.valued + d.valued
             when not matched and d.counted <> 0 then insert by name""")
         con.execute("delete from marts.concentration_values where basis = 'contracted value'")
-        con.execute(f"insert into marts.concentration_values select {columns} from contract_values")
+        con.execute(
+            "insert into marts.concentration_values "
+            "from value_changes where basis = 'contracted value'"
+        )
     epoch, build = current_build(con)
     con.execute(
         "create or replace table marts.concentration_build as "
