@@ -1,13 +1,18 @@
 -- Rules on staging.spend that Great Expectations cannot express. Each query returns the
--- offending rows; none means the rule holds. Headers: name, severity (error|warn), why.
+-- offending rows; none means the rule holds. Headers: name, severity (error|warn), why, and
+-- `per: file` for a rule whose every row names its file (source_id, file_path) and depends on
+-- that file's rows alone: it is run on new or re-ingested files only, its findings kept per
+-- file (quality.rule_findings).
 
 -- name: lineage_key_unique
+-- per: file
 -- severity: error
 -- why: a payment line loaded twice would be counted twice in every indicator
 select source_id, file_path, part, row_number, count(*) as copies
 from staging.spend group by all having count(*) > 1;
 
 -- name: amount_repeated_in_over_10pct_of_file
+-- per: file
 -- severity: warn
 -- why: one amount in more than 10% of a file's lines suggests a default or copied value (OCP Pelican)
 select source_id, file_path, amount, count(*) as lines, any_value(n) as file_lines
@@ -16,6 +21,7 @@ group by source_id, file_path, amount
 having count(*) > 0.10 * any_value(n) and any_value(n) >= 20;
 
 -- name: transaction_below_threshold
+-- per: file
 -- severity: warn
 -- why: lines are summed by transaction (gross when published, as thresholds apply to it) before the publication threshold is checked; a transaction whose total is under the threshold should not have been published, or its other lines are missing
 select s.source_id, s.file_path, s.transaction_id,

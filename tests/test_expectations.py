@@ -182,6 +182,64 @@ def test_an_incremental_validation_checks_only_files_ingested_since(clean, runne
     con.close()
 
 
+def test_a_per_file_sql_rule_checks_only_files_ingested_since(clean, runner, tmp_path):
+    warehouse, thresholds = clean
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(warehouse, copy)
+    con = duckdb.connect(str(copy))
+    for table in ("raw.files", "staging.spend"):  # a second file of the source
+        con.execute(
+            f"insert into {table} select * replace ('spend/2025.csv' as file_path) "
+            f"from {table} where file_path = 'spend/2024.csv'"
+        )
+
+    def outcome(name: str, limits: dict = thresholds, reuse: bool = True):
+        outcomes = run_suite(con, "staging.spend", runner, limits, reuse=reuse)
+        return next(o for o in outcomes if o.name == name)
+
+    assert outcome("lineage_key_unique").success
+    per_file = sorted(r["name"] for r in load_sql_rules("staging.spend") if r.get("per"))
+    assert per_file == [
+        "amount_repeated_in_over_10pct_of_file",
+        "lineage_key_unique",
+        "transaction_below_threshold",
+    ]
+    checked = "select rule, count(*) from quality.rule_files group by 1 order by 1"
+    assert con.execute(checked).fetchall() == [(rule, 2) for rule in per_file]
+    copy_row = (
+        "insert into staging.spend select * from staging.spend "
+        "where file_path = '{}' and row_number = 2"
+    )
+    # A line copied in 2025.csv with no new ingest: that file is not checked again.
+    con.execute(copy_row.format("spend/2025.csv"))
+    assert outcome("lineage_key_unique").success
+    # 2024.csv ingested again (a new ingested_at), with the same defect: checked, found, and
+    # the example names that file.
+    con.execute(copy_row.format("spend/2024.csv"))
+    con.execute(
+        "update raw.files set ingested_at = ingested_at + interval 1 second "
+        "where file_path = 'spend/2024.csv'"
+    )
+    found = outcome("lineage_key_unique")
+    assert (found.success, found.unexpected) == (False, 1)
+    assert [e["file_path"] for e in found.examples] == ["spend/2024.csv"]
+    assert con.execute(checked).fetchall() == [(rule, 2) for rule in per_file]
+    # Without reuse every file is checked again: both copies are found.
+    assert outcome("lineage_key_unique", reuse=False).unexpected == 2
+    # A file gone: its findings go too.
+    for table in ("raw.files", "staging.spend"):
+        con.execute(f"delete from {table} where file_path = 'spend/2024.csv'")
+    found = outcome("lineage_key_unique")
+    assert [e["file_path"] for e in found.examples] == ["spend/2025.csv"]
+    assert con.execute(checked).fetchall() == [(rule, 1) for rule in per_file]
+    # Another threshold in the catalogue checks every file again: each of 2025.csv's 21
+    # single-line transactions (25 lines, 4 quarantined for dates such as 2024-02-31; 720 to
+    # 1,460 gross) is under 2,000.
+    assert outcome("transaction_below_threshold").success
+    assert outcome("transaction_below_threshold", {"spend": 2000}).unexpected == 21
+    con.close()
+
+
 ROW = "(select min(row_number) from {t})"
 DEFECTS = [
     (

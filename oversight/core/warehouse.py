@@ -287,6 +287,7 @@ RUN_SPECIFIC_COLUMNS = {
     "quality.validation_units.ingested_at",
     "quality.unit_outcomes.unit",
     "quality.unit_outcomes.validated_at",
+    "quality.rule_files.ingested_at",
     "marts.publisher_quality.last_ingested_at",
     "links.link_build.build",
     "links.link_build.epoch",
