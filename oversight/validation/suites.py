@@ -37,6 +37,7 @@ from oversight.core import settings
 from oversight.core.schema import TABLE_COLUMNS
 from oversight.core.warehouse import atomic, file_lock, open_warehouse
 from oversight.validation.data_docs_offline import make_offline
+from oversight.validation.sql_rules import run_rules
 
 EXPECTATIONS_DIR = settings.PROJECT_ROOT / "expectations"
 SUITE_TABLES = (
@@ -72,7 +73,7 @@ def load_suite(table: str) -> dict:
 def load_sql_rules(table: str) -> list[dict]:
     """Parse `<table>.sql`: blocks headed `-- name:`, `-- severity:`, `-- why:` and, for a rule
     whose every row names a file (`source_id`, `file_path`) and depends on that file's rows
-    alone, `-- per: file` (see `_per_file_rule`)."""
+    alone, `-- per: file` (`oversight.validation.sql_rules`)."""
     path = EXPECTATIONS_DIR / f"{table}.sql"
     if not path.exists():
         return []
@@ -142,13 +143,6 @@ create table if not exists quality.validation_units (
 create table if not exists quality.unit_outcomes (
     unit varchar, rule varchar, success boolean, unexpected bigint, error varchar,
     examples varchar, validated_at timestamp
-);
-create table if not exists quality.rule_files (
-    table_name varchar, rule varchar, rule_hash varchar, source_id varchar,
-    file_path varchar, ingested_at timestamp
-);
-create table if not exists quality.rule_findings (
-    table_name varchar, rule varchar, source_id varchar, file_path varchar, finding varchar
 )
 """
 
@@ -498,149 +492,17 @@ def run_suite(
             pd.DataFrame({"source_id": list(thresholds), "threshold": list(thresholds.values())}),
         )
     rules = load_sql_rules(table)
-    files = _table_files(con, table) if any(r.get("per") == "file" for r in rules) else []
-    for rule in rules:
+    for rule, (unexpected, examples) in zip(
+        rules, run_rules(con, table, rules, thresholds, reuse, EXAMPLES), strict=True
+    ):
         outcome = RuleOutcome(
             rule["name"], rule.get("severity", "warn"), rule.get("why", ""), "sql"
         )
-        if rule.get("per") == "file":
-            unexpected, examples = _per_file_rule(con, table, files, rule, thresholds, reuse)
-        else:
-            unexpected, examples = _whole_table_rule(con, rule)
         outcome.success = not unexpected
         outcome.unexpected = unexpected
         outcome.examples = examples
         outcomes[outcome.name] = outcome
     return list(outcomes.values())
-
-
-def _rule_rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, str]]:
-    """The rows a SQL rule returns (its findings), each as column -> text."""
-    cursor = con.execute(f"select * from ({sql})")
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, map(str, r), strict=True)) for r in cursor.fetchall()]
-
-
-def _whole_table_rule(con: duckdb.DuckDBPyConnection, rule: dict) -> tuple[int, list[dict]]:
-    """A rule run on the whole table: (rows found, the first EXAMPLES)."""
-    rows = _rule_rows(con, rule["sql"])
-    return len(rows), rows[:EXAMPLES]
-
-
-def _file_filter(files: list[tuple[str, str]]) -> str:
-    """A SQL condition that holds for the rows of these (source_id, file_path) files."""
-
-    def text(value: str) -> str:
-        return "'" + value.replace("'", "''") + "'"
-
-    return " or ".join(f"(source_id = {text(s)} and file_path = {text(f)})" for s, f in files)
-
-
-# Above this many files to check, a per-file rule runs on the whole table (and its findings
-# are kept for those files) rather than with a condition naming each file.
-FILTER_FILES_MAX = 50
-
-
-def _table_files(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
-    """The files with rows in `table`, (source_id, file_path, ingested_at), also left in the
-    temp table `rule_current`."""
-    con.execute(
-        f"""create or replace temp table rule_current as
-            select t.source_id, t.file_path, f.ingested_at
-            from (select distinct source_id, file_path from {table}) t
-            left join raw.files f using (source_id, file_path)"""
-    )
-    return con.execute("select * from rule_current").fetchall()
-
-
-def _per_file_rule(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    files: list[tuple],
-    rule: dict,
-    thresholds: dict[str, float] | None,
-    reuse: bool = True,
-) -> tuple[int, list[dict]]:
-    """A rule whose rows each name a file and depend on that file's rows alone, run only on
-    the files not checked since they were ingested; (rows found, the first EXAMPLES in file
-    order) from the stored findings of every file. `files`: `_table_files`.
-
-    Each file's findings are kept in `quality.rule_findings`, and the files checked in
-    `quality.rule_files`, with the rule's hash (its SQL and the catalogue's thresholds: a
-    change checks every file again) and the file's `ingested_at` (a file ingested again is
-    checked again). A night with one new file per source checks those files alone: at scale
-    10 (synthetic sample, 14M payment lines) the spend rules took 8.4 s on a first run and
-    0.56 s with three files ingested again. The condition naming the files
-    is written as constants so that DuckDB reads only their row groups; joined with a table
-    of the files instead, it read every row (2.3 to 3.1 s a rule). Without `reuse`, every
-    file is checked again."""
-    name = rule["name"]
-    rule_hash = hashlib.sha256(
-        json.dumps(
-            [rule["sql"], thresholds or {}, reuse or uuid.uuid4().hex], sort_keys=True
-        ).encode()
-    ).hexdigest()[:16]
-    with atomic(con):  # forget the files changed or gone (`rule_current`), or all of them
-        for stored in ("rule_findings", "rule_files"):
-            con.execute(
-                f"""delete from quality.{stored} where table_name = $1 and rule = $2
-                    and (source_id, file_path) in (
-                        select (source_id, file_path) from quality.rule_files r
-                        where table_name = $1 and rule = $2 and (rule_hash <> $3
-                              or not exists (select 1 from rule_current c
-                                             where c.source_id = r.source_id
-                                               and c.file_path = r.file_path
-                                               and c.ingested_at = r.ingested_at)))""",
-                [table, name, rule_hash],
-            )
-    checked = {
-        (s, f)
-        for s, f in con.execute(
-            "select source_id, file_path from quality.rule_files where table_name = ? and rule = ?",
-            [table, name],
-        ).fetchall()
-    }
-    todo = [(s, f, at) for s, f, at in files if (s, f) not in checked]
-    if todo:
-        keys = {(s, f) for s, f, _ in todo}
-        sql = rule["sql"]
-        if len(keys) < len(files) and len(keys) <= FILTER_FILES_MAX:
-            sql = f"select * from ({sql}) where {_file_filter(sorted(keys))}"
-        rows = _rule_rows(con, sql)
-        if rows and not {"source_id", "file_path"} <= rows[0].keys():
-            raise ValueError(
-                f"SQL rule {name} of {table} is marked `-- per: file` but its rows do not "
-                "name their file (columns source_id and file_path)"
-            )
-        found = [r for r in rows if (r["source_id"], r["file_path"]) in keys]
-        with atomic(con):
-            con.executemany(
-                "insert into quality.rule_files values (?, ?, ?, ?, ?, ?)",
-                [(table, name, rule_hash, s, f, at) for s, f, at in todo],
-            )
-            if found:  # thousands at scale 10 on a first run: as one Arrow table
-                con.register(
-                    "rule_found",
-                    pa.table(
-                        {
-                            "source_id": [r["source_id"] for r in found],
-                            "file_path": [r["file_path"] for r in found],
-                            "finding": [json.dumps(r) for r in found],
-                        }
-                    ),
-                )
-                con.execute(
-                    "insert into quality.rule_findings select ?, ?, source_id, file_path, "
-                    "finding from rule_found",
-                    [table, name],
-                )
-                con.unregister("rule_found")
-    unexpected, examples = con.execute(
-        """select count(*), list(finding order by source_id, file_path, finding)[1:$3]
-           from quality.rule_findings where table_name = $1 and rule = $2""",
-        [table, name, EXAMPLES],
-    ).fetchall()[0]
-    return unexpected, [json.loads(e) for e in examples or []]
 
 
 def validate_tables(
