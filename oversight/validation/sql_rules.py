@@ -151,10 +151,16 @@ def _per_file_rule(
                 "name their file (columns source_id and file_path)"
             )
         found = [r for r in rows if (r["source_id"], r["file_path"]) in keys]
-        with atomic(con):
-            con.executemany(
-                "insert into quality.rule_files values (?, ?, ?, ?, ?, ?)",
-                [(table, name, rule_hash, s, f, at) for s, f, at in todo],
+        with atomic(con):  # the files of `todo` (rule_current less those checked)
+            con.execute(
+                """insert into quality.rule_files
+                   select $1, $2, $3, c.source_id, c.file_path, c.ingested_at
+                   from rule_current c
+                   where not exists (select 1 from quality.rule_files r
+                                     where r.table_name = $1 and r.rule = $2
+                                       and r.source_id = c.source_id
+                                       and r.file_path = c.file_path)""",
+                [table, name, rule_hash],
             )
             if found:  # thousands at scale 10 on a first run: as one Arrow table
                 con.register(
