@@ -9,7 +9,6 @@ Other rules read the whole table every time."""
 
 import hashlib
 import json
-import uuid
 
 import duckdb
 import pyarrow as pa
@@ -114,33 +113,32 @@ def _per_file_rule(
     file is checked again."""
     name = rule["name"]
     rule_hash = hashlib.sha256(
-        json.dumps(
-            [rule["sql"], thresholds or {}, reuse or uuid.uuid4().hex], sort_keys=True
-        ).encode()
+        json.dumps([rule["sql"], thresholds or {}], sort_keys=True).encode()
     ).hexdigest()[:16]
-    with atomic(con):  # forget the files changed or gone (`rule_current`), or all of them
+    # Forget the files checked by another rule text or threshold, changed or gone since
+    # (not in `rule_current` as they were), or, without `reuse`, every file.
+    with atomic(con):
         for stored in ("rule_findings", "rule_files"):
             con.execute(
                 f"""delete from quality.{stored} where table_name = $1 and rule = $2
                     and (source_id, file_path) in (
                         select (source_id, file_path) from quality.rule_files r
-                        where table_name = $1 and rule = $2 and (rule_hash <> $3
-                              or not exists (select 1 from rule_current c
-                                             where c.source_id = r.source_id
-                                               and c.file_path = r.file_path
-                                               and c.ingested_at = r.ingested_at)))""",
-                [table, name, rule_hash],
+                        where table_name = $1 and rule = $2
+                          and (not $4 or rule_hash <> $3
+                               or not exists (select 1 from rule_current c
+                                              where c.source_id = r.source_id
+                                                and c.file_path = r.file_path
+                                                and c.ingested_at = r.ingested_at)))""",
+                [table, name, rule_hash, reuse],
             )
-    checked = {
-        (s, f)
-        for s, f in con.execute(
+    checked = set(
+        con.execute(
             "select source_id, file_path from quality.rule_files where table_name = ? and rule = ?",
             [table, name],
         ).fetchall()
-    }
-    todo = [(s, f, at) for s, f, at in files if (s, f) not in checked]
-    if todo:
-        keys = {(s, f) for s, f, _ in todo}
+    )
+    keys = {(s, f) for s, f, _ in files} - checked  # the files to check
+    if keys:
         sql = rule["sql"]
         if len(keys) < len(files) and len(keys) <= FILTER_FILES_MAX:
             sql = f"select * from ({sql}) where {_file_filter(sorted(keys))}"
@@ -151,7 +149,7 @@ def _per_file_rule(
                 "name their file (columns source_id and file_path)"
             )
         found = [r for r in rows if (r["source_id"], r["file_path"]) in keys]
-        with atomic(con):  # the files of `todo` (rule_current less those checked)
+        with atomic(con):  # the files of `keys`: those in rule_current not checked
             con.execute(
                 """insert into quality.rule_files
                    select $1, $2, $3, c.source_id, c.file_path, c.ingested_at
