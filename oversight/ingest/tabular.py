@@ -47,6 +47,11 @@ def _name_date(source: Source, file_path: str) -> date | None:
         return None
 
 
+def _bare_time(once: Callable[[str, str], str]) -> str:
+    """Whether the published payment date is a bare time (`00:00:00`), once per row."""
+    return once("payment_date__bare", "bare_time(c.payment_date)")
+
+
 def _payment_date(
     source: Source,
     mapped: set[str],
@@ -62,7 +67,7 @@ def _payment_date(
     here = "payment_date" in mapped
     label = f"payment_date ({headers['payment_date']!r})" if here else "payment_date"
     raw = "c.payment_date" if here else "null"
-    bare = once("payment_date__bare", f"bare_time({raw})") if here else "null"
+    bare = _bare_time(once) if here else "null"
     own = f"case when {bare} then null else {published} end" if here else "null"
     financial = "true" if source.values.period_format == "financial_year" else "false"
     period = (
@@ -221,7 +226,7 @@ def typing_sql(
             message = f"format({_q('{}: {} is not ' + noun)}, {_q(label)}, excerpt(c.{name}))"
             bad = f"c.{name} is not null and {typed(name, kind)} is null"
             if name == "payment_date":
-                bad += f" and not {once('payment_date__bare', f'bare_time(c.{name})')}"
+                bad += f" and not {_bare_time(once)}"
             (reasons if name in required or name == "payment_date" else issues).append(
                 f"case when {bad} then {message} end"
             )
