@@ -9,7 +9,8 @@
 -- link with +1; an incremental one the links' changes since the values were last built
 -- (links.spend_contract_changes), which are added to the stored values. Basis 'contracted
 -- value' is always built in full (contracts are few beside payments): contracts counted once
--- (a notice matched to a register entry is that entry), in the financial year they start.
+-- (links.contract_entries: a notice matched to a register entry is that entry), in the
+-- financial year they start.
 -- `counted` and `valued` are how many payments or contracts (with an amount) a value sums,
 -- so that a value whose payments are all gone is removed, as a full build would never make it.
 create or replace temp table value_changes as
@@ -21,22 +22,20 @@ with pay as (
     from spend_changes
     where buyer_id is not null and supplier_id is not null and is_market
 ), contracts as (
-    select bm.buyer_id, sm.supplier_id, coalesce(c.total_value, c.annual_value) as amount,
+    -- links.contract_entries: each contract entry with its resolved supplier
+    select bm.buyer_id, e.supplier_id, coalesce(c.total_value, c.annual_value) as amount,
            year(c.start_date - interval 3 month) as fy,
            coalesce(c.category, c.category_code) as category,
            case when c.category_scheme is not null then c.category_scheme
                 when c.category is not null or c.category_code is not null
                 then 'register category' end as category_scheme
-    from staging.contracts c
+    from links.contract_entries e
+    join staging.contracts c on c.contract_id = e.entry_id
     join entities.buyer_mentions bm on bm.name = c.buyer_name
-    join entities.supplier_mentions sm
-      on sm.name is not distinct from c.supplier_name
-     and sm.company_number is not distinct from c.supplier_company_number
-     and sm.charity_number is not distinct from c.supplier_charity_number
-    where c.contract_id not in (select notice_contract_id from staging.contract_matches)
-      and c.start_date is not null and not sm.is_personal
-      and sm.supplier_id in (select supplier_id from entities.suppliers
-                             where list_contains(getvariable('market_classes'), payee_class))
+    where c.start_date is not null
+      and e.supplier_id in (select supplier_id from entities.suppliers
+                            where not is_personal
+                              and list_contains(getvariable('market_classes'), payee_class))
 ), counted as (
     from pay
     union all by name

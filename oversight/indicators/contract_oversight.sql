@@ -24,18 +24,17 @@ with params as (
     select notice_contract_id, register_contract_id from staging.contract_matches
 ), base as materialized (
     -- A notice matched to a register entry is that entry: the register row stands for both.
-    -- Its supplier is resolved here, before the other lookups (c): joined together with
-    -- them, the supplier mentions' hash table (1.2M at scale 10) took DuckDB past 1 GB.
+    -- Its contract and resolved supplier (links.contract_entries) are joined here, before the
+    -- other lookups (c): joined together with them, DuckDB went past 1 GB at scale 10.
     select c.*, coalesce(mt.notice_contract_id, case when c.record_type = 'notice'
                                                      then c.contract_id end) as notice_id,
-           sm.supplier_id as resolved_supplier_id
+           coalesce(ce.contract_key, c.contract_id) as contract_key, ce.no_longer_listed,
+           ce.last_listed_in, ce.supplier_id as resolved_supplier_id
     from staging.contracts c
     left join matched mt on mt.register_contract_id = c.contract_id
-    left join entities.supplier_mentions sm
-           on sm.name is not distinct from c.supplier_name
-          and sm.company_number is not distinct from c.supplier_company_number
-          and sm.charity_number is not distinct from c.supplier_charity_number
+    left join links.contract_entries ce on ce.entry_id = c.contract_id
     where c.contract_id not in (select notice_contract_id from matched)
+      and not coalesce(ce.superseded, false)
 ), first_release as (
     select source_id, ocid, min(release_date)::date as first_date
     from raw.releases group by all
@@ -95,8 +94,7 @@ with params as (
     -- What spend each buyer publishes, for rules that look at payments.
     select buyer_id, max(payment_date) as last_payment from links.spend_contract group by 1
 ), c as (
-    select b.contract_id, coalesce(ce.contract_key, b.contract_id) as contract_key,
-           ce.no_longer_listed, ce.last_listed_in,
+    select b.contract_id, b.contract_key, b.no_longer_listed, b.last_listed_in,
            b.record_type, b.source_id, b.contract_ref, b.title, b.buyer_name,
            -- the order rows are "latest" in: by start, then (two rows starting the same
            -- day, a contract and its extension) the later row of the register
@@ -126,8 +124,6 @@ with params as (
     left join has_field hf using (source_id)
     left join entities.buyer_mentions bm on bm.name = b.buyer_name
     left join spend_cover sc on sc.buyer_id = bm.buyer_id
-    left join links.contract_entries ce on ce.entry_id = b.contract_id
-    where not coalesce(ce.superseded, false)
 ), flags as (
     select *,
            case when start_date is null then null
