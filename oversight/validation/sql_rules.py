@@ -30,16 +30,16 @@ create table if not exists quality.rule_findings (
 def run_rules(
     con: duckdb.DuckDBPyConnection,
     table: str,
+    files: list[tuple],
     rules: list[dict],
     thresholds: dict[str, float] | None,
     reuse: bool,
     examples: int,
 ) -> list[tuple[int, list[dict]]]:
     """Each rule's (rows found, the first `examples` of them, each column -> text), in
-    order. Per-file rules reuse the stored findings of unchanged files when `reuse`."""
+    order. Per-file rules reuse the stored findings of unchanged files when `reuse`.
+    `files`: `table_files(con, table)`, called before."""
     con.execute(RULES_DDL)
-    per_file = any(r.get("per") == "file" for r in rules)
-    files = _table_files(con, table) if per_file else []
     return [
         _per_file_rule(con, table, files, rule, thresholds, reuse, examples)
         if rule.get("per") == "file"
@@ -77,16 +77,17 @@ def _file_filter(files: list[tuple[str, str]]) -> str:
 FILTER_FILES_MAX = 50
 
 
-def _table_files(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+def table_files(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
     """The files with rows in `table`, (source_id, file_path, ingested_at), also left in the
-    temp table `rule_current`."""
+    temp table `table_files` (what a validation run of `table` compares its stored units and
+    rule findings with)."""
     con.execute(
-        f"""create or replace temp table rule_current as
+        f"""create or replace temp table table_files as
             select t.source_id, t.file_path, f.ingested_at
             from (select distinct source_id, file_path from {table}) t
             left join raw.files f using (source_id, file_path)"""
     )
-    return con.execute("select * from rule_current").fetchall()
+    return con.execute("select * from table_files").fetchall()
 
 
 def _per_file_rule(
@@ -100,7 +101,7 @@ def _per_file_rule(
 ) -> tuple[int, list[dict]]:
     """A rule whose rows each name a file and depend on that file's rows alone, run only on
     the files not checked since they were ingested; (rows found, the first `examples` in file
-    order) from the stored findings of every file. `files`: `_table_files`.
+    order) from the stored findings of every file. `files`: `table_files`.
 
     Each file's findings are kept in `quality.rule_findings`, and the files checked in
     `quality.rule_files`, with the rule's hash (its SQL and the catalogue's thresholds: a
@@ -116,7 +117,7 @@ def _per_file_rule(
         json.dumps([rule["sql"], thresholds or {}], sort_keys=True).encode()
     ).hexdigest()[:16]
     # Forget the files checked by another rule text or threshold, changed or gone since
-    # (not in `rule_current` as they were), or, without `reuse`, every file.
+    # (not in `table_files` as they were), or, without `reuse`, every file.
     with atomic(con):
         for stored in ("rule_findings", "rule_files"):
             con.execute(
@@ -125,7 +126,7 @@ def _per_file_rule(
                         select (source_id, file_path) from quality.rule_files r
                         where table_name = $1 and rule = $2
                           and (not $4 or rule_hash <> $3
-                               or not exists (select 1 from rule_current c
+                               or not exists (select 1 from table_files c
                                               where c.source_id = r.source_id
                                                 and c.file_path = r.file_path
                                                 and c.ingested_at = r.ingested_at)))""",
@@ -149,11 +150,11 @@ def _per_file_rule(
                 "name their file (columns source_id and file_path)"
             )
         found = [r for r in rows if (r["source_id"], r["file_path"]) in keys]
-        with atomic(con):  # the files of `keys`: those in rule_current not checked
+        with atomic(con):  # the files of `keys`: those in table_files not checked
             con.execute(
                 """insert into quality.rule_files
                    select $1, $2, $3, c.source_id, c.file_path, c.ingested_at
-                   from rule_current c
+                   from table_files c
                    where not exists (select 1 from quality.rule_files r
                                      where r.table_name = $1 and r.rule = $2
                                        and r.source_id = c.source_id

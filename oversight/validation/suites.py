@@ -37,7 +37,7 @@ from oversight.core import settings
 from oversight.core.schema import TABLE_COLUMNS
 from oversight.core.warehouse import atomic, file_lock, open_warehouse
 from oversight.validation.data_docs_offline import make_offline
-from oversight.validation.sql_rules import run_rules
+from oversight.validation.sql_rules import run_rules, table_files
 
 EXPECTATIONS_DIR = settings.PROJECT_ROOT / "expectations"
 SUITE_TABLES = (
@@ -367,13 +367,12 @@ def _validate_files(
 def _uncovered_files(
     con: duckdb.DuckDBPyConnection, table: str
 ) -> list[tuple[str, list[str], list]]:
-    """The files of `table` that no validation unit covers, by source: (source_id, file
-    paths, their ingested_at), in source order."""
+    """The files of `table` (the temp table `table_files`) that no validation unit covers,
+    by source: (source_id, file paths, their ingested_at), in source order."""
     return con.execute(
-        f"""select t.source_id, list(t.file_path order by t.file_path), list(f.ingested_at
-                   order by t.file_path)
-            from (select distinct source_id, file_path from {table}) t
-            left join raw.files f using (source_id, file_path)
+        """select t.source_id, list(t.file_path order by t.file_path), list(t.ingested_at
+                  order by t.file_path)
+            from table_files t
             where (t.source_id, t.file_path) not in (
                 select (source_id, file_path) from quality.validation_units
                 where table_name = ?)
@@ -383,19 +382,19 @@ def _uncovered_files(
 
 
 def _valid_units(con: duckdb.DuckDBPyConnection, table: str, suite_hash: str) -> set[str]:
-    """Units of this table whose files are all still in it as they were validated. A notice
-    source's rows are compiled across its files (a new release updates a contract first seen in
-    an older file), so its units stand only together: all of them valid, and no file of that
-    source new since (else every unit of that source is validated again)."""
+    """Units of this table whose files are all still in it (the temp table `table_files`) as
+    they were validated. A notice source's rows are compiled across its files (a new release
+    updates a contract first seen in an older file), so its units stand only together: all of
+    them valid, and no file of that source new since (else every unit of that source is
+    validated again)."""
     rows = con.execute(
-        f"""select u.unit, u.source_id,
+        """select u.unit, u.source_id,
                    bool_or(f.format not in ('csv', 'xlsx', 'zip')) as compiled,
                    bool_and(u.suite_hash = ? and f.ingested_at = u.ingested_at
                             and t.file_path is not null) as valid
             from quality.validation_units u
             left join raw.files f using (source_id, file_path)
-            left join (select distinct source_id, file_path from {table}) t
-                   using (source_id, file_path)
+            left join table_files t using (source_id, file_path)
             where u.table_name = ?
             group by u.unit, u.source_id""",
         [suite_hash, table],
@@ -426,6 +425,7 @@ def run_suite(
     checkpoint = runner.checkpoint(suite)
     parameters = _parameters(suite)
     con.execute(VALIDATIONS_DDL)
+    files = table_files(con, table)  # read once: the units and the SQL rules compare with it
     valid = _valid_units(con, table, suite_hash) if reuse else set()
     # A unit whose GX results are gone (the GX folder was moved or deleted) is validated again,
     # so that the Data Docs show every group.
@@ -493,7 +493,7 @@ def run_suite(
         )
     rules = load_sql_rules(table)
     for rule, (unexpected, examples) in zip(
-        rules, run_rules(con, table, rules, thresholds, reuse, EXAMPLES), strict=True
+        rules, run_rules(con, table, files, rules, thresholds, reuse, EXAMPLES), strict=True
     ):
         outcome = RuleOutcome(
             rule["name"], rule.get("severity", "warn"), rule.get("why", ""), "sql"
