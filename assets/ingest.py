@@ -5,10 +5,10 @@ import dagster as dg
 
 from assets.checks import failing_rows
 from assets.resources import SourceCatalogue, Warehouse
-from oversight.core.catalogue import files_fingerprint
 from oversight.core.isolate import in_child
 from oversight.core.ledger import NOTHING_LOADED_SQL
 from oversight.core.schema import TABLE_COLUMNS
+from oversight.core.source_files import files_fingerprint
 from oversight.core.warehouse import SQL_TYPES
 from oversight.ingest import load
 from oversight.ingest.load import SourceSummary

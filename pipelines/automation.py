@@ -18,7 +18,8 @@ import json
 import dagster as dg
 
 from assets.ingest import RAW_FILES, SOURCE_FINGERPRINTS
-from oversight.core.catalogue import Catalogue, files_fingerprint
+from oversight.core.catalogue import Catalogue
+from oversight.core.source_files import files_fingerprint
 
 # Dagster's tags for one run over a range of partitions (a single-run backfill). Dagster 1.13
 # has no public constant or RunRequest parameter for them (RunRequest.partition_key_range is

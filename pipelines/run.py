@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from oversight.core import settings
-from oversight.core.catalogue import Catalogue, CatalogueError, files_fingerprint, load_catalogue
+from oversight.core.catalogue import Catalogue, CatalogueError, load_catalogue
 from oversight.core.ledger import NOTHING_LOADED_SQL
 from oversight.core.parameters import AS_OF_ENV, PARAMETERS_ENV
+from oversight.core.source_files import files_fingerprint
 from oversight.core.warehouse import WarehouseBusy, connect, file_lock, open_warehouse
 
 # Dagster, the assets and pandas are imported where they are used: a `make run` with nothing

@@ -170,7 +170,7 @@ def test_a_folder_outside_the_raw_folder_needs_saying_so(one_source, tmp_path):
     pay.source |= {"folder": str(secret), "outside_raw_dir": True}  # said explicitly: read
     assert pay.ingest().files == 1
     # ...and the new-files sensor fingerprints it like any other (it raised on such a path).
-    from oversight.core.catalogue import files_fingerprint
+    from oversight.core.source_files import files_fingerprint
 
     catalogue = load_catalogue(write_catalogue(pay.root, [pay.source]))
     assert files_fingerprint(catalogue, catalogue.sources[0]) != "empty"

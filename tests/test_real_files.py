@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from oversight.core.catalogue import load_catalogue
-from oversight.ingest.load import discover_files
+from oversight.core.source_files import discover_files
 from tests.conftest import REAL, REAL_CATALOGUE, ingest_all, needs_real, query
 
 pytestmark = needs_real

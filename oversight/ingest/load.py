@@ -21,13 +21,8 @@ from pathlib import Path
 import duckdb
 
 from oversight.core import ledger, settings
-from oversight.core.catalogue import (
-    Catalogue,
-    Source,
-    discover_files,
-    load_catalogue,
-    recorded_path,
-)
+from oversight.core.catalogue import Catalogue, Source, load_catalogue
+from oversight.core.source_files import discover_files, recorded_path
 from oversight.core.warehouse import atomic, open_warehouse
 from oversight.ingest.notices import compile_ocids, load_ocds_file
 from oversight.ingest.readers import FileError
