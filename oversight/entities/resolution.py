@@ -27,23 +27,27 @@ from oversight.entities.links import build_links
 from oversight.entities.matching import match_registers_to_notices
 
 # Every distinct supplier mention, and the sources that print it (joined back onto the
-# resolved mentions in SQL, so that Python holds only the three printed fields).
+# resolved mentions in SQL, so that Python holds only the three printed fields). The
+# distinct (mention, source) pairs first, then a list of those: at scale 10 (14M payment
+# lines) this took 3.3 s where `list(distinct source_id order by source_id)` took 6 s.
 SUPPLIER_MENTIONS_SQL = """
 select supplier_name as name, supplier_company_number as company_number,
-       supplier_charity_number as charity_number, list(distinct source_id order by source_id)
-           as sources
+       supplier_charity_number as charity_number, list_sort(list(source_id)) as sources
 from (
-    select supplier_name, supplier_company_number, supplier_charity_number, source_id
-    from staging.spend
-    union all
-    select supplier_name, supplier_company_number, supplier_charity_number, source_id
-    from staging.contracts
-    union all
-    select supplier_name, supplier_company_number, supplier_charity_number, source_id
-    from staging.contract_suppliers
+    select distinct supplier_name, supplier_company_number, supplier_charity_number, source_id
+    from (
+        select supplier_name, supplier_company_number, supplier_charity_number, source_id
+        from staging.spend
+        union all
+        select supplier_name, supplier_company_number, supplier_charity_number, source_id
+        from staging.contracts
+        union all
+        select supplier_name, supplier_company_number, supplier_charity_number, source_id
+        from staging.contract_suppliers
+    )
+    where supplier_name is not null or supplier_company_number is not null
+       or supplier_charity_number is not null
 )
-where supplier_name is not null or supplier_company_number is not null
-   or supplier_charity_number is not null
 group by all
 """
 
@@ -63,11 +67,13 @@ CLASS_RANK = "list_position(['public_body', 'company', 'charity', 'sole_trader',
 'individual', 'redacted'], payee_class)"
 
 BUYER_MENTIONS_SQL = """
-select buyer_name as name, list(distinct source_id order by source_id) from (
-    select buyer_name, source_id from staging.spend
-    union all select buyer_name, source_id from staging.contracts
-    union all select buyer_name, source_id from staging.procurement_notices
-) where buyer_name is not null group by all
+select buyer_name as name, list_sort(list(source_id)) from (
+    select distinct buyer_name, source_id from (
+        select buyer_name, source_id from staging.spend
+        union all select buyer_name, source_id from staging.contracts
+        union all select buyer_name, source_id from staging.procurement_notices
+    ) where buyer_name is not null
+) group by all
 """
 
 
