@@ -230,16 +230,29 @@ def test_a_new_month_extends_the_supplier_resolution_with_the_full_result(
     put_back(held)
     ingest_all(catalogue, warehouse)
     with open_warehouse(warehouse) as con:
+        # A new name, and a known one now printed by another source too: its mention's
+        # sources, and its supplier's, change though its resolution does not.
+        (known,) = con.execute(
+            "select name from entities.supplier_mentions where company_number is null "
+            "and charity_number is null and not is_personal order by name limit 1"
+        ).fetchone()
         con.execute("insert into staging.spend (source_id, file_path, supplier_name, amount) "
-                    "values ('x', 'x.csv', 'Brand New Supplier Ltd', 1)")  # fmt: skip
+                    "values ('x', 'x.csv', 'Brand New Supplier Ltd', 1), "
+                    "('x', 'x.csv', ?, 1)", [known])  # fmt: skip
         assert build_suppliers(con, parameters)["build"] == build
-        incremental = {t: con.execute(tables.format(t)).fetchall()
-                       for t in ("suppliers", "supplier_mentions")}  # fmt: skip
+        compared = ("suppliers", "supplier_mentions", "identifier_conflicts")
+        incremental = {t: con.execute(tables.format(t)).fetchall() for t in compared}
         con.execute("drop table entities.supplier_build")
         assert build_suppliers(con, parameters)["build"] == "full"
         for t, rows in incremental.items():
             assert con.execute(tables.format(t)).fetchall() == rows, t
+        sources = con.execute(
+            "select m.sources, s.sources from entities.supplier_mentions m "
+            "join entities.suppliers s using (supplier_id) where m.name = ?",
+            [known],
+        ).fetchall()
     assert any(r[0] == "Brand New Supplier Ltd" for r in incremental["supplier_mentions"])
+    assert len(sources) == 1 and "x" in sources[0][0] and "x" in sources[0][1]
 
 
 def link(contracts: list[tuple], payments: list[tuple], warehouse, as_of=None):

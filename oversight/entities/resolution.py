@@ -163,7 +163,7 @@ def _same(a: str, b: str) -> str:
 def _can_extend(con: duckdb.DuckDBPyConnection, threshold: float) -> bool:
     """Whether the stored resolution can be extended: made by this code with this threshold,
     and every mention it resolved still printed (else a file was replaced: build again)."""
-    if not has_tables(con, "entities", ["supplier_build", "supplier_mentions"]):
+    if not has_tables(con, "entities", ["supplier_build", "supplier_mentions", "suppliers"]):
         return False
     info = con.execute("select threshold, code from entities.supplier_build").fetchall()
     if info != [(threshold, ENTITIES_CODE)]:
@@ -217,6 +217,80 @@ def _mention_keys(mentions: Iterable[Mention]) -> pa.Table:
     )
 
 
+# A resolved mention's columns in entities.supplier_mentions (`r`: a row of resolved_part),
+# before the sources that print it.
+RESOLVED_COLUMNS = """r.name, r.company_number, r.charity_number, r.normalised_name, r.aliases,
+       r.supplier_id, r.method, r.score, r.method = 'personal' as is_personal,
+       r.payee_class, r.payee_evidence, r.identifier_conflict"""
+
+
+def _suppliers_sql(where: str) -> str:
+    """SQL: entities.suppliers' rows of the suppliers whose mentions hold `where` (a condition
+    on `supplier_id`), each from all of its rows in entities.supplier_mentions."""
+    return f"""
+        select supplier_id,
+               -- the name printed most often; on a tie, not in capitals, then alphabetical
+               first(name order by name_mentions desc, name = upper(name), name)
+                   filter (where name is not null) as name,
+               list_sort(list_distinct(list(name))) as names,
+               min(company_number) filter (where identifier_conflict is null)
+                   as company_number,
+               min(charity_number) filter (where identifier_conflict is null)
+                   as charity_number,
+               list_sort(list_distinct(list(company_number)
+                   filter (where identifier_conflict is null))) as company_numbers,
+               first(payee_class order by {CLASS_RANK}, payee_evidence) as payee_class,
+               first(payee_evidence order by {CLASS_RANK}, payee_evidence) as payee_evidence,
+               list_sort(list_distinct(list(identifier_conflict))) as identifier_conflicts,
+               list_sort(list_distinct(flatten(list(sources)))) as sources,
+               count(*) as mentions,
+               list_sort(list_distinct(list(method))) as methods,
+               min(score) as min_score,
+               bool_or(is_personal) as is_personal
+        from (select *, count(*) over (partition by supplier_id, name) as name_mentions
+              from entities.supplier_mentions where {where})
+        group by supplier_id"""
+
+
+def _write_incrementally(con: duckdb.DuckDBPyConnection, part: set[Mention]) -> None:
+    """Write an incremental build's result into the stored tables: the mentions of `part`
+    replaced by their new resolution (the temp table `resolved_part`), the sources of every
+    other mention brought up to date (`mention_sources`: a known mention now printed by
+    another source), and the suppliers those changes touch built again from their mentions.
+    Every other row stays as it is: it is what a full build would write (a supplier's row
+    depends on its mentions' rows alone). Rows are appended, so the tables are no longer in
+    supplier order; `tests/test_links.py` compares them, in order, with a full build's."""
+    con.register("part_mentions", _mention_keys(part))
+    con.execute(f"""
+        create or replace temp table touched as
+        select supplier_id from entities.supplier_mentions k
+            semi join part_mentions p on {_same("k", "p")}
+        union
+        select supplier_id from resolved_part
+        union
+        select k.supplier_id from entities.supplier_mentions k
+            join mention_sources s on {_same("k", "s")}
+            where k.sources <> s.sources""")
+    con.execute(f"""
+        delete from entities.supplier_mentions where rowid in (
+            select k.rowid from entities.supplier_mentions k
+            semi join part_mentions p on {_same("k", "p")})""")
+    con.unregister("part_mentions")
+    con.execute(f"""
+        update entities.supplier_mentions k set sources = s.sources
+        from mention_sources s
+        where {_same("k", "s")} and k.sources <> s.sources""")
+    con.execute(f"""
+        insert into entities.supplier_mentions
+        select {RESOLVED_COLUMNS}, s.sources
+        from resolved_part r
+        join mention_sources s
+          on {_same("r", "s")}""")
+    con.execute("delete from entities.suppliers where supplier_id in (from touched)")
+    con.execute("insert into entities.suppliers " + _suppliers_sql("supplier_id in (from touched)"))
+    con.execute("drop table touched")
+
+
 def build_suppliers_at(warehouse: str, timeout: float | None = None) -> dict:
     """`build_suppliers` on the warehouse file `warehouse` with the parameters in force, in
     one transaction (run again on one thread if DuckDB runs out of memory); its counts, and
@@ -258,57 +332,25 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
         del resolution
     con.register("resolved_part", table)
     del table
-    if build == "incremental":  # the stored mentions outside the part, as they were
-        con.register("part_mentions", _mention_keys(part))
-        con.execute(f"""
-            create or replace temp view resolved_mentions as
-            select * from resolved_part
-            union all
-            select {", ".join(MENTION_COLUMNS.names)} from entities.supplier_mentions k
-            anti join part_mentions p
-                   on {_same("k", "p")}""")
-    else:
-        con.execute("create or replace temp view resolved_mentions as from resolved_part")
-    del part
     names.forget_names()  # the name caches (about 100 MB at scale 1), before DuckDB writes
     con.execute("create schema if not exists entities")
-    con.execute(f"""
-        create or replace table entities.supplier_mentions as
-        select r.name, r.company_number, r.charity_number, r.normalised_name, r.aliases,
-               r.supplier_id, r.method, r.score, r.method = 'personal' as is_personal,
-               r.payee_class, r.payee_evidence, r.identifier_conflict, s.sources
-        from resolved_mentions r
-        join mention_sources s
-          on {_same("r", "s")}
-        order by r.supplier_id, r.name, r.company_number, r.charity_number""")
-    con.execute("drop view resolved_mentions")
-    for name in ("resolved_part", "part_mentions"):
-        con.unregister(name)  # (nothing when never registered)
+    if build == "incremental":
+        _write_incrementally(con, part)
+    else:
+        con.execute(f"""
+            create or replace table entities.supplier_mentions as
+            select {RESOLVED_COLUMNS}, s.sources
+            from resolved_part r
+            join mention_sources s
+              on {_same("r", "s")}
+            order by r.supplier_id, r.name, r.company_number, r.charity_number""")
+        con.execute(
+            f"create or replace table entities.suppliers as {_suppliers_sql('true')} "
+            "order by supplier_id"
+        )
+    del part
+    con.unregister("resolved_part")
     con.execute("drop table mention_sources")
-    con.execute(f"""
-        create or replace table entities.suppliers as
-        select supplier_id,
-               -- the name printed most often; on a tie, not in capitals, then alphabetical
-               first(name order by name_mentions desc, name = upper(name), name)
-                   filter (where name is not null) as name,
-               list_sort(list_distinct(list(name))) as names,
-               min(company_number) filter (where identifier_conflict is null)
-                   as company_number,
-               min(charity_number) filter (where identifier_conflict is null)
-                   as charity_number,
-               list_sort(list_distinct(list(company_number)
-                   filter (where identifier_conflict is null))) as company_numbers,
-               first(payee_class order by {CLASS_RANK}, payee_evidence) as payee_class,
-               first(payee_evidence order by {CLASS_RANK}, payee_evidence) as payee_evidence,
-               list_sort(list_distinct(list(identifier_conflict))) as identifier_conflicts,
-               list_sort(list_distinct(flatten(list(sources)))) as sources,
-               count(*) as mentions,
-               list_sort(list_distinct(list(method))) as methods,
-               min(score) as min_score,
-               bool_or(is_personal) as is_personal
-        from (select *, count(*) over (partition by supplier_id, name) as name_mentions
-              from entities.supplier_mentions)
-        group by supplier_id order by supplier_id""")
     # A number printed with two dissimilar names: the minority name, where it went, and the
     # supplier that keeps the number.
     con.execute("""
