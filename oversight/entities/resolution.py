@@ -252,15 +252,14 @@ def _suppliers_sql(where: str) -> str:
         group by supplier_id"""
 
 
-def _write_incrementally(con: duckdb.DuckDBPyConnection, part: set[Mention]) -> None:
-    """Write an incremental build's result into the stored tables: the mentions of `part`
-    replaced by their new resolution (the temp table `resolved_part`), the sources of every
-    other mention brought up to date (`mention_sources`: a known mention now printed by
-    another source), and the suppliers those changes touch built again from their mentions.
-    Every other row stays as it is: it is what a full build would write (a supplier's row
-    depends on its mentions' rows alone). Rows are appended, so the tables are no longer in
-    supplier order; `tests/test_links.py` compares them, in order, with a full build's."""
-    con.register("part_mentions", _mention_keys(part))
+def _write_incrementally(con: duckdb.DuckDBPyConnection) -> None:
+    """Write an incremental build's result into the stored tables: the mentions resolved
+    again (`part_mentions`) replaced by their new resolution (`resolved_part`), the sources
+    of every other mention brought up to date (`mention_sources`: a known mention now printed
+    by another source), and the suppliers those changes touch built again from their
+    mentions. Every other row stays as it is: it is what a full build would write (a
+    supplier's row depends on its mentions' rows alone). Rows are appended, so the tables are
+    no longer in supplier order; `tests/test_links.py` compares them with a full build's."""
     con.execute(f"""
         create or replace temp table touched as
         select supplier_id from entities.supplier_mentions k
@@ -332,10 +331,15 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
         del resolution
     con.register("resolved_part", table)
     del table
-    names.forget_names()  # the name caches (about 100 MB at scale 1), before DuckDB writes
+    if build == "incremental":
+        con.register("part_mentions", _mention_keys(part))
+    # The mentions (1.2M at scale 10: about 200 MB) and the name caches (about 100 MB at
+    # scale 1) go before DuckDB writes.
+    del part
+    names.forget_names()
     con.execute("create schema if not exists entities")
     if build == "incremental":
-        _write_incrementally(con, part)
+        _write_incrementally(con)
     else:
         con.execute(f"""
             create or replace table entities.supplier_mentions as
@@ -348,7 +352,6 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
             f"create or replace table entities.suppliers as {_suppliers_sql('true')} "
             "order by supplier_id"
         )
-    del part
     con.unregister("resolved_part")
     con.execute("drop table mention_sources")
     # A number printed with two dissimilar names: the minority name, where it went, and the
