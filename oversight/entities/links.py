@@ -85,12 +85,19 @@ def _on(a: str, b: str, columns: tuple[str, ...]) -> str:
 
 def _changed(name: str, columns: str) -> str:
     """SQL: the distinct `columns` of rows in today's input `name` or in the stored one, but
-    not in both."""
+    not in both (as many times: a row's copies are counted). Rows are compared by the hash
+    of the whole row: at scale 10, 1.1 s for the 1.2M mentions and 0.3 s for the 500k
+    contracts, where `except all` both ways took 3.0 and 1.9 s."""
     now, before = f"links.input_{name}", f"links.built_from_{name}"
-    return (
-        f"select distinct {columns} from ((from {now} except all from {before}) "
-        f"union all (from {before} except all from {now}))"
-    )
+    first = ", ".join(f"any_value({c}) as {c}" for c in columns.split(", "))
+    rows = "select hash(t) as row_hash, count(*) as copies, {first} from {table} t group by 1"
+    return f"""
+        with now as ({rows.format(first=first, table=now)}),
+             before as ({rows.format(first=first, table=before)})
+        select distinct {columns} from (
+            (select {columns} from now anti join before using (row_hash, copies))
+            union all
+            (select {columns} from before anti join now using (row_hash, copies)))"""
 
 
 BUILD_COLUMNS = "code, settings, build, epoch, log_from"
