@@ -39,7 +39,7 @@ def tiny_results(tmp_path_factory) -> dict:
                  "--large-workbook-rows", "1200", "--memory-limit-mb", "8000"]) == 0  # fmt: skip
     results = json.loads((work / "out" / "results.json").read_text())
     assert "| scale |" in (work / "out" / "results.md").read_text()
-    return results
+    return {**results, "work": work}
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +142,22 @@ def test_tiny_benchmark_large_files_and_the_rerun(tiny_results):
     assert rerun["first"]["exit_code"] == rerun["second"]["exit_code"] == 0
     assert rerun["second"]["seconds"] > 0
     assert any(t["target"].startswith("make run, nothing changed") for t in tiny_results["targets"])
+
+
+def test_the_month_runs_again_from_the_full_runs_warehouse(tiny_results, tmp_path, capsys):
+    """`benchmarks.month` on the tiny sample: the month twice from one copy, both measured,
+    and every held-back file back in the sample afterwards."""
+    from benchmarks.month import main as month
+
+    raw = tiny_results["work"] / "scale-0.01" / "raw"
+    before = sorted(p.relative_to(raw) for p in raw.rglob("*") if p.is_file())
+    assert month(["--raw", str(raw), "--work", str(tmp_path), "--repeat", "2"]) == 0
+    assert sorted(p.relative_to(raw) for p in raw.rglob("*") if p.is_file()) == before
+    result = json.loads((tmp_path / "month.json").read_text())
+    assert result["new_files"] == [p.relative_to(raw).as_posix() for p in newest_months(raw)]
+    assert len(result["months"]) == len(result["month_share"]) == 2
+    for run in (result["full"], *result["months"]):
+        assert run["success"] and run["seconds"] > 0 and run["peak_rss_mb"] > 0
+        assert run["steps"]["ingest_sources"][0] > 0
+    out = capsys.readouterr().out
+    assert "month, run 2:" in out and "of the full run" in out
