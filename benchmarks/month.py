@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def run_months(raw: Path, work: Path, repeat: int) -> dict:
     env = pipeline_env(base, raw, warehouse, _as_of(raw))
     held = newest_months(raw)
     if not held:
-        raise SystemExit(f"no monthly source in {raw} has more than one month to hold back")
+        raise ValueError(f"no monthly source in {raw} has more than one month to hold back")
     for path in held:
         target = held_dir / path.relative_to(raw)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="how many times the month runs")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    result = run_months(args.raw.resolve(), args.work.resolve(), args.repeat)
+    try:
+        result = run_months(args.raw.resolve(), args.work.resolve(), args.repeat)
+    except ValueError as error:
+        print(f"benchmarks.month: {error}", file=sys.stderr)
+        return 2
     (args.work / "month.json").write_text(json.dumps(result, indent=2, default=str))
     full = result["full"]
     print(f"full run: {full['seconds']:.1f} s, peak {full['peak_rss_mb']:,.0f} MB")
