@@ -260,21 +260,24 @@ def _write_incrementally(con: duckdb.DuckDBPyConnection) -> None:
     mentions. Every other row stays as it is: it is what a full build would write (a
     supplier's row depends on its mentions' rows alone). Rows are appended, so the tables are
     no longer in supplier order; `tests/test_links.py` compares them with a full build's."""
+    # The stored rows of the part's mentions: found once, to delete and for their suppliers.
+    con.execute(f"""
+        create or replace temp table replaced as
+        select k.rowid as row_id, k.supplier_id from entities.supplier_mentions k
+            semi join part_mentions p on {_same("k", "p")}""")
+    con.unregister("part_mentions")
     con.execute(f"""
         create or replace temp table touched as
-        select supplier_id from entities.supplier_mentions k
-            semi join part_mentions p on {_same("k", "p")}
+        select supplier_id from replaced
         union
         select supplier_id from resolved_part
         union
         select k.supplier_id from entities.supplier_mentions k
             join mention_sources s on {_same("k", "s")}
             where k.sources <> s.sources""")
-    con.execute(f"""
-        delete from entities.supplier_mentions where rowid in (
-            select k.rowid from entities.supplier_mentions k
-            semi join part_mentions p on {_same("k", "p")})""")
-    con.unregister("part_mentions")
+    con.execute(
+        "delete from entities.supplier_mentions where rowid in (select row_id from replaced)"
+    )
     con.execute(f"""
         update entities.supplier_mentions k set sources = s.sources
         from mention_sources s
@@ -287,7 +290,7 @@ def _write_incrementally(con: duckdb.DuckDBPyConnection) -> None:
           on {_same("r", "s")}""")
     con.execute("delete from entities.suppliers where supplier_id in (from touched)")
     con.execute("insert into entities.suppliers " + _suppliers_sql("supplier_id in (from touched)"))
-    con.execute("drop table touched")
+    con.execute("drop table touched; drop table replaced")
 
 
 def build_suppliers_at(warehouse: str, timeout: float | None = None) -> dict:
