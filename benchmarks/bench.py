@@ -43,7 +43,7 @@ from benchmarks.inputs import (
     generate,
     large_csv,
     large_workbook,
-    newest_months,
+    months_held_back,
 )
 from benchmarks.pandas_baseline import buyer_key
 from benchmarks.process import log, machine, measure
@@ -162,14 +162,7 @@ def bench_scale(scale: float, work: Path, baseline_loop_max: float, loop_budget:
     result["generate"] = generate(scale, raw, base, logs)
     as_of = str(yaml.safe_load((raw / "planted.yaml").read_text())["as_of"])
 
-    held_dir = folder / "held-back"
-    shutil.rmtree(held_dir, ignore_errors=True)
-    held = newest_months(raw)
-    for path in held:
-        target = held_dir / path.relative_to(raw)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        path.rename(target)
-    try:
+    with months_held_back(raw, folder / "held-back") as held:
         warehouse = folder / "warehouse" / "warehouse.duckdb"
         shutil.rmtree(warehouse.parent, ignore_errors=True)
         env = pipeline_env(base, raw, warehouse, as_of)
@@ -178,9 +171,6 @@ def bench_scale(scale: float, work: Path, baseline_loop_max: float, loop_budget:
         # After the pipeline: the floor takes each file's dialect from its raw.files.
         log(f"scale {scale:g}: the floor (DuckDB reads the files, no transformation)")
         result["floor"] = run_floor(raw, warehouse, base, logs, "floor")
-    finally:
-        for path in held:  # put the month back, whatever happened
-            (held_dir / path.relative_to(raw)).rename(path)
     log(f"scale {scale:g}: incremental run ({len(held)} new monthly files)")
     result["incremental"] = run_pipeline(env, logs, "incremental")
     result["incremental"]["new_files"] = [p.relative_to(raw).as_posix() for p in held]

@@ -10,6 +10,8 @@ import json
 import re
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks.process import measure
@@ -52,6 +54,23 @@ def newest_months(raw: Path) -> list[Path]:
         if MONTHLY.fullmatch(path.name):
             folders.setdefault(path.parent, []).append(path)
     return sorted(max(files) for files in folders.values() if len(files) > 1)
+
+
+@contextmanager
+def months_held_back(raw: Path, held_dir: Path) -> Iterator[list[Path]]:
+    """`newest_months(raw)` moved into `held_dir` (same relative paths) for the duration, and
+    put back whatever happens; yields the files' paths in `raw`."""
+    shutil.rmtree(held_dir, ignore_errors=True)
+    held = newest_months(raw)
+    for path in held:
+        target = held_dir / path.relative_to(raw)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+    try:
+        yield held
+    finally:
+        for path in held:
+            (held_dir / path.relative_to(raw)).rename(path)
 
 
 SAMPLE = ROOT / "data" / "raw"  # the embedded sample: the layouts the large files copy

@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.bench import pipeline_env, run_pipeline
-from benchmarks.inputs import newest_months
+from benchmarks.inputs import months_held_back, newest_months
 from benchmarks.process import log
 
 
@@ -44,25 +44,17 @@ def run_months(raw: Path, work: Path, repeat: int) -> dict:
     """The full run without the newest months, then the month `repeat` times from a copy of
     its warehouse; each run's measures, and the month's share of the full run."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("OVERSIGHT_", "DAGSTER"))}
-    logs, held_dir = work / "logs", work / "held-back"
+    logs = work / "logs"
     warehouse, after_full = work / "warehouse" / "warehouse.duckdb", work / "after-full"
-    for folder in (held_dir, warehouse.parent, after_full):
+    for folder in (warehouse.parent, after_full):
         shutil.rmtree(folder, ignore_errors=True)
     logs.mkdir(parents=True, exist_ok=True)
     env = pipeline_env(base, raw, warehouse, _as_of(raw))
-    held = newest_months(raw)
-    if not held:
+    if not newest_months(raw):
         raise ValueError(f"no monthly source in {raw} has more than one month to hold back")
-    for path in held:
-        target = held_dir / path.relative_to(raw)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        path.rename(target)
-    try:
+    with months_held_back(raw, work / "held-back") as held:
         log(f"the full run, {len(held)} newest monthly files held back")
         full = run_pipeline(env, logs, "full")
-    finally:
-        for path in held:  # put the month back, whatever happened
-            (held_dir / path.relative_to(raw)).rename(path)
     shutil.copytree(warehouse.parent, after_full)
     months = []
     for n in range(1, repeat + 1):

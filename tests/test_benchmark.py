@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from benchmarks.bench import main, measure, newest_months
+from benchmarks.bench import main, measure
 from benchmarks.floor import run_floor
+from benchmarks.inputs import newest_months
 from benchmarks.pandas_baseline import to_date, to_money
 
 
