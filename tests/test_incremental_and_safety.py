@@ -1,6 +1,7 @@
 """Re-runs never duplicate, changed files replace their own rows, a killed run leaves the
 previous tables intact, and a second writer waits or fails with a clear message."""
 
+import os
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ import pytest
 
 from oversight.core.catalogue import load_catalogue
 from oversight.core.warehouse import WarehouseBusy, file_lock, open_warehouse
+from oversight.ingest import load
 from oversight.ingest.load import ingest_source
 from tests.conftest import PROJECT, write_catalogue
 from tests.test_messy_files import SPEND_HEADER
@@ -40,6 +42,49 @@ def test_second_run_changes_nothing_and_skips_every_file(one_source):
     assert (again.parsed, again.unchanged) == (0, 2)
     assert snapshot(src.warehouse) == before
     assert len(before["staging.spend"]) == 3 and len(before["raw.quarantine"]) == 2
+
+
+def test_an_unchanged_file_is_not_read_again_to_be_hashed(one_source, monkeypatch):
+    """A file whose size, times and inode are those it had when hashed keeps its hash
+    (raw.file_hashes) unread; one rewritten in place is hashed again even with its size and
+    modification time put back (its change time moved), and so is any file with `force`."""
+    hashed = []
+    real = load.file_sha256
+    monkeypatch.setattr(load, "file_sha256", lambda path: hashed.append(path.name) or real(path))
+    src = one_source()
+    first = src.file("1.csv", month(1, "A Ltd", "B Ltd"))
+    src.file("2.csv", month(2, "C Ltd"))
+    src.ingest()
+    assert sorted(hashed) == ["1.csv", "2.csv"]
+    # just written: hashed on every run until settled (a write in the same clock tick as the
+    # stat would go unseen)
+    hashed.clear()
+    src.ingest()
+    assert sorted(hashed) == ["1.csv", "2.csv"]
+    monkeypatch.setattr(load, "SETTLED_NS", 0)
+    src.ingest()
+    hashed.clear()
+    again = src.ingest()
+    assert hashed == [] and (again.parsed, again.unchanged) == (0, 2)
+
+    before = first.stat()
+    first.write_text(month(1, "A Ltd", "B Ltd").replace("A Ltd", "Z Ltd"))
+    os.utime(first, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert first.stat().st_size == before.st_size
+    assert first.stat().st_mtime_ns == before.st_mtime_ns
+    hashed.clear()
+    summary = src.ingest()
+    assert hashed == ["1.csv"] and (summary.parsed, summary.unchanged) == (1, 1)
+    assert ("Z Ltd",) in src.rows("select supplier_name from staging.spend")
+
+    hashed.clear()
+    catalogue = load_catalogue(write_catalogue(src.root, [src.source]))
+    with open_warehouse(src.warehouse) as con:
+        ingest_source(con, catalogue, "pub", force=True)
+    assert sorted(hashed) == ["1.csv", "2.csv"]
+    src.file("2.csv", "").unlink()
+    src.ingest()
+    assert src.rows("select file_path from raw.file_hashes") == [("pub/1.csv",)]
 
 
 def test_changed_file_replaces_only_its_own_rows(one_source):

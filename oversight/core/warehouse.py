@@ -75,6 +75,18 @@ create table if not exists raw.sources (
     period_from_name varchar
 )"""
 
+# Each file's sha256 as it was last computed, with the file's size, times and inode then: a
+# file whose stat is the same is not read again only to be hashed (git and rsync judge a file
+# unchanged the same way). A cache: it can be emptied at any time, and files are hashed again.
+FILE_HASHES_DDL = """
+create table if not exists raw.file_hashes (
+    source_id varchar not null,
+    file_path varchar not null,
+    stat varchar not null,
+    sha256 varchar not null,
+    primary key (source_id, file_path)
+)"""
+
 QUARANTINE_DDL = """
 create table if not exists raw.quarantine (
     source_id varchar not null,
@@ -125,6 +137,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RAW_SOURCES_DDL)
     con.execute("alter table raw.sources add column if not exists period_from_name varchar")
     con.execute(QUARANTINE_DDL)
+    con.execute(FILE_HASHES_DDL)
     for table, columns in TABLE_COLUMNS.items():
         body = ",\n".join(f"    {c.name} {SQL_TYPES[c.type]}" for c in columns)
         con.execute(f"create table if not exists {table} (\n{body}\n)")
@@ -296,19 +309,25 @@ RUN_SPECIFIC_COLUMNS = {
     "marts.concentration_build.links_epoch",
     "marts.concentration_build.links_build",
 }
+# Tables left out whole: the hashes cached with the files' stat (inodes and times, and which
+# files were old enough to be cached, differ from one copy of the files to another).
+RUN_SPECIFIC_TABLES = {"raw.file_hashes"}
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
     """Every table's (row count, order-independent hash of its rows), leaving out
-    `RUN_SPECIFIC_COLUMNS`: two warehouses built from the same files, catalogue and code have
-    equal fingerprints (`raw.files.config_hash` and `entities.supplier_build.code` hash the
-    code that wrote them, so they differ across code changes). Used to compare a re-run after
-    a crash with a clean build, and a warehouse before and after a refactoring."""
+    `RUN_SPECIFIC_COLUMNS` and `RUN_SPECIFIC_TABLES`: two warehouses built from the same
+    files, catalogue and code have equal fingerprints (`raw.files.config_hash` and
+    `entities.supplier_build.code` hash the code that wrote them, so they differ across code
+    changes). Used to compare a re-run after a crash with a clean build, and a warehouse
+    before and after a refactoring."""
     tables = con.execute(
         "select schema_name, table_name from duckdb_tables() order by 1, 2"
     ).fetchall()
     result = {}
     for schema, table in tables:
+        if f"{schema}.{table}" in RUN_SPECIFIC_TABLES:
+            continue
         columns = [
             f'"{name}"'
             for name, kind, *_ in con.execute(f'describe "{schema}"."{table}"').fetchall()

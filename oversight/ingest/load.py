@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -83,6 +84,59 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# A file modified less than this long ago is hashed again on every run until it is older: a
+# write in the same tick of the file system's clock as the stat would leave its stat unchanged.
+SETTLED_NS = 2_000_000_000
+
+
+def _stat(path: Path) -> tuple[str, int]:
+    """The file's size, modification and change times and inode, as one text; and its age."""
+    st = path.stat()
+    age = time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns)
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}", age
+
+
+def file_hashes(
+    con: duckdb.DuckDBPyConnection,
+    source_id: str,
+    files: list[tuple[str, Path]],
+    force: bool = False,
+) -> list[str]:
+    """The sha256 of each of a source's files (recorded path, file on disk). A file whose
+    size, modification and change times and inode are those it had when it was last hashed
+    (`raw.file_hashes`) keeps that hash without being read: at national scale, hashing every
+    file again took seconds a night (2.5 GB of spend, scale 10), and grows with the years kept.
+    A file rewritten in place changes its change time (which `touch` and `cp -p` cannot set
+    back), so it is hashed again. `force` hashes every file."""
+    stored = dict(
+        con.execute(
+            "select file_path, (stat, sha256) from raw.file_hashes where source_id = ?",
+            [source_id],
+        ).fetchall()
+    )
+    hashes, fresh = [], []
+    for rel, path in files:
+        stat, age = _stat(path)  # before reading: a write while hashing changes it
+        kept = stored.get(rel)
+        if kept and kept[0] == stat and not force:
+            hashes.append(kept[1])
+            continue
+        hashes.append(file_sha256(path))
+        if age > SETTLED_NS:
+            fresh.append((source_id, rel, stat, hashes[-1]))
+    on_disk = {rel for rel, _ in files}
+    gone = [(source_id, rel) for rel in stored if rel not in on_disk]
+    if fresh or gone:
+        with atomic(con):
+            con.executemany(
+                "delete from raw.file_hashes where source_id = ? and file_path = ?",
+                [*gone, *((s, rel) for s, rel, *_ in fresh)],
+            )
+            if fresh:
+                con.executemany("insert into raw.file_hashes values (?, ?, ?, ?)", fresh)
+    return hashes
 
 
 def _ocids_of_file(con: duckdb.DuckDBPyConnection, source: Source, rel: str) -> set[str]:
@@ -194,7 +248,11 @@ def ingest_source(
         )
     # Links out of the raw folder are refused before a byte of them is read.
     refused = {i: r for i, p in enumerate(files) if (r := outside_reason(catalogue, source, p))}
-    hashes = [None if i in refused else file_sha256(path) for i, path in enumerate(files)]
+    readable = [i for i in range(len(files)) if i not in refused]
+    hashes: list[str | None] = [None] * len(files)
+    found = [(_shown(recorded_path(catalogue, files[i])), files[i]) for i in readable]
+    for i, sha in zip(readable, file_hashes(con, source.id, found, force), strict=True):
+        hashes[i] = sha
     # The same bytes under a second name (`2025-09 (1).csv`, a browser's second download):
     # the shortest name is read, the copy is recorded as a duplicate naming it, with no rows.
     first_of: dict[str, int] = {}
