@@ -84,7 +84,7 @@ def test_publisher_quality_values(tmp_path):
             [
                 SPEND_HEADER + ",Company",
                 "Test Council,2024-01-10,1,1200,200,1000,A Ltd,Area,01234567",
-                "Test Council,2024-03-10,2,3600,600,3000,B Ltd,Area,",
+                "Test Council,2024-04-10,2,3600,600,3000,B Ltd,Area,",
                 "Test Council,not a date,3,600,100,500,C Ltd,Area,",
             ]
         )
@@ -115,7 +115,8 @@ def test_publisher_quality_values(tmp_path):
                missing_months, share_spend_with_registration, cov_supplier_registration,
                cov_transaction_id, cov_expense_type
         from marts.publisher_quality where source_id = 'spend'""").fetchall()[0]
-    assert row == (3, 2, 1, pytest.approx(1 / 3), 1, "2024-02", pytest.approx(0.25), 0.5, 1.0, 0.0)
+    expected = (3, 2, 1, pytest.approx(1 / 3), 2, "2024-02, 2024-03", pytest.approx(0.25), 0.5)
+    assert row == (*expected, 1.0, 0.0)
     register = con.execute("""
         select register_entries, share_register_with_review_date, share_register_with_value,
                cov_supplier_registration, cov_contract_owner, cov_payment_date

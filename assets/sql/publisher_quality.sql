@@ -28,24 +28,19 @@ with files as (
                                                 or supplier_charity_number is not null), 0)
                / nullif(sum(abs(amount)), 0) as share_spend_with_registration,
            min(date_trunc('month', payment_date)) as first_month,
-           max(date_trunc('month', payment_date)) as last_month
+           max(date_trunc('month', payment_date)) as last_month,
+           list(distinct date_trunc('month', payment_date)::timestamp) as months_present
     from staging.spend group by 1
 ), months as (
-    select s.source_id,
-           count(*) filter (where m.month not in (select date_trunc('month', payment_date)
-                                                  from staging.spend x
-                                                  where x.source_id = s.source_id
-                                                    and payment_date is not null))
-               as months_missing,
-           string_agg(strftime(m.month, '%Y-%m'), ', ' order by m.month) filter (
-               where m.month not in (select date_trunc('month', payment_date)
-                                     from staging.spend x
-                                     where x.source_id = s.source_id
-                                       and payment_date is not null)) as missing_months
-    from spend s,
-         lateral (select unnest(generate_series(s.first_month, s.last_month,
-                                                interval 1 month)) as month) m
-    group by 1
+    -- each month from the first to the last with no payment dated in it (the months are
+    -- listed in the same scan of staging.spend: a subquery per month scanned it again)
+    select source_id, len(missing) as months_missing,
+           nullif(array_to_string(list_transform(missing, lambda m: strftime(m, '%Y-%m')), ', '),
+                  '') as missing_months
+    from (select source_id,
+                 list_filter(generate_series(first_month, last_month, interval 1 month),
+                             lambda m: not list_contains(months_present, m)) as missing
+          from spend)
 ), register as (
     select source_id, count(*) as register_entries,
            avg((contract_ref is not null)::int) as cov_contract_ref,
