@@ -1,6 +1,7 @@
 """Ingest a source's files into the warehouse, one file per transaction.
 
-For each file under the source's folder: hash it; skip it when the same bytes were already read
+For each file under the source's folder: hash it (or take the hash recorded when its size,
+times and inode were the same: `file_hashes`); skip it when the same bytes were already read
 with the same catalogue settings; otherwise read it and replace that file's rows in every table
 in one transaction (tabular files: `oversight.ingest.tabular`; OCDS notices:
 `oversight.ingest.notices`).
