@@ -117,7 +117,8 @@ def file_hashes(
             [source_id],
         ).fetchall()
     )
-    hashes, fresh = [], []
+    hashes: list[str] = []
+    fresh: dict[str, tuple[str, str]] = {}  # by path: two names shown alike keep one row
     for rel, path in files:
         stat, age = _stat(path)  # before reading: a write while hashing changes it
         kept = stored.get(rel)
@@ -126,17 +127,20 @@ def file_hashes(
             continue
         hashes.append(file_sha256(path))
         if age > SETTLED_NS:
-            fresh.append((source_id, rel, stat, hashes[-1]))
+            fresh[rel] = (stat, hashes[-1])
     on_disk = {rel for rel, _ in files}
     gone = [(source_id, rel) for rel in stored if rel not in on_disk]
     if fresh or gone:
         with atomic(con):
             con.executemany(
                 "delete from raw.file_hashes where source_id = ? and file_path = ?",
-                [*gone, *((s, rel) for s, rel, *_ in fresh)],
+                [*gone, *((source_id, rel) for rel in fresh)],
             )
             if fresh:
-                con.executemany("insert into raw.file_hashes values (?, ?, ?, ?)", fresh)
+                con.executemany(
+                    "insert into raw.file_hashes values (?, ?, ?, ?)",
+                    [(source_id, rel, *kept) for rel, kept in fresh.items()],
+                )
     return hashes
 
 
