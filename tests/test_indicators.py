@@ -447,15 +447,22 @@ def test_public_bodies_individuals_and_grants_are_beside_the_market_not_inside(t
                 for i, (supplier, amount, expense) in enumerate(payments, start=2)
             ],
         )
+        # Alpha has a contract with the council (its payment is under contract, not OV12)
+        con.execute(
+            "insert into staging.contracts (contract_id, record_type, source_id, file_path,"
+            " contract_ref, title, buyer_name, supplier_name, start_date, end_date,"
+            " total_value) values ('reg:f.csv#2', 'register', 'reg', 'f.csv', 'A1', 't',"
+            " 'Test Council', 'Alpha Ltd', '2025-04-01', '2027-03-31', 50000)"
+        )
         parameters = load_parameters()
         resolve_and_link(con, parameters)
         build_marts(con, catalogue, parameters, D)
         off = con.execute(
             "select supplier, spend, payee_class from marts.off_contract_spend order by 1"
         ).fetchall()
-        # Over £5k with no contract, market suppliers only (Epsilon's £4k is under).
+        # Over £5k with no contract, market suppliers only (Epsilon's £4k is under; Alpha's
+        # £40k is under its contract).
         assert off == [
-            ("Alpha Ltd", Decimal("40000.00"), "company"),
             ("Beta Ltd", Decimal("30000.00"), "company"),
             ("Delta Ltd", Decimal("6000.00"), "company"),
             ("Gamma Ltd", Decimal("20000.00"), "company"),
