@@ -253,11 +253,10 @@ def ingest_source(
         )
     # Links out of the raw folder are refused before a byte of them is read.
     refused = {i: r for i, p in enumerate(files) if (r := outside_reason(catalogue, source, p))}
-    readable = [i for i in range(len(files)) if i not in refused]
-    hashes: list[str | None] = [None] * len(files)
-    found = [(_shown(recorded_path(catalogue, files[i])), files[i]) for i in readable]
-    for i, sha in zip(readable, file_hashes(con, source.id, found, force), strict=True):
-        hashes[i] = sha
+    rels = [recorded_path(catalogue, p) for p in files]
+    readable = [(_shown(rels[i]), p) for i, p in enumerate(files) if i not in refused]
+    found = iter(file_hashes(con, source.id, readable, force))
+    hashes = [None if i in refused else next(found) for i in range(len(files))]
     # The same bytes under a second name (`2025-09 (1).csv`, a browser's second download):
     # the shortest name is read, the copy is recorded as a duplicate naming it, with no rows.
     first_of: dict[str, int] = {}
@@ -273,7 +272,7 @@ def ingest_source(
         and i not in refused
         and (
             force
-            or known.get(recorded_path(catalogue, files[i]))
+            or known.get(rels[i])
             not in {(sha, config_hash, s) for s in ("loaded", "nothing_loaded", "failed")}
         )
     ]
@@ -307,7 +306,7 @@ def ingest_source(
         if to_read:
             parse_ahead(to_read[0])
         for n, path in enumerate(files, start=1):
-            rel = recorded_path(catalogue, path)
+            rel = rels[n - 1]
             sha = hashes[n - 1]
             error = refused.get(n - 1)
             if error or _shown(rel) != rel:  # a link out, or a name that is not valid UTF-8
@@ -320,7 +319,7 @@ def ingest_source(
                     progress(n, len(files), f"{_shown(rel)}: FAILED: {error}")
                 continue
             if n - 1 in duplicates:
-                first = recorded_path(catalogue, files[original[n - 1]])
+                first = rels[original[n - 1]]
                 summary.duplicates += 1
                 if known.get(rel) != (sha, config_hash, "duplicate"):
                     record(
@@ -360,7 +359,7 @@ def ingest_source(
                 message = f"{rel}: FAILED: {error}"
             if progress:
                 progress(n, len(files), message)
-    on_disk = {_shown(recorded_path(catalogue, p)) for p in files}
+    on_disk = {_shown(rel) for rel in rels}
     for rel, (_, _, status) in known.items():
         if rel not in on_disk and status != "removed":
             forget_file(
