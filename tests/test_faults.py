@@ -61,7 +61,7 @@ def test_a_file_name_that_is_not_utf8_is_one_failed_file(one_source):
     assert pay.ingest().failed == 1  # and the next night is the same, not a crash
 
 
-def test_two_file_names_shown_alike_are_both_hashed_and_read(one_source, monkeypatch):
+def test_two_file_names_shown_alike_share_one_cached_hash_without_failing(one_source, monkeypatch):
     """`caf\\xe9.csv` as typed and a latin-1 `café.csv` are shown as the same path: the
     hash cache (raw.file_hashes) keeps one row for them, and no run fails. (raw.files has one
     row for the two as well: the failed name's record replaces the other's. Left as it is:
