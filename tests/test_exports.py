@@ -3,7 +3,6 @@ workbook whose cells are the marts' values, typed, with every text cell a string
 formula) neutralised exactly as in the CSV; both are replaced whole or not at all."""
 
 import csv
-import shutil
 import zipfile
 from datetime import date
 from decimal import Decimal
@@ -16,6 +15,7 @@ from python_calamine import CalamineWorkbook
 
 from oversight.outputs import exports
 from oversight.outputs.exports import (
+    FORMULA_START,
     MART_TABLES,
     PURPOSE,
     WORKBOOK,
@@ -207,18 +207,53 @@ def test_an_interrupted_csv_leaves_the_old_one_and_no_partial(marts, tmp_path, m
     _, path = export_table(marts, "marts.contract_oversight", tmp_path)
     before = path.read_bytes()
 
-    def half(src, dst, length=0):
-        dst.write(src.read(10))
-        raise OSError("disk full")
+    def failing_half_way(con, table):
+        # Rows are written before the error: the partial file has begun.
+        return (
+            "select i, if(i < 200000, 'row ' || i, error('disk full')) as name "
+            "from range(300000) r(i)"
+        )
 
-    monkeypatch.setattr(shutil, "copyfileobj", half)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(exports, "_csv_select", failing_half_way)
+    with pytest.raises(duckdb.Error, match="disk full"):
         export_table(marts, "marts.contract_oversight", tmp_path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "contract_oversight.csv",
         "contract_oversight.parquet",
     ]
+
+
+def test_a_long_csv_and_parquet_keep_the_marts_row_order(tmp_path):
+    """DuckDB 2.0.1 wrote the CSV of a select with a CASE over a regex (the old
+    `spreadsheet_text` in SQL) in parallel, out of order from about 150,000 rows: a mart
+    sorted for reading came out with blocks swapped, and differently each run."""
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.supplier_shares as select i as position, "
+        "'supplier ' || (i % 997) as supplier, '=x' || i as note "
+        "from range(300000) r(i) order by i"
+    )
+    parquet, path = export_table(con, "marts.supplier_shares", tmp_path)
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["position"]) for r in rows] == list(range(300000))
+    assert rows[7]["note"] == "'=x7"
+    in_file = con.execute(
+        "select list(position order by file_row_number) = range(300000) "
+        f"from read_parquet('{parquet}', file_row_number = true)"
+    )
+    assert in_file.fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    "text", [*(c + "x" for c in FORMULA_START), "a=b", "", "\x00\x1f-1", "x\n=y", "\t", "£"]
+)
+def test_the_csvs_sql_neutralises_as_spreadsheet_text_does(text):
+    con = duckdb.connect()
+    sql = exports._safe_text("?")
+    assert con.execute(f"select {sql}", [text]).fetchone()[0] == spreadsheet_text(text)
 
 
 def test_workbook_writes_other_kinds_as_text_and_keeps_zoned_times_wall_clock(tmp_path):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,10 +45,11 @@ MART_TABLES = (
 # without opening the warehouse (see explore.connect).
 LOOKUP_TABLES = ("entities.buyers", "entities.suppliers")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PATTERN = r"^([=+@\t\r-])"  # FORMULA_START as one RE2 class, for SQL
 # C0 control characters but tab, line feed and carriage return: not allowed in XML (so not in
 # a workbook), and dropped from the CSV too. The same pattern for Python's re and DuckDB's RE2.
 CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
-BOM = "\ufeff".encode()
+BOM = "\ufeff"
 
 WORKBOOK = "oversight.xlsx"
 XLSX_MAX_ROWS = 1_048_575  # a sheet's rows in Excel, less the header
@@ -133,19 +133,25 @@ def spreadsheet_text(text: str) -> str:
 
 
 def _safe_text(column: str) -> str:
-    """`spreadsheet_text` in SQL, on one text column (quoted)."""
-    starts = ", ".join(f"'{c}'" for c in ("=", "+", "-", "@")) + ", chr(9), chr(13)"
-    # Dropped before the test: a NUL before `=` must not hide the formula.
+    """`spreadsheet_text` in SQL, on one text column (quoted): control characters dropped
+    first (a NUL before `=` must not hide the formula), then a quote put before a formula's
+    first character. Two regexes and no CASE: DuckDB 2.0.1 wrote a CSV from a select with a
+    CASE over a regex in parallel without keeping the rows' order (from about 150,000 rows;
+    tests/test_exports.py); RE2 leaves a value with nothing to replace as it is."""
     clean = f"regexp_replace({column}, '{CONTROL_CHARACTERS}', '', 'g')"
-    return f"case when left({clean}, 1) in ({starts}) then '''' || {clean} else {clean} end"
+    return f"regexp_replace({clean}, '{FORMULA_PATTERN}', '''\\1')"
 
 
-def _safe_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """`spreadsheet_text` in SQL, on every text column."""
+def _csv_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The CSV's rows: `spreadsheet_text` on every text column, and the first column named
+    after a UTF-8 byte-order mark, so that the header DuckDB writes makes the file start with
+    the mark (COPY cannot write one; mart column names are plain, never quoted in a CSV)."""
     columns = con.execute(f"describe {table}").fetchall()
     exprs = [
-        f"{_safe_text(_quote(name))} as {_quote(name)}" if kind == "VARCHAR" else _quote(name)
-        for name, kind, *_ in columns
+        (_safe_text(_quote(name)) if kind == "VARCHAR" else _quote(name))
+        + " as "
+        + _quote(BOM + name if i == 0 else name)
+        for i, (name, kind, *_) in enumerate(columns)
     ]
     return f"select {', '.join(exprs)} from {table}"
 
@@ -175,23 +181,12 @@ def _atomic(target: Path) -> Iterator[Path]:
         raise
 
 
-def _copy(
-    con: duckdb.DuckDBPyConnection, sql: str, target: Path, options: str, bom: bool = False
-) -> Path:
-    """DuckDB's COPY, atomically; with `bom`, the file starts with a UTF-8 byte-order mark
-    (COPY cannot write one, so its output is appended to the mark)."""
+def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path, options: str) -> Path:
+    """DuckDB's COPY, atomically, keeping the query's row order (`preserve_order` stated, not
+    left to the planner: see `_safe_text`)."""
     with _atomic(target) as partial:
-        body = partial.with_suffix(partial.suffix + ".body") if bom else partial
-        quoted = str(body).replace("'", "''")  # a quote in the warehouse's path
-        try:
-            con.execute(f"copy ({sql}) to '{quoted}' ({options})")
-            if bom:
-                with partial.open("wb") as out, body.open("rb") as data:
-                    out.write(BOM)
-                    shutil.copyfileobj(data, out, 1 << 20)
-        finally:
-            if bom:
-                body.unlink(missing_ok=True)
+        quoted = str(partial).replace("'", "''")  # a quote in the warehouse's path
+        con.execute(f"copy ({sql}) to '{quoted}' ({options}, preserve_order true)")
     return target
 
 
@@ -199,11 +194,7 @@ def export_table(con: duckdb.DuckDBPyConnection, table: str, out: Path) -> tuple
     out.mkdir(parents=True, exist_ok=True)
     parquet = _copy(con, f"select * from {table}", out / export_file(table), "format parquet")
     csv = _copy(
-        con,
-        _safe_select(con, table),
-        parquet.with_suffix(".csv"),
-        "format csv, header true",
-        bom=True,
+        con, _csv_select(con, table), parquet.with_suffix(".csv"), "format csv, header true"
     )
     return parquet, csv
 
