@@ -178,6 +178,24 @@ def test_a_long_mart_shows_the_rows_to_read_first_and_the_csv_keeps_every_row(
     assert frame["contract_id"].tolist() == ["C1", "C2", "C3", "C4", "C5"]
 
 
+def test_a_cut_sheets_columns_are_as_wide_as_the_rows_it_shows(tmp_path, monkeypatch):
+    """A 40-character title in a row the sheet leaves out (no flag) does not widen the
+    title column: the sheet shows C2 alone, whose title is 12 characters."""
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.contract_oversight as select * from (values "
+        "('C1', false, repeat('x', 40), 9000.00::decimal(18,2)), "
+        "('C2', true, 'Short title.', 10.00)) t(contract_id, ov01_no_review_date, title, "
+        "value_at_risk)"
+    )
+    monkeypatch.setattr(exports, "SHEET_ROWS", 1)
+    export_marts(con, tmp_path)
+    sheet = load_workbook(tmp_path / WORKBOOK)["contract_oversight"]
+    assert sheet["A2"].value == "C2"
+    assert int(sheet.column_dimensions["C"].width) == len("Short title.") + 2  # 42 before
+
+
 def test_every_mart_has_a_purpose_and_a_sheet_name_excel_accepts():
     names = [t.split(".")[-1] for t in MART_TABLES]
     assert set(PURPOSE) == set(names)

@@ -200,7 +200,8 @@ def export_table(con: duckdb.DuckDBPyConnection, table: str, out: Path) -> tuple
 
 
 def _widths(con: duckdb.DuckDBPyConnection, table: str, columns: list[tuple]) -> list[float]:
-    """Each column's width in characters: its longest value or its header, capped."""
+    """Each column's width in characters: its longest value in `table` (a sheet's rows) or its
+    header, capped."""
     longest = con.execute(
         "select "
         + ", ".join(f"max(length(cast({_quote(name)} as varchar)))" for name, *_ in columns)
@@ -249,11 +250,15 @@ def _sheet_query(table: str, facts: dict) -> str:
     return f"select * from {table} order by {order[1].format(flags=flags or '0')} limit {shown}"
 
 
-def _sheet_frame(con: duckdb.DuckDBPyConnection, table: str, facts: dict) -> pd.DataFrame:
-    """The rows a sheet shows (`_sheet_query`), as the workbook holds them: text cleaned and
-    neutralised as in the CSV and cut to Excel's cell limit, money (DECIMAL) and HUGEINT as
-    doubles (Excel's numbers), times with a zone as their wall-clock time (Excel has no time
-    zones), anything else (a list, a struct) as its text."""
+def _sheet(
+    con: duckdb.DuckDBPyConnection, table: str, facts: dict
+) -> tuple[pd.DataFrame, list[float]]:
+    """The rows a sheet shows (`_sheet_query`), selected once, as the workbook holds them: text
+    cleaned and neutralised as in the CSV and cut to Excel's cell limit, money (DECIMAL) and
+    HUGEINT as doubles (Excel's numbers), times with a zone as their wall-clock time (Excel
+    has no time zones), anything else (a list, a struct) as its text; and the columns'
+    widths, measured on those rows (not on the whole mart: 2.8M rows of supplier shares at
+    scale 10)."""
     exprs = []
     for name, kind, *_ in facts["columns"]:
         column = _quote(name)
@@ -266,7 +271,12 @@ def _sheet_frame(con: duckdb.DuckDBPyConnection, table: str, facts: dict) -> pd.
         else:
             text = column if kind == "VARCHAR" else f"cast({column} as varchar)"
             exprs.append(f"left({_safe_text(text)}, {XLSX_MAX_TEXT}) as {column}")
-    return con.execute(f"select {', '.join(exprs)} from ({_sheet_query(table, facts)})").df()
+    con.execute(f"create or replace temp table sheet_rows as {_sheet_query(table, facts)}")
+    try:
+        frame = con.execute(f"select {', '.join(exprs)} from sheet_rows").df()
+        return frame, _widths(con, "sheet_rows", facts["columns"])
+    finally:
+        con.execute("drop table if exists sheet_rows")
 
 
 def _column_formats(facts: dict) -> dict[str, object]:
@@ -326,8 +336,9 @@ def export_workbook(
     (the contracts sheet, 10,000 rows x 58 columns: 0.5 s, where XlsxWriter took 7 s)."""
     facts = {table: _sheet_facts(con, table) for table in tables}
     names = {table: _sheet_name(table) for table in tables}
+    shown = {table: _sheet(con, table, facts[table]) for table in tables}
     sheets = [("README", _readme_frame({names[t]: f for t, f in facts.items()}))]
-    sheets += [(names[t], _sheet_frame(con, t, facts[t])) for t in tables]
+    sheets += [(names[t], shown[t][0]) for t in tables]
     with _atomic(target) as partial:
         _write_book(
             sheets,
@@ -336,7 +347,7 @@ def export_workbook(
             bold_headers=True,
             column_widths={
                 "README": list(README_WIDTHS),
-                **{names[t]: _widths(con, t, facts[t]["columns"]) for t in tables},
+                **{names[t]: shown[t][1] for t in tables},
             },
             column_formats={
                 "README": {"as of": xlsx.Format().set_num_format(DATE_FORMAT)},
