@@ -61,11 +61,11 @@ def test_a_file_name_that_is_not_utf8_is_one_failed_file(one_source):
     assert pay.ingest().failed == 1  # and the next night is the same, not a crash
 
 
-def test_two_file_names_shown_alike_share_one_cached_hash_without_failing(one_source, monkeypatch):
-    """`caf\\xe9.csv` as typed and a latin-1 `café.csv` are shown as the same path: the
-    hash cache (raw.file_hashes) keeps one row for them, and no run fails. (raw.files has one
-    row for the two as well: the failed name's record replaces the other's. Left as it is:
-    two such names side by side are not something a publisher produces.)"""
+def test_two_file_names_shown_alike_keep_the_readable_files_rows(one_source, monkeypatch):
+    """`caf\\xe9.csv` as typed and a latin-1 `café.csv` are shown as the same path. The
+    readable one is loaded and stays loaded night after night; the other is reported as
+    failed but not recorded in raw.files, where its record would replace the readable file's
+    and delete its rows. The hash cache (raw.file_hashes) keeps one row for the two."""
     from oversight.ingest import load
 
     monkeypatch.setattr(load, "SETTLED_NS", 0)  # cache both at once
@@ -73,7 +73,13 @@ def test_two_file_names_shown_alike_share_one_cached_hash_without_failing(one_so
     pay.file("caf" + b"\xe9".decode("utf-8", "surrogateescape") + ".csv", MONTH)
     pay.file("caf\\xe9.csv", MONTH.replace("/09/", "/10/"))
     for _ in range(2):
-        assert pay.ingest().failed == 1
+        summary = pay.ingest()
+        assert summary.failed == 1
+        assert any("not valid UTF-8" in e for e in summary.errors)
+        assert pay.rows("select file_path, status from raw.files") == [
+            ("pub/caf\\xe9.csv", "loaded")
+        ]
+        assert pay.rows("select count(*) from staging.spend") == [(2,)]
     assert pay.rows("select file_path from raw.file_hashes") == [("pub/caf\\xe9.csv",)]
 
 

@@ -255,6 +255,7 @@ def ingest_source(
     refused = {i: r for i, p in enumerate(files) if (r := outside_reason(catalogue, source, p))}
     rels = [recorded_path(catalogue, p) for p in files]
     readable = [(_shown(rels[i]), p) for i, p in enumerate(files) if i not in refused]
+    readable_names = {rel for i, rel in enumerate(rels) if i not in refused and _shown(rel) == rel}
     found = iter(file_hashes(con, source.id, readable, force))
     hashes = [None if i in refused else next(found) for i in range(len(files))]
     # The same bytes under a second name (`2025-09 (1).csv`, a browser's second download):
@@ -311,7 +312,11 @@ def ingest_source(
             error = refused.get(n - 1)
             if error or _shown(rel) != rel:  # a link out, or a name that is not valid UTF-8
                 error = error or "the file name is not valid UTF-8: rename the file to read it"
-                if known.get(_shown(rel)) != (sha, config_hash, "failed"):
+                # Not recorded when a readable file is shown under the same name (a latin-1
+                # `café.csv` beside a `caf\xe9.csv` typed out): its record would replace that
+                # file's and delete its rows. The error is still reported.
+                unseen = known.get(_shown(rel)) != (sha, config_hash, "failed")
+                if unseen and _shown(rel) not in readable_names:
                     record(_shown(rel), sha, path, "failed", error)
                 summary.failed += 1
                 summary.errors.append(f"{_shown(rel)}: {error}")
