@@ -95,7 +95,7 @@ faults: install
 	rm -f benchmarks/results/faults.jsonl
 	OVERSIGHT_FAULT_KILLS=$(FAULT_KILLS) OVERSIGHT_FAULT_REPORT=benchmarks/results/faults.jsonl \
 	  $(BIN)/pytest -p no:cacheprovider tests/test_fault_suite.py tests/test_faults.py \
-	  tests/test_reader_warnings.py tests/test_bad_files.py tests/test_fetch.py \
+	  tests/test_reader_warnings.py tests/test_bad_files.py tests/test_fetch.py tests/test_fetch_apis.py \
 	  tests/test_incremental_and_safety.py tests/test_recovery.py
 	$(BIN)/python -m tests.test_fault_suite benchmarks/results/faults.jsonl
 

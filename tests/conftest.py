@@ -119,3 +119,13 @@ def one_source(tmp_path: Path):
         return OneSource(tmp_path, **kw)
 
     return make
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server on 127.0.0.1 (tests/http_server.py), stopped after the test."""
+    from tests.http_server import Server
+
+    s = Server()
+    yield s
+    s.httpd.shutdown()
