@@ -203,3 +203,32 @@ def test_a_streamed_file_that_fails_part_way_leaves_nothing_half_loaded(one_sour
     ]
     assert src.rows("select count(*) from raw.quarantine") == [(0,)]
     assert src.rows("select count(*) from duckdb_tables() where schema_name = 'pending'") == [(0,)]
+
+
+def test_the_garbage_collector_is_paused_while_files_are_read_and_back_after(
+    one_source, monkeypatch
+):
+    """Parsing builds a list per row, which Python's cyclic collector walked over and over
+    (load.collector_paused): it is off while the ingest reads, on again after, even when a
+    file fails."""
+    import gc
+
+    from oversight.ingest import load
+    from tests.conftest import write_catalogue
+    from tests.test_faults import MONTH
+
+    seen = []
+
+    def parse_watched(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return tabular.parse_file(*args, **kwargs)
+
+    monkeypatch.setattr(load, "parse_file", parse_watched)
+    src = one_source()
+    src.file("2025-09.csv", MONTH)
+    src.file("broken.csv", b"\x00\x01binary")
+    catalogue = write_catalogue(src.root, [src.source])
+    assert gc.isenabled()
+    summaries = load.ingest_sources(str(src.warehouse), str(catalogue), ["pub"])
+    assert (summaries[0].parsed, summaries[0].failed) == (1, 1)
+    assert seen == [False, False] and gc.isenabled()
