@@ -209,8 +209,8 @@ def test_the_garbage_collector_is_paused_while_files_are_read_and_back_after(
     one_source, monkeypatch
 ):
     """Parsing builds a list per row, which Python's cyclic collector walked over and over
-    (load.collector_paused): it is off while the ingest reads, on again after, even when a
-    file fails."""
+    (`oversight.core.isolate.collector_paused`): it is off while the ingest reads, on again
+    after, even when a file fails."""
     import gc
 
     from oversight.ingest import load

@@ -11,14 +11,12 @@ cannot be read at all is recorded in `raw.files` with its error, and the other f
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import duckdb
 
 from oversight.core import ledger, settings
 from oversight.core.catalogue import Catalogue, Source, load_catalogue
+from oversight.core.isolate import collector_paused
 from oversight.core.source_files import discover_files, recorded_path
 from oversight.core.warehouse import atomic, open_warehouse
 from oversight.ingest.notices import compile_ocids, load_ocds_file
@@ -184,25 +183,6 @@ def _read_file(
         return load_ocds_file(con, catalogue, source, rel, sha, path)
     parsed_file = parsed.result() if parsed else _parse(catalogue, source, path)
     return load_file(con, catalogue, source, rel, sha, parsed_file)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while files are read, back on after. Parsing
-    builds a list of strings per row: millions of objects with no cycles among them, which
-    the collector walked again and again as they piled up (a 217k-line spend CSV parsed in
-    1.0 to 1.2 s with it, 0.8 s without; the whole ingest at scale 1 in 22.5 to 23.7 s with
-    it, 20.9 s without, the same peak memory; docs/performance.md). Reading makes no cycles
-    row by row (errors are raised per file), and whatever it leaves is collected once the
-    collector is back. Left as it was when it was off already."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def ingest_sources(
