@@ -160,3 +160,26 @@ def test_the_streaming_steps_give_duckdb_less_memory(monkeypatch, tmp_path):
 def test_arguments_that_cannot_cross_fail_here():
     with pytest.raises((TypeError, AttributeError, pickle.PicklingError)):
         in_child(pid_and_sum, [1], offset=lambda: 1)  # a lambda cannot be pickled
+
+
+def test_the_collector_pauses_wholly_or_only_its_full_collections_and_comes_back():
+    import gc
+
+    from oversight.core.isolate import FULL_COLLECTIONS_PAUSED, collector_paused
+
+    before = gc.get_threshold()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled() and gc.get_threshold() == before
+    with pytest.raises(ValueError), collector_paused(young=True):
+        assert gc.isenabled()  # young objects are still collected
+        assert gc.get_threshold() == (*before[:2], FULL_COLLECTIONS_PAUSED)
+        raise ValueError
+    assert gc.isenabled() and gc.get_threshold() == before
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # off before: left off
+    finally:
+        gc.enable()

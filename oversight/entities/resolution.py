@@ -328,7 +328,7 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
         refs = references_within(refs, part)
     # While Python resolves (about 1 GB at scale 10), DuckDB lends it the memory its pages
     # held; no query runs inside.
-    with lend_memory(con), collector_paused():
+    with lend_memory(con), collector_paused(young=True):
         resolution = resolve_columns(part, threshold, references=refs, with_entities=False)
         del refs
         table = _as_arrow(resolution.rows())

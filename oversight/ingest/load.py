@@ -311,18 +311,19 @@ def ingest_source(
             rel = rels[n - 1]
             sha = hashes[n - 1]
             error = refused.get(n - 1)
-            if error or _shown(rel) != rel:  # a link out, or a name that is not valid UTF-8
+            shown = _shown(rel)
+            if error or shown != rel:  # a link out, or a name that is not valid UTF-8
                 error = error or "the file name is not valid UTF-8: rename the file to read it"
                 # Not recorded when a readable file is shown under the same name (a latin-1
                 # `café.csv` beside a `caf\xe9.csv` typed out): its record would replace that
                 # file's and delete its rows. The error is still reported.
-                unseen = known.get(_shown(rel)) != (sha, config_hash, "failed")
-                if unseen and _shown(rel) not in readable_names:
-                    record(_shown(rel), sha, path, "failed", error)
+                unseen = known.get(shown) != (sha, config_hash, "failed")
+                if unseen and shown not in readable_names:
+                    record(shown, sha, path, "failed", error)
                 summary.failed += 1
-                summary.errors.append(f"{_shown(rel)}: {error}")
+                summary.errors.append(f"{shown}: {error}")
                 if progress:
-                    progress(n, len(files), f"{_shown(rel)}: FAILED: {error}")
+                    progress(n, len(files), f"{shown}: FAILED: {error}")
                 continue
             if n - 1 in duplicates:
                 first = rels[original[n - 1]]
