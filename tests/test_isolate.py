@@ -162,20 +162,15 @@ def test_arguments_that_cannot_cross_fail_here():
         in_child(pid_and_sum, [1], offset=lambda: 1)  # a lambda cannot be pickled
 
 
-def test_the_collector_pauses_wholly_or_only_its_full_collections_and_comes_back():
+def test_the_collector_pauses_and_comes_back_even_on_an_error_or_stays_off():
     import gc
 
-    from oversight.core.isolate import FULL_COLLECTIONS_PAUSED, collector_paused
+    from oversight.core.isolate import collector_paused
 
-    before = gc.get_threshold()
-    with collector_paused():
+    with pytest.raises(ValueError), collector_paused():
         assert not gc.isenabled()
-    assert gc.isenabled() and gc.get_threshold() == before
-    with pytest.raises(ValueError), collector_paused(young=True):
-        assert gc.isenabled()  # young objects are still collected
-        assert gc.get_threshold() == (*before[:2], FULL_COLLECTIONS_PAUSED)
         raise ValueError
-    assert gc.isenabled() and gc.get_threshold() == before
+    assert gc.isenabled()
     gc.disable()
     try:
         with collector_paused():

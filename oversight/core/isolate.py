@@ -47,39 +47,28 @@ class StepProcessDied(RuntimeError):
     """The step's process ended without an answer (killed, or crashed inside a library)."""
 
 
-# The oldest generation's threshold while its collections are paused: collected after this
-# many collections of the middle one (ten young collections each), that is almost never.
-FULL_COLLECTIONS_PAUSED = 1_000_000
-
-
 def isolating() -> bool:
     """Whether steps run in processes of their own (`OVERSIGHT_STEP_PROCESSES`, default 1)."""
     return os.environ.get(STEP_PROCESSES_ENV, "1").strip().lower() not in {"0", "false", "no"}
 
 
 @contextlib.contextmanager
-def collector_paused(young: bool = False) -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """`with collector_paused():` Python's cyclic garbage collector off, back on after; for
     bulk work that builds millions of objects with no cycles among them (rows as lists of
     strings), which the collector walks again and again as they pile up: a 217k-line spend
     CSV parsed in 1.0 to 1.2 s with it, 0.8 s without (docs/performance.md). Only around code
     that makes no cycles item by item: whatever it leaves is collected once the collector is
-    back. With `young`, only the full collections (of every object) are paused and the
-    young objects are still collected, for code that does make some cyclic garbage: supplier
-    resolution at scale 10 held 117 MB more with the collector off. Left as it was when it
-    was off already."""
+    back. Not around supplier resolution: it makes some cyclic garbage, and at scale 10 a
+    pause (whole, or of the full collections only) saved about 5% of its time for 110 to
+    135 MB more at the run's peak. Left as it was when it was off already."""
     if not gc.isenabled():
         yield
         return
-    thresholds = gc.get_threshold()
-    if young:
-        gc.set_threshold(thresholds[0], thresholds[1], FULL_COLLECTIONS_PAUSED)
-    else:
-        gc.disable()
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
         gc.enable()
 
 

@@ -12,7 +12,6 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from oversight.core.isolate import collector_paused
 from oversight.core.parameters import Parameters, load_parameters
 from oversight.core.warehouse import atomic_retrying, has_tables, lend_memory, open_warehouse
 from oversight.entities import entities, incremental, names, payees
@@ -328,7 +327,7 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
         refs = references_within(refs, part)
     # While Python resolves (about 1 GB at scale 10), DuckDB lends it the memory its pages
     # held; no query runs inside.
-    with lend_memory(con), collector_paused(young=True):
+    with lend_memory(con):
         resolution = resolve_columns(part, threshold, references=refs, with_entities=False)
         del refs
         table = _as_arrow(resolution.rows())
