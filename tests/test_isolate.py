@@ -160,21 +160,3 @@ def test_the_streaming_steps_give_duckdb_less_memory(monkeypatch, tmp_path):
 def test_arguments_that_cannot_cross_fail_here():
     with pytest.raises((TypeError, AttributeError, pickle.PicklingError)):
         in_child(pid_and_sum, [1], offset=lambda: 1)  # a lambda cannot be pickled
-
-
-def test_the_collector_pauses_and_comes_back_even_on_an_error_or_stays_off():
-    import gc
-
-    from oversight.core.isolate import collector_paused
-
-    with pytest.raises(ValueError), collector_paused():
-        assert not gc.isenabled()
-        raise ValueError
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with collector_paused():
-            pass
-        assert not gc.isenabled()  # off before: left off
-    finally:
-        gc.enable()

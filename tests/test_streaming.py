@@ -209,7 +209,7 @@ def test_the_garbage_collector_is_paused_while_files_are_read_and_back_after(
     one_source, monkeypatch
 ):
     """Parsing builds a list per row, which Python's cyclic collector walked over and over
-    (`oversight.core.isolate.collector_paused`): it is off while the ingest reads, on again
+    (`oversight.ingest.load.collector_paused`): it is off while the ingest reads, on again
     after, even when a file fails."""
     import gc
 
@@ -232,3 +232,21 @@ def test_the_garbage_collector_is_paused_while_files_are_read_and_back_after(
     summaries = load.ingest_sources(str(src.warehouse), str(catalogue), ["pub"])
     assert (summaries[0].parsed, summaries[0].failed) == (1, 1)
     assert seen == [False, False] and gc.isenabled()
+
+
+def test_the_collector_pauses_and_comes_back_even_on_an_error_or_stays_off():
+    import gc
+
+    from oversight.ingest.load import collector_paused
+
+    with pytest.raises(ValueError), collector_paused():
+        assert not gc.isenabled()
+        raise ValueError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # off before: left off
+    finally:
+        gc.enable()

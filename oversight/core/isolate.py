@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import multiprocessing
 import os
 import pickle
@@ -33,7 +32,7 @@ import signal
 import subprocess
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -50,26 +49,6 @@ class StepProcessDied(RuntimeError):
 def isolating() -> bool:
     """Whether steps run in processes of their own (`OVERSIGHT_STEP_PROCESSES`, default 1)."""
     return os.environ.get(STEP_PROCESSES_ENV, "1").strip().lower() not in {"0", "false", "no"}
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """`with collector_paused():` Python's cyclic garbage collector off, back on after; for
-    bulk work that builds millions of objects with no cycles among them (rows as lists of
-    strings), which the collector walks again and again as they pile up: a 217k-line spend
-    CSV parsed in 1.0 to 1.2 s with it, 0.8 s without (docs/performance.md). Only around code
-    that makes no cycles item by item: whatever it leaves is collected once the collector is
-    back. Not around supplier resolution: it makes some cyclic garbage, and at scale 10 a
-    pause (whole, or of the full collections only) saved about 5% of its time for 110 to
-    135 MB more at the run's peak. Left as it was when it was off already."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def in_child(
