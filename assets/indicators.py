@@ -170,8 +170,10 @@ def supplier_concentration(
     marked, not banded. `marts.supplier_shares` holds each supplier's share of a buyer's spend
     (SC03) and its dependency on its largest buyer (SC04). Both are measured on
     `marts.concentration_values` (each supplier's value per group), which a nightly run
-    extends with the links that changed rather than summing every payment again. Rules, thresholds
-    (catalogue/parameters.yaml `concentration`) and sources: docs/indicators.md."""
+    extends with the links that changed rather than summing every payment again; the shares
+    are built again only for the financial years whose values, names or strategic groups
+    changed. Rules, thresholds (catalogue/parameters.yaml `concentration`) and sources:
+    docs/indicators.md."""
     parameters = load_parameters()
     with warehouse.connect() as con:
         as_of = parameters.as_of(config.as_of, data_as_of(con))
@@ -203,6 +205,10 @@ def supplier_concentration(
             # full: from every link; incremental: the stored values plus the links' changes
             "values build": built["build"],
             "link rows read": built["links"],
+            # full: every (basis, financial year); partial: those whose values, names or
+            # strategic groups changed
+            "shares build": built["shares build"],
+            "shares partitions built": built["shares partitions built"],
             "HHI by buyer": dg.MetadataValue.md(markdown_image(out / "hhi.png", "HHI")),
             "top suppliers by buyer": dg.MetadataValue.md(
                 markdown_image(out / "top-suppliers.png", "top suppliers")

@@ -263,6 +263,15 @@ MART_COLUMNS: dict[str, dict[str, str]] = {
         "from; a full links build starts a new one",
         "links_build": "The links build (links.link_build.build) the values include: the "
         "next build adds the changes of later ones (links.spend_contract_changes)",
+        "token": "A random id written with each build of the values: marts.shares_build "
+        "records the one its shares were built from",
+    },
+    "marts.shares_build": {
+        "code": "Fingerprint of the code that built marts.supplier_shares "
+        "(supplier_shares.sql, shares.py): other code means a full build",
+        "values_token": "The values (marts.concentration_build.token) the shares were built "
+        "from: a nightly build keeps the (basis, financial year) partitions whose values, "
+        "names and strategic groups did not change since, and builds the others again",
     },
     "marts.supplier_shares": {
         "basis": _WHO["basis"],

@@ -291,7 +291,8 @@ def open_warehouse(
 
 # Columns that differ between two runs over the same files by design: when a file was read or
 # validated, the generated id of a group of files validated together, and the links builds'
-# numbering (how many builds ran, and the random id of the latest full one's change log).
+# numbering (how many builds ran, and the random id of the latest full one's change log), and
+# the random id written with each build of the concentration values.
 # Every other column, timestamps of the data included (`raw.releases.release_date`), is
 # compared.
 RUN_SPECIFIC_COLUMNS = {
@@ -308,6 +309,8 @@ RUN_SPECIFIC_COLUMNS = {
     "links.spend_contract_changes.build",
     "marts.concentration_build.links_epoch",
     "marts.concentration_build.links_build",
+    "marts.concentration_build.token",
+    "marts.shares_build.values_token",
 }
 # Tables left out whole: the hashes cached with the files' stat (inodes and times, and which
 # files were old enough to be cached, differ from one copy of the files to another).

@@ -17,6 +17,7 @@ from oversight.core.catalogue import Catalogue
 from oversight.core.parameters import Parameters
 from oversight.core.warehouse import has_tables
 from oversight.entities.links import changes_since, current_build
+from oversight.indicators.shares import build_supplier_shares
 
 # What notices carry, in the canonical contract columns (no review dates or owners).
 NOTICE_FIELDS = (
@@ -169,16 +170,38 @@ VALUES_CODE = hashlib.sha256(
 VALUE_KEY = ("basis", "buyer_id", "category_scheme", "category", "fy", "supplier_id")
 
 
-def _values_read(con: duckdb.DuckDBPyConnection) -> tuple[str | None, int | None]:
-    """(links epoch, links build) the stored values were computed from, (None, None) when
-    there are none to extend (none stored, or computed by other SQL)."""
+def _values_read(con: duckdb.DuckDBPyConnection) -> tuple[str | None, int | None, str | None]:
+    """(links epoch, links build) the stored values were computed from, and the token
+    written with them; (None, None, None) when there are none to extend (none stored, or
+    computed by other SQL)."""
     if not has_tables(con, "marts", ["concentration_values", "concentration_build"]):
-        return None, None
-    rows = con.execute("select code, links_epoch, links_build from marts.concentration_build")
-    rows = rows.fetchall()
-    if len(rows) != 1 or rows[0][0] != VALUES_CODE:
-        return None, None
-    return rows[0][1], rows[0][2]
+        return None, None, None
+    rows = con.execute("from marts.concentration_build").fetchall()
+    names = [d[0] for d in con.description]
+    if len(rows) != 1 or "token" not in names or rows[0][0] != VALUES_CODE:
+        return None, None, None
+    build = dict(zip(names, rows[0], strict=True))
+    return build["links_epoch"], build["links_build"], build["token"]
+
+
+def values_token(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The random token written with the stored values (`marts.concentration_build.token`):
+    what is built from them (`marts.supplier_shares`) records it, to know that it was built
+    from these values and no others. None when there are no values to extend."""
+    return _values_read(con)[2]
+
+
+# The (basis, financial year) pairs whose contracted values ('all' categories) a build
+# changes: the stored values against the new ones (value_changes), before they replace them.
+_CONTRACTED_CHANGED = """
+    select distinct coalesce(o.basis, n.basis) as basis, coalesce(o.fy, n.fy) as fy
+    from (from marts.concentration_values
+          where basis = 'contracted value' and category_scheme = 'all') o
+    full join (from value_changes
+               where basis = 'contracted value' and category_scheme = 'all') n
+      on o.buyer_id = n.buyer_id and o.supplier_id = n.supplier_id
+     and o.fy is not distinct from n.fy
+    where o.basis is null or n.basis is null or o.value is distinct from n.value"""
 
 
 def build_concentration_values(con: duckdb.DuckDBPyConnection) -> dict:
@@ -187,8 +210,10 @@ def build_concentration_values(con: duckdb.DuckDBPyConnection) -> dict:
     (`links.spend_contract_changes`; the result equals a full build's, which
     `tests/test_links.py` checks after each kind of change). Contracted values are built in
     full each time. Needs the variable `market_classes` (`set_variables`). Returns `build`
-    (`full` or `incremental`) and `links` (the link rows read)."""
-    epoch, since = _values_read(con)
+    (`full` or `incremental`), `links` (the link rows read) and `touched`: the (basis,
+    financial year) pairs whose 'all' values may have changed, None after a full build (every
+    pair)."""
+    epoch, since, _ = _values_read(con)
     read = changes_since(con, epoch, since)
     if read == "all":
         links = "select 1::tinyint as change, * from links.spend_contract"
@@ -199,9 +224,12 @@ def build_concentration_values(con: duckdb.DuckDBPyConnection) -> dict:
     con.execute("create schema if not exists marts")
     con.execute(f"create or replace temp view spend_changes as {links}")
     con.execute(_sql("concentration_values.sql"))
+    touched = None
     if read == "all":
         con.execute("create or replace table marts.concentration_values as from value_changes")
     else:
+        spend = "select distinct basis, fy from value_changes where basis = 'spend'"
+        touched = con.execute(f"{spend} union {_CONTRACTED_CHANGED}").fetchall()
         on = " and ".join(f"v.{c} is not distinct from d.{c}" for c in VALUE_KEY)
         con.execute(f"""
             merge into marts.concentration_values v
@@ -220,12 +248,14 @@ def build_concentration_values(con: duckdb.DuckDBPyConnection) -> dict:
     epoch, build = current_build(con)
     con.execute(
         "create or replace table marts.concentration_build as "
-        "select ?::varchar as code, ?::varchar as links_epoch, ?::bigint as links_build",
+        "select ?::varchar as code, ?::varchar as links_epoch, ?::bigint as links_build, "
+        "gen_random_uuid()::varchar as token",
         [VALUES_CODE, epoch, build],
     )
     read_rows = con.execute("select count(*) from spend_changes").fetchall()[0][0]
     con.execute("drop view spend_changes")
-    return {"build": "full" if read == "all" else "incremental", "links": read_rows}
+    build = "full" if read == "all" else "incremental"
+    return {"build": build, "links": read_rows, "touched": touched}
 
 
 def build_concentration(
@@ -233,14 +263,18 @@ def build_concentration(
 ) -> dict:
     """SC01-SC06 (`marts.supplier_concentration`, `marts.supplier_shares`) from
     `marts.concentration_values`, which is built first. Returns the concentration rows
-    (`rows`) and how the values were built (`build_concentration_values`)."""
+    (`rows`), how the values were built (`build_concentration_values`) and which of the
+    shares' partitions were built again (`build_supplier_shares`)."""
     set_variables(con, parameters, as_of)
+    before = values_token(con)
     values = build_concentration_values(con)
+    touched = values.pop("touched")
     con.register("strategic", strategic_suppliers(con))
     con.execute(_sql("supplier_concentration.sql"))
+    shares = build_supplier_shares(con, before, touched)
     con.unregister("strategic")
     rows = con.execute("select count(*) from marts.supplier_concentration").fetchall()[0][0]
-    return {"rows": rows, **values}
+    return {"rows": rows, **values, **shares}
 
 
 def build_scorecard(con: duckdb.DuckDBPyConnection, parameters: Parameters, as_of: date) -> int:

@@ -1,10 +1,10 @@
 -- marts.supplier_concentration (SC01, SC02, SC05, SC06) per basis (spend / contracted value)
--- x buyer x category x financial year (April-March), and per buyer x year (category 'all').
--- marts.supplier_shares (SC03, SC04) per basis x buyer x year x supplier.
+-- x buyer x category x financial year (April-March), and per buyer x year (category 'all');
+-- marts.supplier_shares (SC03, SC04) is built after it (supplier_shares.sql, shares.py).
 -- Suppliers are resolved entities. Only the market counts (links.spend_contract.is_market:
 -- payee classes in parameters.yaml payees.market_classes, grants left out); public bodies,
 -- individuals, redacted payees and grants are in marts.non_market_spend.
--- Both are measured on marts.concentration_values (concentration_values.sql), built first.
+-- Measured on marts.concentration_values (concentration_values.sql), built first.
 -- Needs the registered table strategic (supplier_id, strategic_group).
 create schema if not exists marts;
 
@@ -60,31 +60,3 @@ left join entities.suppliers s on s.supplier_id = m.top_supplier_id
 window trend as (partition by m.basis, m.buyer_id, m.category_scheme, m.category
                  order by m.fy)
 order by m.basis desc, b.name, m.category_scheme, m.category, m.financial_year;
-
-create or replace table marts.supplier_shares as
-with totals as (
-    select basis, buyer_id, fy, supplier_id, greatest(value, 0) as value
-    from marts.concentration_values where category_scheme = 'all'
-), by_buyer as (
-    select basis, buyer_id, fy, sum(value) as buyer_total from totals group by all
-), by_supplier as (
-    -- buyers_paying counts every buyer with a row, a zero value included
-    select basis, supplier_id, fy, sum(value) as income, max(value) as largest,
-           count(*) as buyers_paying
-    from totals group by all
-)
-select s.basis, s.buyer_id, b.name as buyer, s.fy || '-' || right((s.fy + 1)::varchar, 2)
-           as financial_year,
-       s.supplier_id, e.name as supplier, s.value,
-       round(s.value / nullif(bb.buyer_total, 0), 4) as share_of_buyer_spend,
-       round(bs.largest / nullif(bs.income, 0), 4) as dependency_on_largest_buyer,
-       s.value / nullif(bs.income, 0) = bs.largest / nullif(bs.income, 0) as is_largest_buyer,
-       bs.buyers_paying, st.strategic_group
-from totals s
-join by_buyer bb using (basis, buyer_id, fy)
-join by_supplier bs using (basis, supplier_id, fy)
-left join entities.buyers b using (buyer_id)
-left join entities.suppliers e using (supplier_id)
-left join strategic st using (supplier_id)
-where s.value > 0
-order by s.basis desc, b.name, financial_year, s.value desc;
