@@ -516,3 +516,53 @@ def test_the_as_of_date_comes_from_the_data_not_the_calendar(warehouse):
         con.execute("update staging.spend set payment_date = ? where row_number = 3",
                     [today - timedelta(days=400)])  # fmt: skip
         assert data_as_of(con) == expected
+
+
+def test_strategic_suppliers_by_number_name_and_name_prefix(tmp_path):
+    """SC05's list: a listed company number, a normalised name equal to a listed one or
+    starting with it and a space; not a longer word, not a person; the first group listed
+    wins."""
+    from oversight.indicators.indicators import strategic_suppliers
+
+    listed = tmp_path / "strategic.yaml"
+    listed.write_text(
+        yaml.safe_dump(
+            {
+                "groups": {
+                    "BT": {"names": ["british telecommunications", "bt"]},
+                    "BAE Systems": {"names": ["bae systems"], "company_numbers": ["01470151"]},
+                    "Also BT": {"names": ["bt group"]},
+                }
+            },
+            sort_keys=False,
+        )
+    )
+    con = duckdb.connect()
+    con.execute("""
+        create schema entities;
+        create table entities.suppliers as select * from (values
+            ('s1', 'BT Group PLC', null, false),
+            ('s2', 'BTX Cleaning Ltd', null, false),
+            ('s3', 'British Telecommunications', null, false),
+            ('s4', 'Defence Works Ltd', '01470151', false),
+            ('s5', 'BAE Systemsx Ltd', null, false),
+            ('s6', 'BT', null, true),
+            ('s7', 'Bae Systems Applied Intelligence', null, false),
+            ('s8', 'Other Ltd', '99999999', false))
+            t(supplier_id, name, company_number, is_personal);
+        create table entities.supplier_mentions as select * from (values
+            ('BT Group PLC', 'bt group'),
+            ('BTX Cleaning Ltd', 'btx cleaning'),
+            ('British Telecommunications', 'british telecommunications'),
+            ('Defence Works Ltd', 'defence works'),
+            ('BAE Systemsx Ltd', 'bae systemsx'),
+            ('BT', 'bt'),
+            ('Bae Systems Applied Intelligence', 'bae systems applied intelligence'),
+            ('Other Ltd', 'other')) t(name, normalised_name)""")
+    found = strategic_suppliers(con, listed)
+    assert found.values.tolist() == [
+        ["s1", "BT"],
+        ["s3", "BT"],
+        ["s4", "BAE Systems"],
+        ["s7", "BAE Systems"],
+    ]

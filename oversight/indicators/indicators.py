@@ -147,18 +147,29 @@ def strategic_suppliers(con: duckdb.DuckDBPyConnection, path=None) -> pd.DataFra
     )
     con.register("strategic_list", listed)
     try:
+        # A name equal to a listed one, or starting with it and a space, starts with its
+        # first word: only mentions with a listed first word (or suppliers with a listed
+        # number) are compared with the list (1.2M mentions at scale 10: 1.1 -> 0.3 s).
         return con.execute("""
-            select s.supplier_id, l.strategic_group
-            from entities.suppliers s
-            left join (select distinct name, normalised_name from entities.supplier_mentions) m
-                   on m.name = s.name
+            with m as (
+                select distinct name, normalised_name from entities.supplier_mentions
+                where split_part(normalised_name, ' ', 1) in
+                      (select split_part(name_key, ' ', 1) from strategic_list)
+            ), candidates as (
+                select s.supplier_id, s.company_number, m.normalised_name
+                from entities.suppliers s left join m on m.name = s.name
+                where not s.is_personal
+                  and (m.name is not null
+                       or s.company_number in (select company_number from strategic_list))
+            )
+            select c.supplier_id, l.strategic_group
+            from candidates c
             join strategic_list l
-              on s.company_number = l.company_number
-              or m.normalised_name = l.name_key
-              or starts_with(m.normalised_name, l.name_key || ' ')
-            where not s.is_personal
-            qualify row_number() over (partition by s.supplier_id order by l.group_order) = 1
-            order by s.supplier_id""").df()
+              on c.company_number = l.company_number
+              or c.normalised_name = l.name_key
+              or starts_with(c.normalised_name, l.name_key || ' ')
+            qualify row_number() over (partition by c.supplier_id order by l.group_order) = 1
+            order by c.supplier_id""").df()
     finally:
         con.unregister("strategic_list")
 
