@@ -315,10 +315,19 @@ with late as (select * from marts.expired_payments), late_by as (
           where contract_id is not null and score < getvariable('min_confidence')) t
     left join links.contract_entries ce using (entry_id)
     group by 1
+), pair_last as (
+    select buyer_id, supplier_id, max(payment_date) as last_date
+    from links.spend_contract group by all
 ), after_end as (
+    -- Only contracts whose buyer-supplier pair was paid after their end are joined with the
+    -- pair's payments (scale 10: 500k contracts, 14M links; most pairs' payments all fall
+    -- before the end)
     select f.contract_id, count(*) as n, max(l.payment_date) as last_date
     from links.spend_contract l
-    join oversight_flags f on f.buyer_id = l.buyer_id and f.supplier_id = l.supplier_id
+    join (select f.* from oversight_flags f
+          join pair_last p using (buyer_id, supplier_id)
+          where p.last_date > f.effective_end) f
+      on f.buyer_id = l.buyer_id and f.supplier_id = l.supplier_id
     where l.payment_date > f.effective_end and l.payment_date <= f.d
     group by 1
 ), contract_events as (
