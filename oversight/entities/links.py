@@ -15,7 +15,7 @@ after each build they are stored (`links.built_from_*`), and the next build comp
 - every other stored link is kept as it is: it is what a full build would compute.
 
 Changed link code or parameters, no stored inputs, or more than `INCREMENTAL_MAX_SHARE` of
-all payments to link again mean a full build. `tests/test_links.py` checks that an
+all payments to link again mean a full build. `tests/test_incremental.py` checks that an
 incremental build equals a full one.
 
 Each build is numbered (`links.link_build.build`), and each incremental build logs what it

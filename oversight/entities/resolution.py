@@ -259,7 +259,7 @@ def _write_incrementally(con: duckdb.DuckDBPyConnection) -> None:
     by another source), and the suppliers those changes touch built again from their
     mentions. Every other row stays as it is: it is what a full build would write (a
     supplier's row depends on its mentions' rows alone). Rows are appended, so the tables are
-    no longer in supplier order; `tests/test_links.py` compares them with a full build's."""
+    no longer in supplier order; `tests/test_incremental.py` compares them with a full build's."""
     # The stored rows of the part's mentions: found once, to delete and for their suppliers.
     con.execute(f"""
         create or replace temp table replaced as

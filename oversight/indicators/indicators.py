@@ -220,7 +220,7 @@ def build_concentration_values(con: duckdb.DuckDBPyConnection) -> dict:
     """`marts.concentration_values`, the values concentration is measured on: from every
     link (a full build), or the stored values plus the links' changes since they were built
     (`links.spend_contract_changes`; the result equals a full build's, which
-    `tests/test_links.py` checks after each kind of change). Contracted values are built in
+    `tests/test_incremental.py` checks after each kind of change). Contracted values are built in
     full each time. Needs the variable `market_classes` (`set_variables`). Returns `build`
     (`full` or `incremental`), `links` (the link rows read) and `touched`: the (basis,
     financial year) pairs whose 'all' values may have changed, None after a full build (every

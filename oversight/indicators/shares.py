@@ -68,16 +68,17 @@ def build_supplier_shares(
     night's build; `touched`, the (basis, financial year) pairs whose values the build may
     have changed (None: every pair). The stored partitions are kept when they were built from
     exactly those values and none of their names or groups changed; the others are built
-    again. The result equals a full build's, rows and order (`tests/test_links.py` checks).
-    Needs the registered table `strategic`. Returns `shares build` (`full` or `partial`)
-    and `shares partitions built` (of `shares partitions`)."""
+    again. The result equals a full build's, rows and order (`tests/test_incremental.py` checks).
+    Needs the registered table `strategic`. Returns `shares build` (`full` or `partial`),
+    `shares partitions built` and `shares partitions written` (those built and the kept
+    ones after the first built, written again to keep the order)."""
     partial = touched is not None and values_before is not None
     partial = partial and _stored_token(con) == values_before
     con.execute("create or replace temp table shares_partitions (basis varchar, fy integer)")
     if partial:
         changed = set(touched) | set(con.execute(_NAMES_CHANGED).fetchall())
         if changed:
-            con.executemany("insert into shares_partitions values (?, ?)", sorted(changed))
+            con.executemany("insert into shares_partitions values (?, ?)", list(changed))
     else:
         con.execute(
             "insert into shares_partitions select distinct basis, fy "
