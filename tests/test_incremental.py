@@ -349,7 +349,7 @@ def test_shares_of_a_year_no_value_changed_follow_names_and_groups(
     shutil.copy(month_apart, warehouse)
     with open_warehouse(warehouse) as con:
         _concentration(con)
-        # a supplier (or buyer) paid in the oldest spend year only, not in the newest
+        # a supplier paid by one buyer in one spend year, not the newest (and that buyer)
         (supplier, buyer, year) = con.execute(
             "select supplier_id, min(buyer_id), min(financial_year) "
             "from marts.supplier_shares where basis = 'spend' group by 1 "

@@ -281,7 +281,9 @@ def build_concentration(
     before = values_token(con)
     values = build_concentration_values(con)
     touched = values.pop("touched")
-    con.register("strategic", strategic_suppliers(con))
+    # as text even when empty: an empty frame's columns would register as DuckDB's NULL type,
+    # and the shares' strategic_group with them
+    con.register("strategic", strategic_suppliers(con).astype("string"))
     con.execute(_sql("supplier_concentration.sql"))
     shares = build_supplier_shares(con, before, touched)
     con.unregister("strategic")

@@ -26,7 +26,7 @@ select s.basis, s.buyer_id, b.name as buyer, s.fy || '-' || right((s.fy + 1)::va
        round(s.value / nullif(bb.buyer_total, 0), 4) as share_of_buyer_spend,
        round(bs.largest / nullif(bs.income, 0), 4) as dependency_on_largest_buyer,
        s.value / nullif(bs.income, 0) = bs.largest / nullif(bs.income, 0) as is_largest_buyer,
-       bs.buyers_paying, st.strategic_group::varchar as strategic_group, s.fy
+       bs.buyers_paying, st.strategic_group, s.fy
 from totals s
 join by_buyer bb using (basis, buyer_id, fy)
 join by_supplier bs using (basis, supplier_id, fy)
