@@ -403,7 +403,10 @@ def resolve_columns(
         items = sorted({Mention(m.name) for m in items}, key=lambda m: m.name or "")
     if normalise is None:
         parts = [name_parts(m.name) for m in items]
-        classes = [classify(m.name, m.company_number, m.charity_number) for m in items]
+        classes = [
+            classify(m.name, m.company_number, m.charity_number, parts=p)
+            for m, p in zip(items, parts, strict=True)
+        ]
     else:
         parts = [NameParts(normalise(m.name)) for m in items]
         classes = [None] * len(items)
