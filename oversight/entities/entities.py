@@ -361,6 +361,27 @@ class Resolution:
     def rows(self) -> Iterator[tuple[Mention, Resolved]]:
         return ((m, self.resolved(i)) for i, m in enumerate(self.items))
 
+    def columns(self, start: int, end: int) -> list[list]:
+        """Mentions `start` to `end` (in the order of `items`) as columns: name, company
+        number, charity number, then `Resolved`'s fields as `resolved` gives them (key,
+        entity id, method, score, payee class, evidence, conflict, aliases), without an
+        object per mention."""
+        items = self.items[start:end]
+        classes = self.classes[start:end]
+        return [
+            [m.name for m in items],
+            [m.company_number for m in items],
+            [m.charity_number for m in items],
+            self.keys[start:end],
+            self.entity_ids[start:end],
+            self.methods[start:end],
+            self.scores[start:end],
+            [c.payee_class if c else "unknown" for c in classes],
+            [c.evidence if c else "" for c in classes],
+            [self.conflicts.get(i) for i in range(start, min(end, len(self.items)))],
+            self.aliases[start:end],
+        ]
+
 
 def resolve(
     mentions: Iterable[Mention],

@@ -146,10 +146,12 @@ def reference(path: Path | None = None) -> Reference:
 
 
 def forget_names() -> None:
-    """Empty the name caches (`normalise_text`, `name_parts`): up to 2 x 262,144 entries,
-    about 100 MB at scale 1, held by the process for the rest of a run otherwise."""
+    """Empty the name caches (`normalise_text`, `name_parts`: up to 2 x 262,144 entries;
+    `_is_legal_form`), about 100 MB at scale 1, held by the process for the rest of a run
+    otherwise."""
     normalise_text.cache_clear()
     name_parts.cache_clear()
+    _is_legal_form.cache_clear()
 
 
 def is_redaction(text: str | None) -> bool:
@@ -174,6 +176,7 @@ class NameParts:
         return (*self.parents, *self.trading)
 
 
+@lru_cache(maxsize=2**16)  # a word at a time: the words of names repeat far more than names
 def _is_legal_form(word: str) -> bool:
     if word in LEGAL_FORMS:
         return True
@@ -277,11 +280,16 @@ def name_parts(name: str | None) -> NameParts:
     candidates: list[str] = []
     for segment in _SEGMENTS.split(name.strip()):
         candidates += [p for p in _split_trading(segment) if p]
-    first_redacted = bool(candidates) and is_redaction(_DASH.split(candidates[0])[0])
+    head = _DASH.split(candidates[0])[0] if candidates else ""
+    first_redacted = bool(candidates) and is_redaction(head)
     # A redaction, or a segment with no letters ("Redacted - Personal Data#2": a counter,
-    # not a trading name), names nobody.
+    # not a trading name), names nobody. (The first candidate is its head unless a spaced
+    # dash is in it: then it is not searched again.)
     candidates = [
-        c for c in candidates if not is_redaction(c) and _LETTER.search(normalise_text(c))
+        c
+        for i, c in enumerate(candidates)
+        if not (first_redacted if i == 0 and c == head else is_redaction(c))
+        and _LETTER.search(normalise_text(c))
     ]
     if not candidates:
         return NameParts("", redacted=True)

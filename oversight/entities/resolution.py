@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -17,6 +16,7 @@ from oversight.core.warehouse import atomic_retrying, has_tables, lend_memory, o
 from oversight.entities import entities, incremental, names, payees
 from oversight.entities.entities import (
     Mention,
+    Resolution,
     Resolved,
     normalise_buyer,
     resolve,
@@ -129,26 +129,14 @@ MENTION_COLUMNS = pa.schema(
 )
 
 
-def _as_arrow(rows: Iterator[tuple[Mention, Resolved]], chunk: int = 100_000) -> pa.Table:
+def _as_arrow(resolution: Resolution, chunk: int = 100_000) -> pa.Table:
     """The resolved mentions as Arrow columns (compact buffers DuckDB scans without a copy),
-    a chunk of rows at a time: each row's `Resolved` lives for its chunk only."""
-    batches = []
-    while batch := list(itertools.islice(rows, chunk)):
-        fields = (
-            [m.name for m, _ in batch],
-            [m.company_number for m, _ in batch],
-            [m.charity_number for m, _ in batch],
-            [r.key for _, r in batch],
-            [r.entity_id for _, r in batch],
-            [r.method for _, r in batch],
-            [r.score for _, r in batch],
-            [r.payee_class for _, r in batch],
-            [r.evidence for _, r in batch],
-            [r.conflict for _, r in batch],
-            [r.aliases for _, r in batch],
-        )
-        batches.append(pa.record_batch(list(fields), schema=MENTION_COLUMNS))
-        del batch, fields
+    built a chunk of mentions at a time from the resolution's own columns (an object per
+    mention cost 13 s of a full resolution at scale 10 under the profiler)."""
+    batches = [
+        pa.record_batch(resolution.columns(start, start + chunk), schema=MENTION_COLUMNS)
+        for start in range(0, len(resolution.items), chunk)
+    ]
     return pa.Table.from_batches(batches, MENTION_COLUMNS)
 
 
@@ -330,7 +318,7 @@ def build_suppliers(con: duckdb.DuckDBPyConnection, parameters: Parameters) -> d
     with lend_memory(con):
         resolution = resolve_columns(part, threshold, references=refs, with_entities=False)
         del refs
-        table = _as_arrow(resolution.rows())
+        table = _as_arrow(resolution)
         del resolution
     con.register("resolved_part", table)
     del table
