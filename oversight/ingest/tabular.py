@@ -258,13 +258,15 @@ PARSE_AHEAD_BYTES = 32 * 1024**2
 
 @dataclass
 class ParsedFile:
-    """A file's parts, each with its mapped rows. A small CSV's parts are read when the file is
-    parsed (ahead of loading, in a thread); a large CSV's chunks, a workbook's sheets and a
-    zip's members are read one at a time while loading, so memory holds one part (or chunk of
-    readers.CHUNK_LINES lines), not the whole file."""
+    """A file's parts, each with its mapped rows, and those rows as the Arrow table DuckDB
+    types (`_batch`). A small CSV's parts are read when the file is parsed (ahead of loading,
+    in a thread); a large CSV's chunks, a workbook's sheets and a zip's members are read one
+    at a time while loading, so memory holds one part (or chunk of readers.CHUNK_LINES lines),
+    not the whole file. The Arrow table is built where the part is read, in that thread: like
+    parsing it holds Python's lock, and the loading thread is the busier one (DuckDB)."""
 
     format: str
-    parts: Iterable[tuple[Part, MappedPart]]
+    parts: Iterable[tuple[Part, MappedPart, pa.Table]]
     size: int
 
 
@@ -282,7 +284,7 @@ def parse_file(
     fmt = detect_format(name, source.read)
     size = len(data) if isinstance(data, bytes) else data.stat().st_size
 
-    def mapped_parts() -> Iterator[tuple[Part, MappedPart]]:
+    def mapped_parts() -> Iterator[tuple[Part, MappedPart, pa.Table]]:
         header: Header | None = None
         for part in read_parts(name, data, source.read, chunk_lines or readers.CHUNK_LINES):
             m = map_part(
@@ -295,7 +297,7 @@ def parse_file(
                 header=header if part.continued else None,
             )
             header = m.header
-            yield part, m
+            yield part, m, _batch(m)
 
     if fmt == "csv" and size <= PARSE_AHEAD_BYTES:
         return ParsedFile(fmt, list(mapped_parts()), size)
@@ -350,6 +352,7 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
 
 
 def _batch(m: MappedPart) -> pa.Table:
+    """A part's mapped rows as text columns, with their order (`_i`), part and row number."""
     n = len(m.row_numbers)
     data: dict[str, list] = {"_i": list(range(n)), "_part": [m.part] * n, "_row": m.row_numbers}
     data.update({c: m.columns[c] for c in sorted(m.columns)})
@@ -366,12 +369,14 @@ def _load_part(
     params: list[str],
     part: Part,
     m: MappedPart,
+    batch: pa.Table,
     target: str,
 ) -> tuple[int, list[tuple]]:
-    """Type one part's rows and insert the good ones into `target` (the staging table, or
-    pending.rows); returns (loaded, quarantine rows)."""
+    """Type one part's rows (`batch`: `m`'s rows as `_batch` gives them) and insert the good
+    ones into `target` (the staging table, or pending.rows); returns (loaded, quarantine
+    rows)."""
     staging_cols = ", ".join([*column_names(source.kind), "supplier_other_id", "parse_issues"])
-    con.register("batch", _batch(m))
+    con.register("batch", batch)
     con.execute(typing_sql(source, set(m.columns), m.headers, params[1]))
     con.unregister("batch")
     record_cols, record_exprs = "", ""
@@ -483,12 +488,13 @@ def _load_parts(
     transaction; else the parts join the file's transaction (`atomic` already begun)."""
     tally = _Tally()
     beyond: dict[str, list[int]] = {}  # table -> [header width, placeholder rows, ignored rows]
-    for part, m in parsed.parts:
+    for part, m, batch in parsed.parts:
         if not tally.header_rows:
             tally.encoding, tally.delimiter = part.encoding, part.delimiter
         with atomic(con) if committed else nullcontext():
-            n, bad = _load_part(con, source, params, part, m, target)
+            n, bad = _load_part(con, source, params, part, m, batch, target)
             ledger.record_quarantine(con, *params, bad, table=quarantine)
+        del batch  # (a streamed file's chunk: only one held at a time)
         tally.read += m.rows_read
         tally.loaded += n
         tally.blank += m.blank_rows
