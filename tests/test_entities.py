@@ -13,6 +13,7 @@ from oversight.entities.entities import (
     normalise_name,
     resolve,
 )
+from oversight.entities.names import _needs
 
 
 @pytest.mark.parametrize(
@@ -418,3 +419,23 @@ def test_the_quick_tests_before_the_abbreviation_search_never_turn_a_match_away(
         assert abbreviates(short, long) == searched, (short, long)
         matched += searched
     assert matched > 1_000
+
+
+@pytest.mark.parametrize(
+    ("pattern", "needs"),
+    [
+        (r"\bcouncil\b", ("council",)),
+        (r"crown (prosecution|commercial)", ("prosecution", "commercial")),
+        (r"hospitals?\b.*\btrust\b", ("hospital",)),  # the longest plain run
+        (r"\bnhs(ft|t)?\b", ("nhs",)),  # an optional group needs nothing
+        (r"(ab)+c", ("ab",)),  # a repeat of at least one needs its own strings
+        (r"x*(?=y)", None),  # nothing certain: always searched
+        (r"(?i)council", None),  # case-blind: a lower-case string is no test
+        (r"(ab|cd)e", ("ab", "cd")),
+        (r"(a|b)c", ("c",)),  # one-letter alternatives are parsed as a class
+    ],
+)
+def test_strings_a_pattern_needs(pattern, needs):
+    """`names._needs`: strings one of which every match contains, so that a name holding none
+    of them is not searched with that pattern."""
+    assert _needs(pattern) == needs

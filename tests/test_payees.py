@@ -20,11 +20,13 @@ from pathlib import Path
 import pytest
 
 from oversight.core.schema import PAYEE_CLASSES
+from oversight.entities.names import reference
 from oversight.entities.payees import is_personal
 from oversight.evaluation.payee_eval import (
     COUNCILS,
     RANDOM_SAMPLE,
     FixtureMismatch,
+    council_names,
     draw_sample,
     evaluate_classes,
     read_cell,
@@ -101,3 +103,31 @@ def test_class_figures_do_not_fall(measured, council):
     assert result["accuracy"] >= bar["accuracy"], result["accuracy"]
     assert result["personal"]["precision"] >= bar["personal_precision"], result["personal"]
     assert result["personal"]["recall_labelled"] >= bar["personal_recall_labelled"]
+
+
+def test_pattern_lists_search_only_patterns_a_name_can_match():
+    """The public-body and redaction lists search only the patterns whose needed strings a
+    name holds (`names.CaseBlind`): the same match, span for span, as the whole alternation,
+    on every distinct payee name of the real files and on texts made of the patterns' own
+    strings (where most of them match)."""
+    ref = reference()
+    texts = {
+        name.lower()
+        for council in COUNCILS.values()
+        for _, name in council_names(REAL, council)
+        if name.isascii()
+    }
+    needed = sorted(
+        {s for lists in (ref.public_body, ref.redacted) for n, _ in lists.each for s in n or ()}
+    )
+    texts |= {f"{a}{b}" for a in needed for b in ("", " ", " trust", " school")}
+    texts |= {f"{p} {a} {b}" for a in needed[::3] for b in needed[1::5] for p in ("", "the")}
+    for lists in (ref.public_body, ref.redacted):
+        assert lists.each, "written in lower case: searched pattern by pattern"
+        found = 0
+        for text in texts:
+            whole = lists.lower.search(text)
+            each = lists._first_lower(text)
+            assert (whole and whole.span()) == (each and each.span()), text
+            found += whole is not None
+        assert found > 100, found  # the texts reach the matching paths, not only misses
