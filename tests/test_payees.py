@@ -18,9 +18,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from oversight.core.schema import PAYEE_CLASSES
-from oversight.entities.names import reference
+from oversight.core.settings import PROJECT_ROOT
+from oversight.entities.names import _needs, reference
 from oversight.entities.payees import is_personal
 from oversight.evaluation.payee_eval import (
     COUNCILS,
@@ -106,28 +108,27 @@ def test_class_figures_do_not_fall(measured, council):
 
 
 def test_pattern_lists_search_only_patterns_a_name_can_match():
-    """The public-body and redaction lists search only the patterns whose needed strings a
-    name holds (`names.CaseBlind`): the same match, span for span, as the whole alternation,
-    on every distinct payee name of the real files and on texts made of the patterns' own
-    strings (where most of them match)."""
+    """The public-body and redaction lists look first for the strings their patterns need
+    (`names.CaseBlind`): the same match, span for span, as the whole alternation, on every
+    distinct payee name of the real files and on texts made of the patterns' own strings
+    (where most of them match)."""
     ref = reference()
+    lists = yaml.safe_load((PROJECT_ROOT / "catalogue" / "payee_classes.yaml").read_text("utf-8"))
     texts = {
         name.lower()
         for council in COUNCILS.values()
         for _, name in council_names(REAL, council)
         if name.isascii()
     }
-    needed = sorted(
-        {s for lists in (ref.public_body, ref.redacted) for n, _ in lists.each for s in n or ()}
-    )
+    needed = sorted({s for p in lists["public_body"] + lists["redacted"] for s in _needs(p) or ()})
     texts |= {f"{a}{b}" for a in needed for b in ("", " ", " trust", " school")}
     texts |= {f"{p} {a} {b}" for a in needed[::3] for b in needed[1::5] for p in ("", "the")}
-    for lists in (ref.public_body, ref.redacted):
-        assert lists.each, "written in lower case: searched pattern by pattern"
+    for patterns in (ref.public_body, ref.redacted):
+        assert patterns.needed is not None, "written in lower case: strings looked for first"
         found = 0
         for text in texts:
-            whole = lists.lower.search(text)
-            each = lists._first_lower(text)
-            assert (whole and whole.span()) == (each and each.span()), text
+            whole = patterns.lower.search(text)
+            first = patterns._first_lower(text)
+            assert (whole and whole.span()) == (first and first.span()), text
             found += whole is not None
         assert found > 100, found  # the texts reach the matching paths, not only misses
