@@ -112,6 +112,7 @@ def _better(a: _Needs, b: _Needs) -> _Needs:
 
 
 def _needs_in(items: list) -> _Needs:
+    """`_needs` of a parsed pattern's items (a sequence: any of its runs or parts will do)."""
     best: _Needs = None
     run = ""  # consecutive plain characters
     for op, value in items:

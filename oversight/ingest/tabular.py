@@ -272,7 +272,7 @@ class ParsedFile:
     in a thread); a large CSV's chunks, a workbook's sheets and a zip's members are read one
     at a time while loading, so memory holds one part (or chunk of readers.CHUNK_LINES lines),
     not the whole file. The Arrow table is built where the part is read, in that thread: like
-    parsing it holds Python's lock, and the loading thread is the busier one (DuckDB)."""
+    parsing it holds Python's lock, which the loading thread (in DuckDB) does not need."""
 
     format: str
     parts: Iterable[tuple[Part, MappedPart, pa.Table]]
